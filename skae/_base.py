@@ -1,0 +1,423 @@
+"""The base estimator: shared parameters, validation, the skorch net and training.
+
+Every skae estimator is a plain scikit-learn estimator that builds a skorch net in
+``fit`` and keeps it as ``net_``. This module owns what they share; a subclass says
+which module and criterion to build, how to validate its data and how to score it.
+"""
+
+import copy
+import math
+import numbers
+import warnings
+from contextlib import contextmanager
+from functools import partial
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from skorch.callbacks import Callback, ProgressBar
+from torch.utils.data import TensorDataset
+
+from skae.nn import ACTIVATIONS, TensorBatchIterator
+
+FLOAT_DTYPES = (np.float64, np.float32)
+_SOLVERS = {
+    "adam": torch.optim.Adam,
+    "adagrad": torch.optim.Adagrad,
+    "sgd": torch.optim.SGD,
+}
+# Rows per forward pass at inference: large enough to keep the matrix products
+# efficient, small enough that activations of wide models stay in cache-sized chunks.
+_INFERENCE_BATCH = 4096
+
+
+def _as_tensor(X):
+    """Wrap ``X`` as a float32 CPU tensor.
+
+    Copies only when dtype, order or read-only memory make it necessary (torch
+    cannot wrap read-only arrays).
+    """
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    if not X.flags.writeable:
+        X = X.copy()
+    return torch.from_numpy(X)
+
+
+@contextmanager
+def _seeded_torch(seed, device):
+    """Seed torch for the block, then give the caller back its own RNG state."""
+    device = torch.device(device)
+    devices = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+class _ValidationScoring(Callback):
+    """Record the estimator's score on held-out data at the end of each epoch.
+
+    ``scorer`` is set only while a fit runs, so a fitted net holds no data.
+    """
+
+    def __init__(self):
+        self.scorer = None
+
+    def on_epoch_end(self, net, **kwargs):
+        if self.scorer is None:
+            return
+        scores = [
+            row["valid_score"] for row in net.history[:-1] if "valid_score" in row
+        ]
+        score = self.scorer()
+        net.history.record("valid_score", score)
+        net.history.record("valid_score_best", score > max(scores, default=-np.inf))
+
+
+class BaseNeuralEstimator(BaseEstimator):
+    """Base class of the skae estimators; not for direct use.
+
+    Subclasses define ``__init__`` (the common parameters below plus their own),
+    ``fit`` / ``partial_fit`` (which call :meth:`_fit`) and the hooks
+    ``_validate_training_data``, ``_module_spec``, ``_criterion_spec`` and
+    ``_score_tensors``; ``_net_class`` is the skorch class to build.
+    """
+
+    _parameter_constraints = {
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(numbers.Integral, 1, None, closed="left"),
+        ],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "solver": [StrOptions(set(_SOLVERS))],
+        "alpha": [Interval(numbers.Real, 0, None, closed="left")],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(numbers.Integral, 1, None, closed="left"),
+        ],
+        "learning_rate_init": [Interval(numbers.Real, 0, None, closed="neither")],
+        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(numbers.Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="left")],
+        "beta_1": [Interval(numbers.Real, 0, 1, closed="left")],
+        "beta_2": [Interval(numbers.Real, 0, 1, closed="left")],
+        "epsilon": [Interval(numbers.Real, 0, None, closed="neither")],
+        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
+        "device": [StrOptions({"auto", "cpu", "cuda"})],
+    }
+
+    _net_class = None  # the skorch class, set by subclasses
+
+    # ------------------------------------------------------------------ fitted state
+    # Derived from the net's history, so that they can never disagree with it and a
+    # failed fit that rolls the history back rolls them back too.
+
+    @property
+    def loss_curve_(self):
+        return [float(row["train_loss"]) for row in self.net_.history]
+
+    @property
+    def n_iter_(self):
+        return len(self.net_.history)
+
+    @property
+    def validation_scores_(self):
+        scores = [
+            row["valid_score"] for row in self.net_.history if "valid_score" in row
+        ]
+        return scores or None
+
+    @property
+    def best_validation_score_(self):
+        scores = self.validation_scores_
+        return None if scores is None else max(scores)
+
+    @property
+    def best_loss_(self):
+        return None if self.validation_scores_ else min(self.loss_curve_)
+
+    # --------------------------------------------------------------------- training
+
+    def _fit(self, X, y, *, incremental, classes=None):
+        """Validate, (re)build or continue the net, and train it.
+
+        On any error (including KeyboardInterrupt) the estimator is put back as it
+        was before the call: unfitted, or fitted as before.
+        """
+        fitted = hasattr(self, "net_")
+        continuing = fitted and (incremental or self.warm_start)
+        snapshot = self._snapshot(deep=continuing) if fitted else None
+        try:
+            X, y = self._validate_training_data(
+                X, y, reset=not continuing, incremental=incremental, classes=classes
+            )
+            device = self._resolve_device()
+            seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+            if continuing:
+                # A new stream for each continued call, still fixed by random_state.
+                seed = int(
+                    np.random.SeedSequence([seed, self.n_iter_]).generate_state(1)[0]
+                )
+            with _seeded_torch(seed, device):
+                if not continuing:
+                    self.net_ = self._make_net(X.shape[1], device)
+                elif not incremental:
+                    self.net_ = self._rebuild_net(self.net_, X.shape[1], device)
+                self._train(
+                    X,
+                    y,
+                    epochs=1 if incremental else self.max_iter,
+                    early_stopping=self.early_stopping and not incremental,
+                    seed=seed,
+                )
+        except BaseException:
+            self._restore(snapshot)
+            raise
+        return self
+
+    def _make_net(self, n_features, device):
+        module, module_kwargs = self._module_spec(n_features)
+        criterion, criterion_kwargs = self._criterion_spec()
+        optimizer, optimizer_kwargs = self._optimizer_spec()
+        kwargs = {
+            **{f"module__{k}": v for k, v in module_kwargs.items()},
+            **{f"criterion__{k}": v for k, v in criterion_kwargs.items()},
+            **{f"optimizer__{k}": v for k, v in optimizer_kwargs.items()},
+        }
+        net = self._net_class(
+            module=module,
+            criterion=criterion,
+            optimizer=optimizer,
+            lr=self.learning_rate_init,
+            max_epochs=self.max_iter,
+            iterator_train=TensorBatchIterator,
+            iterator_train__shuffle=self.shuffle,
+            iterator_valid=TensorBatchIterator,
+            train_split=None,
+            device=device,
+            **kwargs,
+        )
+        return net.initialize()
+
+    def _rebuild_net(self, old, n_features, device):
+        """Build a net with the current parameters and ``old``'s weights and history.
+
+        This is ``fit`` with ``warm_start``: the optimiser starts afresh, as in
+        scikit-learn.
+        """
+        net = self._make_net(n_features, device)
+        old_state = old.module_.state_dict()
+        new_state = net.module_.state_dict()
+        if {k: v.shape for k, v in old_state.items()} != {
+            k: v.shape for k, v in new_state.items()
+        }:
+            raise ValueError(
+                "warm_start=True cannot change the architecture of a fitted "
+                f"{type(self).__name__} (hidden_layer_sizes or the number of "
+                "outputs); set warm_start=False to fit a new one."
+            )
+        net.module_.load_state_dict(old_state)
+        net.history = old.history
+        return net
+
+    def _optimizer_spec(self):
+        kwargs = {"param_groups": [("*bias", {"weight_decay": 0.0})]}
+        if self.solver == "adam":
+            kwargs.update(betas=(self.beta_1, self.beta_2), eps=self.epsilon)
+        elif self.solver == "sgd":
+            kwargs.update(
+                momentum=self.momentum,
+                nesterov=self.nesterovs_momentum and self.momentum > 0,
+            )
+        return _SOLVERS[self.solver], kwargs
+
+    def _batch_size(self, n_samples):
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        if self.batch_size > n_samples:
+            warnings.warn(
+                "Got `batch_size` less than 1 or larger than sample size. "
+                "It is going to be clipped",
+                UserWarning,
+                stacklevel=4,
+            )
+        return int(np.clip(self.batch_size, 1, n_samples))
+
+    def _train(self, X, y, *, epochs, early_stopping, seed):
+        """Run up to ``epochs`` epochs through skorch, with sklearn's stopping rule."""
+        net = self.net_
+        Xt = _as_tensor(X)
+        yt = None if y is None else torch.as_tensor(y)
+        if early_stopping:
+            train_idx, valid_idx = train_test_split(
+                np.arange(len(Xt)),
+                test_size=self.validation_fraction,
+                random_state=np.random.RandomState(seed),
+                stratify=y if yt is not None else None,
+            )
+            train_idx, valid_idx = (
+                torch.from_numpy(train_idx),
+                torch.from_numpy(valid_idx),
+            )
+            Xv, yv = Xt[valid_idx], None if yt is None else yt[valid_idx]
+            Xt, yt = Xt[train_idx], None if yt is None else yt[train_idx]
+        dataset = TensorDataset(Xt) if yt is None else TensorDataset(Xt, yt)
+
+        batch_size = self._batch_size(len(Xt))
+        net.batch_size = batch_size
+        for group in net.optimizer_.param_groups:
+            if any(p.ndim > 1 for p in group["params"]):
+                group["weight_decay"] = self.alpha / batch_size
+        net.verbose = int(self.verbose >= 1)
+        net.callbacks = [("valid_score", _ValidationScoring())]
+        if self.verbose >= 2:
+            net.callbacks.append(("progress_bar", ProgressBar()))
+        net.initialize_callbacks()
+        scoring = dict(net.callbacks_)["valid_score"]
+        if early_stopping:
+            scoring.scorer = partial(self._score_tensors, Xv, yv)
+
+        best_state = None
+        best = -np.inf if early_stopping else min(self.loss_curve_, default=np.inf)
+        no_improvement = 0
+        converged = False
+        net.notify("on_train_begin", X=dataset, y=None)
+        try:
+            for _ in range(epochs):
+                net.fit_loop(dataset, None, epochs=1)
+                row = net.history[-1]
+                loss = row["train_loss"]
+                if not math.isfinite(loss):
+                    raise FloatingPointError(
+                        f"{type(self).__name__} diverged at epoch {len(net.history)}: "
+                        f"the training loss is {loss}. Lower learning_rate_init "
+                        f"(now {self.learning_rate_init}) or scale the input, for "
+                        "example with StandardScaler."
+                    )
+                if early_stopping:
+                    # Validation score: higher is better.
+                    score = row["valid_score"]
+                    no_improvement = (
+                        no_improvement + 1 if score < best + self.tol else 0
+                    )
+                    if score > best:
+                        best = score
+                        best_state = {
+                            k: v.detach().clone()
+                            for k, v in net.module_.state_dict().items()
+                        }
+                else:
+                    no_improvement = no_improvement + 1 if loss > best - self.tol else 0
+                    best = min(best, loss)
+                if no_improvement > self.n_iter_no_change:
+                    converged = True
+                    if self.verbose:
+                        what = "Validation score" if early_stopping else "Training loss"
+                        print(
+                            f"{what} did not improve more than tol={self.tol} for "
+                            f"{self.n_iter_no_change} consecutive epochs. Stopping."
+                        )
+                    break
+        finally:
+            scoring.scorer = None
+            net.notify("on_train_end", X=dataset, y=None)
+            net.module_.eval()
+        if best_state is not None:
+            net.module_.load_state_dict(best_state)
+        if epochs > 1 and not converged:
+            warnings.warn(
+                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
+                "and the optimization hasn't converged yet.",
+                ConvergenceWarning,
+                stacklevel=5,
+            )
+
+    # ----------------------------------------------------------------- fit rollback
+
+    def _snapshot(self, deep):
+        """Return the fitted attributes, with copies of what a continued fit mutates."""
+        attrs = {k: v for k, v in vars(self).items() if k.endswith("_")}
+        if not deep:
+            return attrs, None
+        net = self.net_
+        weights = {k: v.detach().clone() for k, v in net.module_.state_dict().items()}
+        optimizer = (net.optimizer_, copy.deepcopy(net.optimizer_.state_dict()))
+        return attrs, (weights, optimizer, len(net.history))
+
+    def _restore(self, snapshot):
+        for key in [k for k in vars(self) if k.endswith("_")]:
+            delattr(self, key)
+        if snapshot is None:
+            return
+        attrs, deep = snapshot
+        vars(self).update(attrs)
+        if deep is not None:
+            weights, (optimizer, optimizer_state), n_epochs = deep
+            net = self.net_
+            net.module_.load_state_dict(weights)
+            net.optimizer_ = optimizer
+            optimizer.load_state_dict(optimizer_state)
+            del net.history[n_epochs:]
+            net.module_.eval()
+
+    # -------------------------------------------------------------------- inference
+
+    def _infer(self, fn, Xt):
+        """``fn`` over ``Xt`` in batches on the net's device; a CPU tensor.
+
+        A row's result must not depend on which other rows share its batch
+        (scikit-learn checks that predictions of a subset match those of the whole).
+        CPU BLAS picks other kernels, with another summation order, for matrices of
+        few rows (below about twice the thread count, measured), so short batches
+        are padded with zero rows to a size that takes the common kernel.
+        """
+        device = self.net_.device
+        min_rows = max(64, 4 * torch.get_num_threads())
+        out = []
+        with torch.no_grad():
+            for start in range(0, len(Xt), _INFERENCE_BATCH):
+                Xb = Xt[start : start + _INFERENCE_BATCH]
+                n_rows = len(Xb)
+                if n_rows < min_rows:
+                    Xb = torch.cat([Xb, Xb.new_zeros(min_rows - n_rows, *Xb.shape[1:])])
+                out.append(fn(Xb.to(device))[:n_rows].cpu())
+        return torch.cat(out) if len(out) > 1 else out[0]
+
+    def _apply(self, fn, X):
+        """``fn`` over the validated array ``X``, as NumPy; floats in ``X``'s dtype."""
+        out = self._infer(fn, _as_tensor(X)).numpy()
+        return out.astype(X.dtype, copy=False) if out.dtype.kind == "f" else out
+
+    # ------------------------------------------------------------------------ misc
+
+    def _hidden_sizes(self, allow_empty=False):
+        sizes = self.hidden_layer_sizes
+        sizes = [sizes] if isinstance(sizes, numbers.Integral) else list(sizes)
+        if any(not isinstance(s, numbers.Integral) or s <= 0 for s in sizes) or (
+            not sizes and not allow_empty
+        ):
+            raise ValueError(
+                "hidden_layer_sizes must be positive integers"
+                f"{'' if allow_empty else ' (at least one)'}, got {sizes}."
+            )
+        return [int(s) for s in sizes]
+
+    def _resolve_device(self):
+        if self.device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        if self.device == "cuda" and not torch.cuda.is_available():
+            raise ValueError(
+                "device='cuda' but torch.cuda.is_available() is False; "
+                "use device='cpu' or device='auto'."
+            )
+        return self.device

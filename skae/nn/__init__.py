@@ -1,0 +1,28 @@
+"""Pure PyTorch building blocks of skae: modules, losses, noise and batching.
+
+Nothing here imports scikit-learn or skorch; the estimators in :mod:`skae` build
+these modules and train them.
+"""
+
+from skae.nn.data import TensorBatchIterator
+from skae.nn.losses import ReconstructionLoss, reconstruction_error
+from skae.nn.modules import (
+    ACTIVATIONS,
+    AutoencoderModule,
+    GaussianNoiseModule,
+    MaskingNoiseModule,
+    MLPModule,
+    make_activation,
+)
+
+__all__ = [
+    "ACTIVATIONS",
+    "AutoencoderModule",
+    "GaussianNoiseModule",
+    "MaskingNoiseModule",
+    "MLPModule",
+    "ReconstructionLoss",
+    "TensorBatchIterator",
+    "make_activation",
+    "reconstruction_error",
+]

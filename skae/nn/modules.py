@@ -1,0 +1,178 @@
+"""Fully connected autoencoder and classifier modules, and input corruption."""
+
+import torch
+from torch import nn
+
+ACTIVATIONS = {
+    "identity": nn.Identity,
+    "logistic": nn.Sigmoid,
+    "sigmoid": nn.Sigmoid,
+    "tanh": nn.Tanh,
+    "relu": nn.ReLU,
+    "softplus": nn.Softplus,
+}
+
+
+def make_activation(name):
+    """Return a new activation module for ``name``, a key of :data:`ACTIVATIONS`."""
+    try:
+        return ACTIVATIONS[name]()
+    except KeyError:
+        raise ValueError(
+            f"Unknown activation {name!r}; expected one of {sorted(ACTIVATIONS)}."
+        ) from None
+
+
+def _xavier_linear(n_in, n_out):
+    # Glorot & Bengio (2010) uniform weights, zero biases: the classic recipes' init.
+    layer = nn.Linear(n_in, n_out)
+    nn.init.xavier_uniform_(layer.weight)
+    nn.init.zeros_(layer.bias)
+    return layer
+
+
+def _dense_stack(sizes, activations, dropout=0.0):
+    """Linear layers ``sizes[i] -> sizes[i + 1]``, each followed by its activation."""
+    layers = []
+    for n_in, n_out, act in zip(sizes[:-1], sizes[1:], activations, strict=True):
+        layers += [_xavier_linear(n_in, n_out), make_activation(act)]
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
+    return nn.Sequential(*layers)
+
+
+class GaussianNoiseModule(nn.Module):
+    """Additive Gaussian noise of standard deviation ``std``, in training mode only.
+
+    Fresh noise is drawn for every element of every batch; in evaluation mode the
+    input passes through unchanged.
+    """
+
+    def __init__(self, std):
+        super().__init__()
+        self.std = std
+
+    def forward(self, x):
+        """``(batch, n_features) -> (batch, n_features)``."""
+        if not self.training or self.std == 0:
+            return x
+        return x + self.std * torch.randn_like(x)
+
+
+class MaskingNoiseModule(nn.Module):
+    """Set a fraction ``p`` of the inputs to zero, in training mode only.
+
+    Unlike :class:`torch.nn.Dropout`, the surviving inputs are not rescaled: this is
+    the masking noise of denoising autoencoders (Vincent et al., 2008).
+    """
+
+    def __init__(self, p):
+        super().__init__()
+        self.p = p
+
+    def forward(self, x):
+        """``(batch, n_features) -> (batch, n_features)``."""
+        if not self.training or self.p == 0:
+            return x
+        return x * (torch.rand_like(x) >= self.p).to(x.dtype)
+
+
+_NOISES = {
+    None: lambda level: nn.Identity(),
+    "gaussian": GaussianNoiseModule,
+    "mask": MaskingNoiseModule,
+}
+
+
+class AutoencoderModule(nn.Module):
+    """A fully connected autoencoder whose decoder mirrors its encoder.
+
+    Parameters
+    ----------
+    n_features : int
+        Width of the input and of the reconstruction.
+    hidden_layer_sizes : sequence of int
+        Encoder widths; the last one is the code size. The decoder runs the same
+        widths in reverse, then back to ``n_features``.
+    activation : str, default="relu"
+        Activation of the hidden layers.
+    code_activation : str, default="relu"
+        Activation of the code layer.
+    out_activation : str, default="identity"
+        Activation of the reconstruction.
+    noise : {"gaussian", "mask"} or None, default=None
+        Corruption of the input while training: :class:`GaussianNoiseModule` or
+        :class:`MaskingNoiseModule`. Evaluation mode never corrupts.
+    noise_level : float, default=0.0
+        Standard deviation of the Gaussian noise, or fraction of inputs masked.
+    """
+
+    def __init__(
+        self,
+        n_features,
+        hidden_layer_sizes,
+        activation="relu",
+        code_activation="relu",
+        out_activation="identity",
+        noise=None,
+        noise_level=0.0,
+    ):
+        super().__init__()
+        sizes = [n_features, *hidden_layer_sizes]
+        n_hidden = len(hidden_layer_sizes)
+        self.n_components = sizes[-1]
+        self.corruption = _NOISES[noise](noise_level)
+        self.encoder = _dense_stack(
+            sizes, [activation] * (n_hidden - 1) + [code_activation]
+        )
+        self.decoder = _dense_stack(
+            sizes[::-1], [activation] * (n_hidden - 1) + [out_activation]
+        )
+
+    def encode(self, x):
+        """``(batch, n_features) -> (batch, n_components)``."""
+        return self.encoder(x)
+
+    def decode(self, z):
+        """``(batch, n_components) -> (batch, n_features)``."""
+        return self.decoder(z)
+
+    def forward(self, x):
+        """``(batch, n_features) -> ((batch, n_features), (batch, n_components))``.
+
+        Returns the reconstruction of the (corrupted, in training) input and the code.
+        """
+        z = self.encode(self.corruption(x))
+        return self.decode(z), z
+
+
+class MLPModule(nn.Module):
+    """A multilayer perceptron that returns logits.
+
+    Parameters
+    ----------
+    n_features : int
+        Input width.
+    hidden_layer_sizes : sequence of int
+        Hidden widths; empty gives a linear (softmax regression) model.
+    n_outputs : int
+        Number of logits.
+    activation : str, default="relu"
+        Activation of the hidden layers.
+    dropout : float, default=0.0
+        Dropout probability after each hidden activation.
+    """
+
+    def __init__(
+        self, n_features, hidden_layer_sizes, n_outputs, activation="relu", dropout=0.0
+    ):
+        super().__init__()
+        sizes = [n_features, *hidden_layer_sizes]
+        self.hidden = _dense_stack(
+            sizes, [activation] * len(hidden_layer_sizes), dropout
+        )
+        self.output = _xavier_linear(sizes[-1], n_outputs)
+
+    def forward(self, x):
+        """``(batch, n_features) -> (batch, n_outputs)`` logits."""
+        return self.output(self.hidden(x))
