@@ -275,7 +275,9 @@ class BaseNeuralEstimator(BaseEstimator):
 
         batch_size = self._batch_size(len(Xt))
         net.batch_size = batch_size
+        # The current learning_rate_init and alpha hold for continued training too.
         for group in net.optimizer_.param_groups:
+            group["lr"] = self.learning_rate_init
             if any(p.ndim > 1 for p in group["params"]):
                 group["weight_decay"] = self.alpha / batch_size
         net.verbose = int(self.verbose >= 1)

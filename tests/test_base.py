@@ -1,0 +1,278 @@
+"""The contract every skae estimator shares: seeding, dtypes, errors, rollback,
+continued training, verbosity and persistence."""
+
+import pickle
+import random
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.utils.validation import check_is_fitted
+
+from skae import Autoencoder, DenoisingAE, MLPClassifier
+
+FACTORIES = {
+    "autoencoder": lambda **kw: Autoencoder(**{"hidden_layer_sizes": (8,), **kw}),
+    "denoising": lambda **kw: DenoisingAE(**{"hidden_layer_sizes": (8,), **kw}),
+    "mlp": lambda **kw: MLPClassifier(
+        **{"hidden_layer_sizes": (8,), "dropout": 0.2, **kw}
+    ),
+}
+pytestmark = [
+    pytest.mark.parametrize("make", FACTORIES.values(), ids=FACTORIES.keys()),
+    pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
+]
+
+
+def output(est, X):
+    """What the estimator gives back: codes, or class probabilities."""
+    return est.predict_proba(X) if hasattr(est, "predict_proba") else est.transform(X)
+
+
+def test_random_state_repeats_fits_and_leaves_global_rngs_alone(make, small):
+    X, y = small
+    global_numpy = np.random.get_state()[1].copy()  # noqa: NPY002 (what is checked)
+    states = (random.getstate(), global_numpy, torch.get_rng_state())
+    a = make(max_iter=3, random_state=0).fit(X, y)
+    b = make(max_iter=3, random_state=0).fit(X, y)
+    out_a = output(a, X)
+    assert random.getstate() == states[0]
+    np.testing.assert_array_equal(np.random.get_state()[1], states[1])  # noqa: NPY002
+    assert torch.equal(torch.get_rng_state(), states[2])
+    np.testing.assert_array_equal(out_a, output(b, X))
+    assert a.loss_curve_ == b.loss_curve_
+    c = make(max_iter=3, random_state=1).fit(X, y)
+    assert not np.array_equal(out_a, output(c, X))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int64])
+def test_dtype_float64_in_float64_out_float32_in_float32_out(make, small, dtype):
+    X, y = small
+    X = (X * 16).astype(dtype)
+    est = make(max_iter=1, random_state=0).fit(X, y)
+    expected = np.float32 if dtype == np.float32 else np.float64
+    assert output(est, X).dtype == expected
+    if hasattr(est, "inverse_transform"):
+        assert est.inverse_transform(est.transform(X)).dtype == expected
+        assert est.score_samples(X).dtype == expected
+
+
+def test_pickle_and_clone_round_trip(make, small):
+    X, y = small
+    est = make(max_iter=2, random_state=0).fit(X, y)
+    restored = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(output(est, X), output(restored, X))
+    assert restored.n_iter_ == est.n_iter_ == 2
+    fresh = clone(est)
+    assert fresh.get_params() == est.get_params()
+    with pytest.raises(NotFittedError):
+        output(fresh, X)
+
+
+@pytest.mark.parametrize(
+    "bad, error, match",
+    [
+        (lambda X: np.where(X > 0.5, np.nan, X), ValueError, "Input X contains NaN"),
+        (
+            lambda X: np.where(X > 0.5, np.inf, X),
+            ValueError,
+            "Input X contains infinity",
+        ),
+        (lambda X: X[:0], ValueError, "0 sample"),
+        (lambda X: X[:, 0], ValueError, "Expected 2D array, got 1D array"),
+        (
+            lambda X: X.astype(str).astype(object) + "px",
+            ValueError,
+            "could not convert",
+        ),
+        (lambda X: X + 1j, ValueError, "Complex data not supported"),
+        (sp.csr_matrix, TypeError, "Sparse data was passed"),
+    ],
+    ids=["nan", "inf", "empty", "1d", "strings", "complex", "sparse"],
+)
+def test_bad_input_clear_error_and_nothing_half_fitted(make, small, bad, error, match):
+    X, y = small
+    X_bad = bad(X)
+    est = make(max_iter=1, random_state=0)
+    with pytest.raises(error, match=match):
+        est.fit(X_bad, y[: X_bad.shape[0]])
+    assert not any(k.endswith("_") for k in vars(est))
+    with pytest.raises(NotFittedError):
+        check_is_fitted(est)
+    # A failed refit leaves the previous fit as it was.
+    est.fit(X, y)
+    before = output(est, X)
+    with pytest.raises(error, match=match):
+        est.fit(X_bad, y[: X_bad.shape[0]])
+    np.testing.assert_array_equal(output(est, X), before)
+    # And so does bad input at prediction time.
+    with pytest.raises(error, match=match):
+        output(est, X_bad)
+
+
+def test_wrong_number_of_features_after_fit(make, small):
+    X, y = small
+    est = make(max_iter=1, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="X has 63 features, but .* is expecting 64"):
+        output(est, X[:, 1:])
+    with pytest.raises(ValueError, match="X has 63 features"):
+        est.partial_fit(X[:, 1:], y)
+
+
+def test_single_sample_and_single_feature(make, small):
+    X, y = small
+    est = make(max_iter=2, random_state=0)
+    assert output(est.fit(X[:1], y[:1]), X[:3]).shape[0] == 3
+    assert output(est.fit(X[:, :1], y), X[:3, :1]).shape[0] == 3
+
+
+def test_diverging_run_stops_with_an_error_and_keeps_nothing_broken(make, small):
+    X, y = small
+    est = make(solver="sgd", learning_rate_init=1e8, max_iter=20, random_state=0)
+    with pytest.raises(
+        FloatingPointError, match=r"diverged at epoch \d+.*learning_rate_init"
+    ):
+        est.fit(X, y)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(est)
+    # Continued training that diverges rolls back to the weights it started from.
+    est.set_params(learning_rate_init=1e-3).fit(X, y)
+    est.set_params(learning_rate_init=1e8)
+    for _ in range(10):
+        before, n_iter = output(est, X), est.n_iter_
+        try:
+            est.partial_fit(X, y)
+        except FloatingPointError:
+            break
+    else:
+        pytest.fail("training did not diverge")
+    np.testing.assert_array_equal(output(est, X), before)
+    assert est.n_iter_ == n_iter
+    assert all(torch.isfinite(p).all() for p in est.net_.module_.parameters())
+
+
+def test_partial_fit_runs_one_epoch_and_keeps_weights(make, small):
+    X, y = small
+    est = make(random_state=0)
+    kwargs = {"classes": np.unique(y)} if hasattr(est, "predict_proba") else {}
+    est.partial_fit(X, y, **kwargs)
+    first = est.net_.module_.state_dict()
+    first = {k: v.clone() for k, v in first.items()}
+    for n_iter in range(2, 6):
+        est.partial_fit(X, y)
+        assert est.n_iter_ == n_iter
+    assert est.loss_curve_[-1] < est.loss_curve_[0]
+    assert any(
+        not torch.equal(v, est.net_.module_.state_dict()[k]) for k, v in first.items()
+    )
+
+
+def test_warm_start_continues_and_cold_start_restarts(make, small):
+    X, y = small
+    est = make(max_iter=4, warm_start=True, random_state=0).fit(X, y)
+    curve = est.loss_curve_
+    est.fit(X, y)
+    assert est.n_iter_ == 8
+    assert est.loss_curve_[:4] == curve
+    assert est.loss_curve_[4] < curve[0]
+    est.set_params(warm_start=False).fit(X, y)
+    assert est.n_iter_ == 4
+    assert est.loss_curve_ == curve
+    est.set_params(warm_start=True, hidden_layer_sizes=(5,))
+    with pytest.raises(ValueError, match="cannot change the architecture"):
+        est.fit(X, y)
+    assert est.n_iter_ == 4
+
+
+def test_stopping_rule_and_convergence_warning(make, small):
+    X, y = small
+    est = make(max_iter=50, tol=1e3, n_iter_no_change=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est.fit(X, y)
+    # As in scikit-learn: the first epoch improves on an infinite loss, then
+    # training stops after n_iter_no_change + 1 epochs without improvement.
+    assert est.n_iter_ == 5
+    with pytest.warns(ConvergenceWarning, match=r"Maximum iterations \(2\) reached"):
+        make(max_iter=2, random_state=0).fit(X, y)
+
+
+def test_early_stopping_attributes(make, small):
+    X, y = small
+    est = make(max_iter=6, random_state=0).fit(X, y)
+    assert est.validation_scores_ is None and est.best_validation_score_ is None
+    assert est.best_loss_ == min(est.loss_curve_)
+    est = make(max_iter=6, early_stopping=True, random_state=0).fit(X, y)
+    assert len(est.validation_scores_) == est.n_iter_ == 6
+    assert est.best_validation_score_ == max(est.validation_scores_)
+    assert est.best_loss_ is None
+    # The best epoch's weights are kept.
+    if hasattr(est, "predict_proba"):
+        assert 0 < est.best_validation_score_ <= 1
+    else:
+        assert est.best_validation_score_ < 0
+
+
+def test_verbose_levels(make, small, capsys):
+    X, y = small
+    make(max_iter=2, random_state=0).fit(X, y)
+    captured = capsys.readouterr()
+    assert captured.out == captured.err == ""
+    make(max_iter=2, random_state=0, verbose=1).fit(X, y)
+    captured = capsys.readouterr()
+    assert "epoch" in captured.out and "train_loss" in captured.out
+    assert len(captured.out.strip().splitlines()) == 4  # header, rule, 2 epochs
+    make(max_iter=2, random_state=0, verbose=2).fit(X, y)
+    assert "it/s" in capsys.readouterr().err  # tqdm's progress bar
+
+
+def test_batch_size_larger_than_data_is_clipped_with_warning(make, small):
+    X, y = small
+    with pytest.warns(UserWarning, match="batch_size"):
+        est = make(batch_size=10_000, max_iter=1, random_state=0).fit(X, y)
+    assert est.net_.batch_size == len(X)
+
+
+def test_invalid_parameters_are_rejected_at_fit(make, small):
+    X, y = small
+    with pytest.raises(ValueError, match="'solver' parameter"):
+        make(solver="lbfgs").fit(X, y)
+    with pytest.raises(ValueError, match="hidden_layer_sizes must be positive"):
+        make(hidden_layer_sizes=(8, 0)).fit(X, y)
+
+
+def test_pandas_in_keeps_feature_names(make, small):
+    pd = pytest.importorskip("pandas")
+    X, y = small
+    df = pd.DataFrame(X, columns=[f"px {i}" for i in range(X.shape[1])])
+    est = make(max_iter=1, random_state=0).fit(df, y)
+    np.testing.assert_array_equal(est.feature_names_in_, df.columns)
+    with pytest.warns(UserWarning, match="fitted with feature names"):
+        output(est, X)
+
+
+def test_cuda_requested_without_cuda(make, small):
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    X, y = small
+    with pytest.raises(ValueError, match="device='cuda' but"):
+        make(device="cuda").fit(X, y)
+    est = make(device="auto", max_iter=1, random_state=0).fit(X, y)
+    assert est.net_.device == "cpu"
+
+
+@pytest.mark.gpu
+def test_cuda_matches_cpu(make, small):
+    X, y = small
+    cpu = make(max_iter=3, random_state=0).fit(X, y)
+    gpu = make(max_iter=3, random_state=0, device="cuda").fit(X, y)
+    assert gpu.net_.device == "cuda"
+    assert output(gpu, X).dtype == np.float64
+    # Different kernels and RNG streams: close, not equal.
+    np.testing.assert_allclose(gpu.loss_curve_[0], cpu.loss_curve_[0], rtol=0.2)
+    restored = pickle.loads(pickle.dumps(gpu))
+    np.testing.assert_array_equal(output(gpu, X), output(restored, X))
