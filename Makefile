@@ -6,11 +6,10 @@ PY := $(VENV)/bin/python
 TORCH := torch==2.13.0
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow lint clean
+.PHONY: demo test test-slow bench lint format clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "$(TORCH)"
 	$(PY) -m pip install --quiet -e ".[dev]" "$(TORCH)"
 	touch $(STAMP)
@@ -19,15 +18,22 @@ demo: $(STAMP)
 	$(PY) -m skae demo
 
 test: $(STAMP)
-	$(VENV)/bin/ruff check skae tests benchmarks
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -m slow
 
+bench: $(STAMP)
+	$(PY) benchmarks/bench_training.py
+
 lint: $(STAMP)
-	$(VENV)/bin/ruff check skae tests benchmarks
-	$(VENV)/bin/ruff format --check skae tests benchmarks
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
 
 clean:
 	rm -rf $(VENV) build *.egg-info

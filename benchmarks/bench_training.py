@@ -1,0 +1,266 @@
+"""Training overhead of skae against a plain PyTorch loop, on MNIST, CPU.
+
+Two cases, each with the same model, batches and optimiser in every contender:
+
+* ``mlp``: the seed's 784-300-10 ReLU MLP, dropout 0.25, Adagrad at 0.3, batches
+  of 100; contenders: a plain PyTorch loop, ``skae.MLPClassifier`` and skorch's
+  ``NeuralNetClassifier`` used the default way (a DataLoader over a Dataset).
+* ``dae``: the seed's 784-200 softplus denoising autoencoder, Gaussian noise 0.01
+  on standardised pixels, Adam at 1e-3, batches of 128; contenders: a plain loop
+  and ``skae.DenoisingAE``.
+
+Contenders run alternately in one process, ``--repeats`` times; the table gives
+the median fit time, its ratio to the plain loop's median, the median of the
+per-repeat ratios, and the quality reached on the 10,000 test images.
+
+    python benchmarks/bench_training.py            # full: 60,000 images, 5 epochs
+    python benchmarks/bench_training.py --quick    # 10,000 images, 1 epoch
+"""
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+import warnings
+
+import numpy as np
+import sklearn
+import skorch
+import torch
+from sklearn.exceptions import ConvergenceWarning
+from torch import nn
+
+import skae
+from skae import DenoisingAE, MLPClassifier
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+import _mnist  # noqa: E402
+
+
+def _xavier(*layers):
+    # skae's initialisation, so that all contenders train the same model.
+    for layer in layers:
+        nn.init.xavier_uniform_(layer.weight)
+        nn.init.zeros_(layer.bias)
+    return layers
+
+
+def _mlp_module():
+    torch.manual_seed(0)
+    hidden, output = _xavier(nn.Linear(784, 300), nn.Linear(300, 10))
+    return nn.Sequential(hidden, nn.ReLU(), nn.Dropout(0.25), output)
+
+
+def plain_mlp(X, y, epochs):
+    """The hand-written loop every user could write."""
+    torch.manual_seed(0)
+    model = _mlp_module()
+    optimizer = torch.optim.Adagrad(model.parameters(), lr=0.3)
+    loss_fn = nn.CrossEntropyLoss()
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+    model.train()
+    for _ in range(epochs):
+        order = torch.randperm(len(Xt))
+        for start in range(0, len(Xt), 100):
+            idx = order[start : start + 100]
+            optimizer.zero_grad()
+            loss = loss_fn(model(Xt[idx]), yt[idx])
+            loss.backward()
+            optimizer.step()
+    model.eval()
+    return lambda Xq: model(torch.from_numpy(Xq)).argmax(1).numpy()
+
+
+def skae_mlp(X, y, epochs):
+    clf = MLPClassifier(
+        (300,),
+        dropout=0.25,
+        solver="adagrad",
+        learning_rate_init=0.3,
+        batch_size=100,
+        alpha=0.0,
+        max_iter=epochs,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    return clf.predict
+
+
+def skorch_mlp(X, y, epochs):
+    net = skorch.NeuralNetClassifier(
+        _mlp_module(),
+        criterion=nn.CrossEntropyLoss,
+        optimizer=torch.optim.Adagrad,
+        lr=0.3,
+        batch_size=100,
+        max_epochs=epochs,
+        train_split=None,
+        iterator_train__shuffle=True,
+        verbose=0,
+    )
+    net.fit(X, y)
+    return net.predict
+
+
+def plain_dae(X, epochs):
+    torch.manual_seed(0)
+    hidden, decoder = _xavier(nn.Linear(784, 200), nn.Linear(200, 784))
+    encoder = nn.Sequential(hidden, nn.Softplus())
+    params = [*encoder.parameters(), *decoder.parameters()]
+    optimizer = torch.optim.Adam(params, lr=1e-3)
+    Xt = torch.from_numpy(X)
+    for _ in range(epochs):
+        order = torch.randperm(len(Xt))
+        for start in range(0, len(Xt), 128):
+            xb = Xt[order[start : start + 128]]
+            optimizer.zero_grad()
+            loss = (decoder(encoder(xb + 0.01 * torch.randn_like(xb))) - xb).square()
+            loss.mean().backward()
+            optimizer.step()
+    return lambda Xq: decoder(encoder(torch.from_numpy(Xq))) - torch.from_numpy(Xq)
+
+
+def skae_dae(X, epochs):
+    dae = DenoisingAE(
+        (200,),
+        activation="softplus",
+        noise="gaussian",
+        noise_level=0.01,
+        batch_size=128,
+        alpha=0.0,
+        max_iter=epochs,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        dae.fit(X)
+    return dae
+
+
+def _time(fn, *args):
+    start = time.perf_counter()
+    result = fn(*args)
+    return time.perf_counter() - start, result
+
+
+def run(quick=False, repeats=3):
+    n_train, epochs = (10_000, 1) if quick else (None, 5)
+    X, y, X_test, y_test = _mnist.load(n_train)
+    mean, std = X.mean(0), X.std(0) + 1e-2
+    Xs, Xs_test = (X - mean) / std, (X_test - mean) / std
+
+    def mlp_quality(predict):
+        with torch.no_grad():
+            return float(np.mean(predict(X_test) == y_test))
+
+    def dae_quality(model):
+        with torch.no_grad():
+            if isinstance(model, DenoisingAE):
+                return float(-model.score(Xs_test))
+            return float(model(Xs_test).square().mean())
+
+    cases = {
+        "mlp": (
+            {"plain loop": plain_mlp, "skae": skae_mlp, "skorch default": skorch_mlp},
+            (X, y),
+            mlp_quality,
+            "test accuracy",
+        ),
+        "dae": (
+            {"plain loop": plain_dae, "skae": skae_dae},
+            (Xs,),
+            dae_quality,
+            "test MSE",
+        ),
+    }
+    results = {}
+    for case, (contenders, data, quality, quality_name) in cases.items():
+        names = list(contenders)
+        for name in names:  # warm-up: first calls pay for lazy initialisation
+            contenders[name](*(d[:1000] for d in data), 1)
+        times = {name: [] for name in names}
+        scores = {}
+        for rep in range(repeats):
+            # Rotate the order so that no contender always runs first (or last).
+            for name in names[rep % len(names) :] + names[: rep % len(names)]:
+                seconds, model = _time(contenders[name], *data, epochs)
+                times[name].append(seconds)
+                scores[name] = quality(model)
+        base = statistics.median(times["plain loop"])
+        results[case] = {
+            name: {
+                "seconds": times[name],
+                "median_s": statistics.median(times[name]),
+                "ratio_to_plain": statistics.median(times[name]) / base,
+                # Each repeat's time over the plain loop's in the same repeat: less
+                # sensitive to the load of a shared machine drifting during the run.
+                "paired_ratio": statistics.median(
+                    t / p for t, p in zip(times[name], times["plain loop"], strict=True)
+                ),
+                quality_name: scores[name],
+            }
+            for name in names
+        }
+    return {
+        "machine": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "skorch": skorch.__version__,
+            "scikit-learn": sklearn.__version__,
+            "skae": skae.__version__,
+            "cpu_count": __import__("os").cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+            "processor": platform.processor() or platform.machine(),
+        },
+        "settings": {"quick": quick, "repeats": repeats, "epochs": epochs},
+        "results": results,
+    }
+
+
+def print_table(report, out=sys.stdout):
+    m = report["machine"]
+    print(
+        f"torch {m['torch']}, skorch {m['skorch']}, scikit-learn {m['scikit-learn']}, "
+        f"skae {m['skae']}, Python {m['python']}; {m['cpu_count']} CPUs, "
+        f"{m['torch_threads']} torch threads; settings {report['settings']}",
+        file=out,
+    )
+    print(
+        "| case | contender | median fit s | ratio to plain loop | quality |", file=out
+    )
+    print("|---|---|---|---|---|", file=out)
+    for case, rows in report["results"].items():
+        for name, row in rows.items():
+            quality = {k: v for k, v in row.items() if k.startswith("test")}
+            ((qname, qvalue),) = quality.items()
+            print(
+                f"| {case} | {name} | {row['median_s']:.2f} | "
+                f"{row['ratio_to_plain']:.3f} | {row['paired_ratio']:.3f} | "
+                f"{qname} {qvalue:.4f} |",
+                file=out,
+            )
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--json", help="also write the full report here")
+    args = parser.parse_args(argv)
+    if _mnist.mnist_path() is None:
+        print("skipped: MNIST not found (set SKAE_MNIST to an mnist.npz)")
+        return 0
+    report = run(args.quick, args.repeats or (3 if args.quick else 5))
+    print_table(report)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

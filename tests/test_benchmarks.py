@@ -1,0 +1,47 @@
+"""The benchmark scripts run end to end (quick mode, on the real MNIST)."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import _mnist  # noqa: E402
+
+needs_mnist = pytest.mark.skipif(
+    _mnist.mnist_path() is None, reason="MNIST .npz not on this machine"
+)
+
+
+@pytest.mark.slow
+@needs_mnist
+def test_bench_training_quick(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_training.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    rows = re.findall(
+        r"^\| (\w+) \| ([\w ]+) \| ([\d.]+) \| ([\d.]+) \| [\d.]+ \| (.+) \|$",
+        result.stdout,
+        flags=re.M,
+    )
+    assert [(case, name) for case, name, *_ in rows] == [
+        ("mlp", "plain loop"),
+        ("mlp", "skae"),
+        ("mlp", "skorch default"),
+        ("dae", "plain loop"),
+        ("dae", "skae"),
+    ]
+    for _, _, seconds, ratio, _ in rows:
+        assert float(seconds) > 0 and float(ratio) > 0
+    accuracy = {
+        name: float(q.split()[-1]) for case, name, _, _, q in rows if case == "mlp"
+    }
+    # One epoch on 10,000 images: every contender trains the same model.
+    assert min(accuracy.values()) > 0.8
