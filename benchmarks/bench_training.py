@@ -230,9 +230,11 @@ def print_table(report, out=sys.stdout):
         file=out,
     )
     print(
-        "| case | contender | median fit s | ratio to plain loop | quality |", file=out
+        "| case | contender | median fit s | ratio of medians | median paired ratio "
+        "| quality |",
+        file=out,
     )
-    print("|---|---|---|---|---|", file=out)
+    print("|---|---|---|---|---|---|", file=out)
     for case, rows in report["results"].items():
         for name, row in rows.items():
             quality = {k: v for k, v in row.items() if k.startswith("test")}

@@ -1,8 +1,11 @@
 """The contract every skae estimator shares: seeding, dtypes, errors, rollback,
 continued training, verbosity and persistence."""
 
+import _thread
+import contextlib
 import pickle
 import random
+import threading
 import warnings
 
 import numpy as np
@@ -276,3 +279,44 @@ def test_cuda_matches_cpu(make, small):
     np.testing.assert_allclose(gpu.loss_curve_[0], cpu.loss_curve_[0], rtol=0.2)
     restored = pickle.loads(pickle.dumps(gpu))
     np.testing.assert_array_equal(output(gpu, X), output(restored, X))
+
+
+@contextlib.contextmanager
+def interrupting_main_thread(after=0.3, every=0.2):
+    """Interrupt the main thread, as Ctrl-C does, until the block ends."""
+    done = threading.Event()
+
+    def interrupt():
+        done.wait(after)
+        while not done.is_set():
+            _thread.interrupt_main()
+            done.wait(every)
+
+    thread = threading.Thread(target=interrupt)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+# Python swallows an interrupt that lands inside a finaliser (reporting it as
+# unraisable); the helper interrupts again until one reaches the training loop.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_interrupted_fit_leaves_the_estimator_as_it_was(make, small):
+    X, y = small
+    # First a short fit: the first fit of a process imports parts of torch lazily,
+    # and an interrupt inside an import breaks that module for the whole process.
+    est = make(max_iter=2, random_state=0).fit(X, y)
+    before = output(est, X)
+    est.set_params(max_iter=100_000, n_iter_no_change=100_000, warm_start=True)
+    with pytest.raises(KeyboardInterrupt), interrupting_main_thread():
+        est.fit(X, y)
+    assert est.n_iter_ == 2
+    np.testing.assert_array_equal(output(est, X), before)
+    fresh = make(max_iter=100_000, n_iter_no_change=100_000, random_state=0)
+    with pytest.raises(KeyboardInterrupt), interrupting_main_thread():
+        fresh.fit(X, y)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(fresh)
