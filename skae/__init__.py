@@ -4,8 +4,17 @@ Built on PyTorch through skorch; every estimator follows the scikit-learn API.
 """
 
 from skae._autoencoder import Autoencoder, DenoisingAE
+from skae._conv import ConvAE
 from skae._mlp import MLPClassifier
+from skae._vae import VariationalAE
 
 __version__ = "0.1.0"
 
-__all__ = ["Autoencoder", "DenoisingAE", "MLPClassifier", "__version__"]
+__all__ = [
+    "Autoencoder",
+    "ConvAE",
+    "DenoisingAE",
+    "MLPClassifier",
+    "VariationalAE",
+    "__version__",
+]

@@ -55,110 +55,19 @@ The reconstruction error of a sample is its squared error (or binary
     refused with a :class:`TypeError`: densify it (``X.toarray()``) first."""
 
 
-class Autoencoder(
+class _BaseAutoencoder(
     ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseNeuralEstimator
 ):
-    __doc__ = """Fully connected autoencoder: undercomplete, deep or sparse.
+    """What every autoencoder shares: fitting, the code, decoding and scores.
 
-    The encoder maps ``X`` to a code of ``hidden_layer_sizes[-1]`` features
-    (:meth:`transform`); the decoder, its mirror image, maps codes back
-    (:meth:`inverse_transform`). Both are trained together to reconstruct the
-    input, through a skorch net.
+    A subclass supplies ``__init__`` and ``_module_spec`` (a module with ``encode``,
+    ``decode``, ``n_components`` and a ``forward`` that the criterion consumes);
+    one that is not trained on the reconstruction error also replaces
+    ``_criterion_spec`` and ``_score_batch`` (per-sample scores of a batch of
+    tensors, higher is better).
+    """
 
-    Parameters
-    ----------
-    {ae_params}
-
-    {training_params}
-
-    Attributes
-    ----------
-    {training_attributes}
-
-    See Also
-    --------
-    DenoisingAE : Trained to reconstruct the input from a corrupted copy.
-    sklearn.decomposition.PCA : The linear counterpart.
-
-    Notes
-    -----
-    {notes}
-
-    Examples
-    --------
-    >>> from sklearn.datasets import load_digits
-    >>> from skae import Autoencoder
-    >>> X, _ = load_digits(return_X_y=True)
-    >>> ae = Autoencoder(hidden_layer_sizes=(32, 8), max_iter=5, random_state=0)
-    >>> ae.fit_transform(X / 16).shape
-    (1797, 8)
-    >>> ae.inverse_transform(ae.transform(X[:3] / 16)).shape
-    (3, 64)
-    """.format(ae_params=_AE_PARAMS.format(), notes=_AE_METHODS_NOTES, **DOCS)
-
-    _parameter_constraints = {
-        **BaseNeuralEstimator._parameter_constraints,
-        "code_activation": [None, StrOptions(set(ACTIVATIONS))],
-        "out_activation": [StrOptions(_OUT_ACTIVATIONS)],
-        "loss": [StrOptions({"mse", "bce"})],
-        "l1_code": [Interval(numbers.Real, 0, None, closed="left")],
-    }
     _net_class = NeuralNet
-
-    def __init__(
-        self,
-        hidden_layer_sizes=(100,),
-        *,
-        activation="relu",
-        code_activation=None,
-        out_activation="identity",
-        loss="mse",
-        l1_code=0.0,
-        solver="adam",
-        alpha=0.0001,
-        batch_size="auto",
-        learning_rate_init=0.001,
-        max_iter=200,
-        shuffle=True,
-        random_state=None,
-        tol=1e-4,
-        verbose=0,
-        warm_start=False,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        early_stopping=False,
-        validation_fraction=0.1,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        n_iter_no_change=10,
-        device="cpu",
-    ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.code_activation = code_activation
-        self.out_activation = out_activation
-        self.loss = loss
-        self.l1_code = l1_code
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate_init = learning_rate_init
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.device = device
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -252,7 +161,7 @@ class Autoencoder(
         check_is_fitted(self)
         X = validate_data(self, X, dtype=FLOAT_DTYPES, reset=False)
         self._check_loss_range(X)
-        return self._apply(self._negative_error, X)
+        return self._apply(self._score_batch, X)
 
     def score(self, X, y=None):
         """Minus the mean reconstruction error of ``X`` (higher is better).
@@ -299,6 +208,120 @@ class Autoencoder(
                 f"{X.max():g}]; scale X (e.g. with MinMaxScaler) or use loss='mse'."
             )
 
+    # Reconstruction loss and scores; VariationalAE replaces both.
+    def _criterion_spec(self):
+        return ReconstructionLoss, {"kind": self.loss, "l1_code": self.l1_code}
+
+    def _score_batch(self, Xb):
+        reconstruction, _ = self.net_.module_(Xb)
+        return -reconstruction_error(reconstruction, Xb, self.loss)
+
+    def _score_tensors(self, Xt, yt=None):
+        return self._infer(self._score_batch, Xt).mean().item()
+
+
+class Autoencoder(_BaseAutoencoder):
+    __doc__ = """Fully connected autoencoder: undercomplete, deep or sparse.
+
+    The encoder maps ``X`` to a code of ``hidden_layer_sizes[-1]`` features
+    (:meth:`transform`); the decoder, its mirror image, maps codes back
+    (:meth:`inverse_transform`). Both are trained together to reconstruct the
+    input, through a skorch net.
+
+    Parameters
+    ----------
+    {ae_params}
+
+    {training_params}
+
+    Attributes
+    ----------
+    {training_attributes}
+
+    See Also
+    --------
+    DenoisingAE : Trained to reconstruct the input from a corrupted copy.
+    sklearn.decomposition.PCA : The linear counterpart.
+
+    Notes
+    -----
+    {notes}
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skae import Autoencoder
+    >>> X, _ = load_digits(return_X_y=True)
+    >>> ae = Autoencoder(hidden_layer_sizes=(32, 8), max_iter=5, random_state=0)
+    >>> ae.fit_transform(X / 16).shape
+    (1797, 8)
+    >>> ae.inverse_transform(ae.transform(X[:3] / 16)).shape
+    (3, 64)
+    """.format(ae_params=_AE_PARAMS.format(), notes=_AE_METHODS_NOTES, **DOCS)
+
+    _parameter_constraints = {
+        **BaseNeuralEstimator._parameter_constraints,
+        "code_activation": [None, StrOptions(set(ACTIVATIONS))],
+        "out_activation": [StrOptions(_OUT_ACTIVATIONS)],
+        "loss": [StrOptions({"mse", "bce"})],
+        "l1_code": [Interval(numbers.Real, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        *,
+        activation="relu",
+        code_activation=None,
+        out_activation="identity",
+        loss="mse",
+        l1_code=0.0,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate_init=0.001,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=0,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        device="cpu",
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.code_activation = code_activation
+        self.out_activation = out_activation
+        self.loss = loss
+        self.l1_code = l1_code
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.device = device
+
     def _module_spec(self, n_features):
         return AutoencoderModule, {
             "n_features": n_features,
@@ -311,16 +334,6 @@ class Autoencoder(
 
     def _noise_spec(self):
         return {}
-
-    def _criterion_spec(self):
-        return ReconstructionLoss, {"kind": self.loss, "l1_code": self.l1_code}
-
-    def _negative_error(self, Xb):
-        reconstruction, _ = self.net_.module_(Xb)
-        return -reconstruction_error(reconstruction, Xb, self.loss)
-
-    def _score_tensors(self, Xt, yt=None):
-        return self._infer(self._negative_error, Xt).mean().item()
 
 
 class DenoisingAE(Autoencoder):

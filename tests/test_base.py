@@ -16,14 +16,23 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from skae import Autoencoder, DenoisingAE, MLPClassifier
+from skae import Autoencoder, ConvAE, DenoisingAE, MLPClassifier, VariationalAE
+
+
+def _factory(cls, shape_param="hidden_layer_sizes", **defaults):
+    def make(**params):
+        return cls(**{**defaults, **params})
+
+    make.shape_param = shape_param  # the parameter that sets the architecture
+    return make
+
 
 FACTORIES = {
-    "autoencoder": lambda **kw: Autoencoder(**{"hidden_layer_sizes": (8,), **kw}),
-    "denoising": lambda **kw: DenoisingAE(**{"hidden_layer_sizes": (8,), **kw}),
-    "mlp": lambda **kw: MLPClassifier(
-        **{"hidden_layer_sizes": (8,), "dropout": 0.2, **kw}
-    ),
+    "autoencoder": _factory(Autoencoder, hidden_layer_sizes=(8,)),
+    "denoising": _factory(DenoisingAE, hidden_layer_sizes=(8,)),
+    "variational": _factory(VariationalAE, hidden_layer_sizes=(8, 2)),
+    "conv": _factory(ConvAE, "channels", channels=(4,)),
+    "mlp": _factory(MLPClassifier, hidden_layer_sizes=(8,), dropout=0.2),
 }
 pytestmark = [
     pytest.mark.parametrize("make", FACTORIES.values(), ids=FACTORIES.keys()),
@@ -185,7 +194,7 @@ def test_warm_start_continues_and_cold_start_restarts(make, small):
     est.set_params(warm_start=False).fit(X, y)
     assert est.n_iter_ == 4
     assert est.loss_curve_ == curve
-    est.set_params(warm_start=True, hidden_layer_sizes=(5,))
+    est.set_params(warm_start=True, **{make.shape_param: (5,)})
     with pytest.raises(ValueError, match="cannot change the architecture"):
         est.fit(X, y)
     assert est.n_iter_ == 4
@@ -244,8 +253,8 @@ def test_invalid_parameters_are_rejected_at_fit(make, small):
     X, y = small
     with pytest.raises(ValueError, match="'solver' parameter"):
         make(solver="lbfgs").fit(X, y)
-    with pytest.raises(ValueError, match="hidden_layer_sizes must be positive"):
-        make(hidden_layer_sizes=(8, 0)).fit(X, y)
+    with pytest.raises(ValueError, match=f"{make.shape_param} must be"):
+        make(**{make.shape_param: (8, 0)}).fit(X, y)
 
 
 def test_pandas_in_keeps_feature_names(make, small):

@@ -1,0 +1,195 @@
+"""Convolutional autoencoder as a scikit-learn transformer."""
+
+import math
+import numbers
+
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from skae._autoencoder import _OUT_ACTIVATIONS, _BaseAutoencoder
+from skae._base import BaseNeuralEstimator
+from skae._docstrings import DOCS
+from skae.nn import ACTIVATIONS
+from skae.nn.conv import ConvAutoencoderModule
+
+_POSITIVE_INTS = [Interval(numbers.Integral, 1, None, closed="left"), "array-like"]
+
+
+class ConvAE(_BaseAutoencoder):
+    __doc__ = """Convolutional autoencoder on the flat rows a Pipeline carries.
+
+    Each row is reshaped into an image (or a 1-D signal) before the convolutional
+    encoder; the code is the flattened bottleneck (:meth:`transform`), and the
+    decoder, transposed convolutions mirroring the encoder, maps codes back to flat
+    rows of the input's width (:meth:`inverse_transform`).
+
+    Parameters
+    ----------
+    image_shape : tuple of int or None, default=None
+        ``(height, width)`` or ``(channels, height, width)`` of each row, whose
+        product must be ``n_features``. None reads a square ``n_features`` as a
+        one-channel square image and any other ``n_features`` as a one-channel
+        1-D signal.
+
+    channels : int or array-like of int, default=(16, 8)
+        Output channels of each encoder stage.
+
+    kernel_sizes : int or array-like of int, default=3
+        Convolution kernel size of each stage (padding ``kernel_size // 2``).
+
+    strides : int or array-like of int, default=1
+        Convolution stride of each stage.
+
+    pool_sizes : int or array-like of int, default=2
+        Max-pooling size of each stage (ceil mode: no dimension becomes empty);
+        1 means no pooling.
+
+    activation : {{"identity", "logistic", "sigmoid", "tanh", "relu", "softplus"}}, \
+default="relu"
+        Activation of the convolutions.
+
+    out_activation : {{"identity", "logistic", "sigmoid", "tanh"}}, default="identity"
+        Activation of the reconstruction.
+
+    loss : {{"mse", "bce"}}, default="mse"
+        Reconstruction error, as in :class:`Autoencoder`.
+
+    l1_code : float, default=0.0
+        Sparsity penalty on the code, as in :class:`Autoencoder`.
+
+    {training_params}
+
+    Attributes
+    ----------
+    image_shape_ : tuple of int
+        The ``(channels, height, width)`` or ``(channels, length)`` used.
+
+    {training_attributes}
+
+    See Also
+    --------
+    Autoencoder : The fully connected autoencoder.
+
+    Notes
+    -----
+    The classic MNIST convolutional autoencoder (1x28x28 -> 16 channels, stride 3
+    -> max-pool -> 8 channels, stride 2 -> max-pool, mirrored with transposed
+    convolutions, tanh output, a 32-feature code) is
+    ``ConvAE(image_shape=(28, 28), channels=(16, 8), strides=(3, 2),
+    out_activation="tanh")``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skae import ConvAE
+    >>> X, _ = load_digits(return_X_y=True)
+    >>> conv = ConvAE(channels=(8, 4), max_iter=2, random_state=0).fit(X / 16)
+    >>> conv.image_shape_, conv.transform(X[:3] / 16).shape
+    ((1, 8, 8), (3, 16))
+    """.format(**DOCS)
+
+    _parameter_constraints = {
+        **{
+            k: v
+            for k, v in BaseNeuralEstimator._parameter_constraints.items()
+            if k != "hidden_layer_sizes"
+        },
+        "image_shape": [None, "array-like"],
+        "channels": _POSITIVE_INTS,
+        "kernel_sizes": _POSITIVE_INTS,
+        "strides": _POSITIVE_INTS,
+        "pool_sizes": _POSITIVE_INTS,
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "out_activation": [StrOptions(_OUT_ACTIVATIONS)],
+        "loss": [StrOptions({"mse", "bce"})],
+        "l1_code": [Interval(numbers.Real, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        image_shape=None,
+        *,
+        channels=(16, 8),
+        kernel_sizes=3,
+        strides=1,
+        pool_sizes=2,
+        activation="relu",
+        out_activation="identity",
+        loss="mse",
+        l1_code=0.0,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate_init=0.001,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=0,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        device="cpu",
+    ):
+        self.image_shape = image_shape
+        self.channels = channels
+        self.kernel_sizes = kernel_sizes
+        self.strides = strides
+        self.pool_sizes = pool_sizes
+        self.activation = activation
+        self.out_activation = out_activation
+        self.loss = loss
+        self.l1_code = l1_code
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.device = device
+
+    @property
+    def image_shape_(self):
+        return self.net_.module_.input_shape
+
+    def _input_shape(self, n_features):
+        if self.image_shape is None:
+            side = math.isqrt(n_features)
+            return (1, side, side) if side * side == n_features else (1, n_features)
+        shape = tuple(int(d) for d in self.image_shape)
+        if len(shape) == 2:
+            shape = (1, *shape)
+        if len(shape) != 3 or math.prod(shape) != n_features:
+            raise ValueError(
+                "image_shape must be (height, width) or (channels, height, width) "
+                f"with a product of n_features={n_features}, got {self.image_shape}."
+            )
+        return shape
+
+    def _module_spec(self, n_features):
+        return ConvAutoencoderModule, {
+            "input_shape": self._input_shape(n_features),
+            "channels": self.channels,
+            "kernel_sizes": self.kernel_sizes,
+            "strides": self.strides,
+            "pool_sizes": self.pool_sizes,
+            "activation": self.activation,
+            "out_activation": self.out_activation,
+        }

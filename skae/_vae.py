@@ -1,0 +1,187 @@
+"""Variational autoencoder as a scikit-learn transformer."""
+
+import numbers
+
+import torch
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from skae._autoencoder import _OUT_ACTIVATIONS, _BaseAutoencoder
+from skae._base import BaseNeuralEstimator
+from skae._docstrings import DOCS
+from skae.nn.vae import VAELoss, VAEModule, elbo
+
+# Monte Carlo draws of the code per sample in score_samples: the same draws for
+# every sample (see skae.nn.vae.elbo), from a fixed stream, so scores repeat.
+_ELBO_DRAWS = 8
+
+
+class VariationalAE(_BaseAutoencoder):
+    __doc__ = """Variational autoencoder: a generative model with a Gaussian code.
+
+    The encoder gives the mean and log-variance of a diagonal Gaussian posterior over
+    the code; training samples a code with the reparametrisation trick and
+    minimises the reconstruction negative log-likelihood plus ``beta`` times the KL
+    divergence to N(0, I), summed over features and averaged over the batch, so that
+    ``loss_curve_`` is in nats per sample.
+
+    :meth:`transform` returns the posterior mean (deterministic),
+    :meth:`inverse_transform` decodes codes, :meth:`sample` draws new data from the
+    prior, and :meth:`score_samples` estimates each sample's evidence lower bound.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of shape (n_layers,) or int, default=(400, 20)
+        Widths of the encoder's layers; the last is the code size
+        (``n_components``). The decoder mirrors the encoder.
+
+    activation : {{"identity", "logistic", "sigmoid", "tanh", "relu", "softplus"}}, \
+default="relu"
+        Activation of the hidden layers.
+
+    out_activation : {{"identity", "logistic", "sigmoid", "tanh"}}, default="identity"
+        Activation of the reconstruction; "logistic" with ``loss="bce"``.
+
+    loss : {{"mse", "bce"}}, default="mse"
+        The likelihood: "mse" is a Gaussian of unit variance (for standardised
+        data), "bce" a Bernoulli (for data in [0, 1], with
+        ``out_activation="logistic"``; other data gives a clear error).
+
+    beta : float, default=1.0
+        Weight of the KL term in the training loss (beta-VAE). Scores are always
+        the plain ELBO (beta = 1), so that searches over ``beta`` compare models by
+        their bound on the log-likelihood.
+
+    {training_params}
+
+    Attributes
+    ----------
+    {training_attributes}
+
+    See Also
+    --------
+    Autoencoder : A deterministic autoencoder.
+
+    Notes
+    -----
+    :meth:`score_samples` averages the bound over {draws} draws of the code per sample,
+    the same standard normal draws for every sample and every call, so scores are
+    repeatable and a sample's score does not depend on the others.
+
+    Computation runs in float32; float64 input gives float64 output. Sparse input is
+    refused with a :class:`TypeError`.
+
+    References
+    ----------
+    D. P. Kingma and M. Welling, "Auto-Encoding Variational Bayes", ICLR 2014.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skae import VariationalAE
+    >>> X, _ = load_digits(return_X_y=True)
+    >>> vae = VariationalAE((64, 2), loss="bce", out_activation="logistic",
+    ...                     max_iter=5, random_state=0).fit(X / 16)
+    >>> vae.transform(X[:3] / 16).shape
+    (3, 2)
+    >>> vae.sample(4, random_state=0).shape
+    (4, 64)
+    """.format(draws=_ELBO_DRAWS, **DOCS)
+
+    _parameter_constraints = {
+        **BaseNeuralEstimator._parameter_constraints,
+        "out_activation": [StrOptions(_OUT_ACTIVATIONS)],
+        "loss": [StrOptions({"mse", "bce"})],
+        "beta": [Interval(numbers.Real, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(400, 20),
+        *,
+        activation="relu",
+        out_activation="identity",
+        loss="mse",
+        beta=1.0,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate_init=0.001,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=0,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        device="cpu",
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.out_activation = out_activation
+        self.loss = loss
+        self.beta = beta
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.device = device
+
+    def sample(self, n_samples=1, random_state=None):
+        """Draw codes from the prior N(0, I) and decode them.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of samples.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the draws (NumPy's global generator when None, as in
+            scikit-learn).
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features_in_)
+            The decoded samples, float64.
+        """
+        check_is_fitted(self)
+        rng = check_random_state(random_state)
+        Z = rng.standard_normal((n_samples, self._n_features_out))
+        return self._apply(self.net_.module_.decode, Z)
+
+    def _module_spec(self, n_features):
+        return VAEModule, {
+            "n_features": n_features,
+            "hidden_layer_sizes": self._hidden_sizes(),
+            "activation": self.activation,
+            "out_activation": self.out_activation,
+        }
+
+    def _criterion_spec(self):
+        return VAELoss, {"kind": self.loss, "beta": self.beta}
+
+    def _score_batch(self, Xb):
+        generator = torch.Generator().manual_seed(0)
+        eps = torch.randn(_ELBO_DRAWS, self._n_features_out, generator=generator)
+        return elbo(self.net_.module_, Xb, eps.to(Xb.device), self.loss)

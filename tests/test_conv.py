@@ -1,0 +1,66 @@
+"""Behaviour of ConvAE on small seeded data."""
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+
+from skae import ConvAE
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+@pytest.mark.parametrize(
+    "n_features, image_shape, expected",
+    [
+        (64, None, (1, 8, 8)),
+        (10, None, (1, 10)),
+        (64, (4, 16), (1, 4, 16)),
+        (64, (4, 4, 4), (4, 4, 4)),
+    ],
+    ids=["square", "signal", "height-width", "channels"],
+)
+def test_convae_reads_rows_as_images_or_signals(n_features, image_shape, expected):
+    X = np.random.RandomState(0).uniform(size=(40, n_features))
+    conv = ConvAE(image_shape, channels=(4, 2), max_iter=2, random_state=0).fit(X)
+    assert conv.image_shape_ == expected
+    Z = conv.transform(X)
+    assert Z.shape == (40, conv.net_.module_.n_components)
+    assert conv.inverse_transform(Z).shape == X.shape
+
+
+def test_convae_image_shape_must_match_n_features(digits):
+    X, _ = digits
+    with pytest.raises(ValueError, match="product of n_features=64"):
+        ConvAE((7, 9)).fit(X)
+    with pytest.raises(ValueError, match="kernel_sizes has 3 entries"):
+        ConvAE(channels=(4, 2), kernel_sizes=(3, 3, 3)).fit(X)
+
+
+def test_convae_learns_digits(digits):
+    X, y = digits
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    conv = ConvAE(channels=(16, 8), batch_size=64, max_iter=40, random_state=0)
+    conv.fit(X_train)
+    assert conv.loss_curve_[-1] < 0.5 * conv.loss_curve_[0]
+    baseline = -np.mean((X_test - X_train.mean(0)) ** 2)
+    assert conv.score(X_test) > 0.5 * baseline
+    # 8x8 -> pool -> 4x4 -> pool -> 2x2 with 8 channels: a 32-feature code that
+    # keeps what a linear classifier needs.
+    assert conv.transform(X_test).shape == (len(X_test), 32)
+    pipe = make_pipeline(conv, LogisticRegression(max_iter=3000))
+    assert pipe.fit(X_train, y_train).score(X_test, y_test) > 0.85
+
+
+def test_convae_classic_mnist_setting_is_parameters():
+    X = np.random.RandomState(0).uniform(-1, 1, size=(8, 784)).astype(np.float32)
+    conv = ConvAE(
+        (28, 28), channels=(16, 8), strides=(3, 2), out_activation="tanh", max_iter=1
+    ).fit(X)
+    module = conv.net_.module_
+    assert module.code_shape == (8, 2, 2)
+    assert conv.transform(X).shape == (8, 32)
+    reconstruction = conv.inverse_transform(conv.transform(X))
+    assert reconstruction.shape == (8, 784) and reconstruction.dtype == np.float32
+    assert np.abs(reconstruction).max() <= 1
