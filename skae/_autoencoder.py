@@ -8,7 +8,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from skorch import NeuralNet
 
-from skae._base import FLOAT_DTYPES, BaseNeuralEstimator
+from skae._base import FLOAT_DTYPES, BaseNeuralEstimator, _as_tensor
 from skae._docstrings import DOCS
 from skae.nn import (
     ACTIVATIONS,
@@ -43,7 +43,15 @@ default="relu"
 
     l1_code : float, default=0.0
         Sparsity penalty: the loss gains ``l1_code * mean(|code|)``, so a positive
-        value gives a sparse autoencoder."""
+        value gives a sparse autoencoder.
+
+    pretrain_max_iter : int, default=0
+        Greedy layer-wise pretraining of a deep (stacked) autoencoder: before the
+        whole stack is trained, each layer is trained for this many epochs as a
+        shallow autoencoder (with this estimator's noise, if any) on the codes of
+        the layer below, and its weights start the stack. 0 skips it, as does a
+        single hidden layer, for which it would be the training itself. Runs on a
+        fresh fit only (not on continued training)."""
 
 _AE_METHODS_NOTES = """\
 The reconstruction error of a sample is its squared error (or binary
@@ -238,6 +246,9 @@ class Autoencoder(_BaseAutoencoder):
     ----------
     {training_attributes}
 
+    pretrain_loss_curves_ : list of list of float
+        With layer-wise pretraining, each layer's training loss per epoch.
+
     See Also
     --------
     DenoisingAE : Trained to reconstruct the input from a corrupted copy.
@@ -265,6 +276,7 @@ class Autoencoder(_BaseAutoencoder):
         "out_activation": [StrOptions(_OUT_ACTIVATIONS)],
         "loss": [StrOptions({"mse", "bce"})],
         "l1_code": [Interval(numbers.Real, 0, None, closed="left")],
+        "pretrain_max_iter": [Interval(numbers.Integral, 0, None, closed="left")],
     }
 
     def __init__(
@@ -276,6 +288,7 @@ class Autoencoder(_BaseAutoencoder):
         out_activation="identity",
         loss="mse",
         l1_code=0.0,
+        pretrain_max_iter=0,
         solver="adam",
         alpha=0.0001,
         batch_size="auto",
@@ -302,6 +315,7 @@ class Autoencoder(_BaseAutoencoder):
         self.out_activation = out_activation
         self.loss = loss
         self.l1_code = l1_code
+        self.pretrain_max_iter = pretrain_max_iter
         self.solver = solver
         self.alpha = alpha
         self.batch_size = batch_size
@@ -335,6 +349,52 @@ class Autoencoder(_BaseAutoencoder):
     def _noise_spec(self):
         return {}
 
+    def _pretrain(self, X, seed):
+        sizes = self._hidden_sizes()
+        if not self.pretrain_max_iter or len(sizes) < 2:
+            return
+        widths = [X.shape[1], *sizes]
+        code_activations = [self.activation] * (len(sizes) - 1)
+        code_activations.append(self.code_activation or self.activation)
+        curves = []
+        H = X
+        for i, code_activation in enumerate(code_activations):
+            # Layer i learns to reconstruct layer i - 1's codes, through the
+            # activation that the stack's decoder applies there.
+            shallow = self._make_net(
+                widths[i],
+                self.net_.device,
+                module_spec=(
+                    AutoencoderModule,
+                    {
+                        "n_features": widths[i],
+                        "hidden_layer_sizes": (widths[i + 1],),
+                        "code_activation": code_activation,
+                        "out_activation": self.out_activation
+                        if i == 0
+                        else self.activation,
+                        **self._noise_spec(),
+                    },
+                ),
+                criterion_spec=(
+                    ReconstructionLoss,
+                    {"kind": self.loss if i == 0 else "mse", "l1_code": 0.0},
+                ),
+            )
+            self._train(
+                H,
+                None,
+                epochs=self.pretrain_max_iter,
+                early_stopping=False,
+                seed=seed,
+                net=shallow,
+                warn=False,
+            )
+            self.net_.module_.load_layer(i, shallow.module_)
+            curves.append([float(row["train_loss"]) for row in shallow.history])
+            H = self._infer(shallow.module_.encode, _as_tensor(H)).numpy()
+        self.pretrain_loss_curves_ = curves
+
 
 class DenoisingAE(Autoencoder):
     __doc__ = """Denoising autoencoder: reconstructs the input from a corrupted copy.
@@ -361,6 +421,9 @@ class DenoisingAE(Autoencoder):
     Attributes
     ----------
     {training_attributes}
+
+    pretrain_loss_curves_ : list of list of float
+        With layer-wise pretraining, each layer's training loss per epoch.
 
     See Also
     --------
@@ -409,6 +472,7 @@ class DenoisingAE(Autoencoder):
         out_activation="identity",
         loss="mse",
         l1_code=0.0,
+        pretrain_max_iter=0,
         solver="adam",
         alpha=0.0001,
         batch_size="auto",
@@ -436,6 +500,7 @@ class DenoisingAE(Autoencoder):
             out_activation=out_activation,
             loss=loss,
             l1_code=l1_code,
+            pretrain_max_iter=pretrain_max_iter,
             solver=solver,
             alpha=alpha,
             batch_size=batch_size,

@@ -171,6 +171,7 @@ class BaseNeuralEstimator(BaseEstimator):
             with _seeded_torch(seed, device):
                 if not continuing:
                     self.net_ = self._make_net(X.shape[1], device)
+                    self._pretrain(X, seed)
                 elif not incremental:
                     self.net_ = self._rebuild_net(self.net_, X.shape[1], device)
                 self._train(
@@ -185,9 +186,10 @@ class BaseNeuralEstimator(BaseEstimator):
             raise
         return self
 
-    def _make_net(self, n_features, device):
-        module, module_kwargs = self._module_spec(n_features)
-        criterion, criterion_kwargs = self._criterion_spec()
+    def _make_net(self, n_features, device, module_spec=None, criterion_spec=None):
+        """Build and initialise a skorch net; the specs default to the hooks'."""
+        module, module_kwargs = module_spec or self._module_spec(n_features)
+        criterion, criterion_kwargs = criterion_spec or self._criterion_spec()
         optimizer, optimizer_kwargs = self._optimizer_spec()
         kwargs = {
             **{f"module__{k}": v for k, v in module_kwargs.items()},
@@ -253,11 +255,23 @@ class BaseNeuralEstimator(BaseEstimator):
             )
         return int(np.clip(self.batch_size, 1, n_samples))
 
-    def _train(self, X, y, *, epochs, early_stopping, seed):
-        """Run up to ``epochs`` epochs through skorch, with sklearn's stopping rule."""
-        net = self.net_
+    def _pretrain(self, X, seed):
+        """Initialise the fresh ``net_`` from unsupervised training; a hook."""
+
+    def _train(self, X, y, *, epochs, early_stopping, seed, net=None, warn=True):
+        """Run up to ``epochs`` epochs through skorch, with sklearn's stopping rule.
+
+        ``net`` defaults to ``net_``; ``warn`` says whether running out of epochs
+        warrants a ConvergenceWarning.
+        """
+        net = self.net_ if net is None else net
         Xt = _as_tensor(X)
         yt = None if y is None else torch.as_tensor(y)
+        if yt is not None and (yt < 0).any():
+            # A negative target marks an unlabelled row (the semi-supervised MLP):
+            # it served the unsupervised pretraining and has no supervised loss.
+            labelled = yt >= 0
+            Xt, yt, y = Xt[labelled], yt[labelled], y[labelled.numpy()]
         if early_stopping:
             train_idx, valid_idx = train_test_split(
                 np.arange(len(Xt)),
@@ -336,7 +350,7 @@ class BaseNeuralEstimator(BaseEstimator):
             net.module_.eval()
         if best_state is not None:
             net.module_.load_state_dict(best_state)
-        if epochs > 1 and not converged:
+        if warn and epochs > 1 and not converged:
             warnings.warn(
                 f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
                 "and the optimization hasn't converged yet.",

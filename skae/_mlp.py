@@ -4,8 +4,9 @@ import numbers
 
 import numpy as np
 import torch
-from sklearn.base import ClassifierMixin, _fit_context
-from sklearn.utils._param_validation import Interval
+from sklearn.base import ClassifierMixin, _fit_context, clone
+from sklearn.frozen import FrozenEstimator
+from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
     check_classification_targets,
@@ -15,7 +16,7 @@ from skorch import NeuralNetClassifier
 
 from skae._base import FLOAT_DTYPES, BaseNeuralEstimator
 from skae._docstrings import DOCS
-from skae.nn import MLPModule
+from skae.nn import AutoencoderModule, MLPModule
 
 
 class MLPClassifier(ClassifierMixin, BaseNeuralEstimator):
@@ -39,12 +40,30 @@ default="relu"
         Probability of zeroing each hidden unit while training (after its
         activation). Prediction never drops units.
 
+    encoder : estimator or None, default=None
+        An :class:`Autoencoder` or :class:`DenoisingAE` whose encoder starts the
+        hidden layers (unsupervised pretraining, then supervised fine-tuning). It
+        must have the same ``hidden_layer_sizes`` and ``activation`` (and no other
+        ``code_activation``). As scikit-learn meta-estimators do, ``fit`` clones it
+        and fits the clone on all of ``X``, unlabelled rows included (a clone whose
+        ``random_state`` is None gets one drawn from this estimator's); to start
+        from an autoencoder you fitted already, pass
+        ``sklearn.frozen.FrozenEstimator(autoencoder)``. With an encoder, samples
+        labelled ``-1`` are unlabelled, as in
+        :class:`~sklearn.semi_supervised.SelfTrainingClassifier`: they serve the
+        pretraining and are left out of the supervised loss. Without one, ``-1``
+        is an ordinary label.
+
     {training_params}
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        The class labels.
+        The class labels (never the ``-1`` of unlabelled samples).
+
+    encoder_ : estimator
+        The fitted autoencoder that started the hidden layers, when ``encoder``
+        is set.
 
     {training_attributes}
 
@@ -75,6 +94,7 @@ default="relu"
     _parameter_constraints = {
         **BaseNeuralEstimator._parameter_constraints,
         "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+        "encoder": [None, HasMethods(["fit", "transform"])],
     }
     _net_class = NeuralNetClassifier
 
@@ -84,6 +104,7 @@ default="relu"
         *,
         activation="relu",
         dropout=0.0,
+        encoder=None,
         solver="adam",
         alpha=0.0001,
         batch_size="auto",
@@ -107,6 +128,7 @@ default="relu"
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.dropout = dropout
+        self.encoder = encoder
         self.solver = solver
         self.alpha = alpha
         self.batch_size = batch_size
@@ -220,6 +242,13 @@ default="relu"
 
     def _validate_training_data(self, X, y, *, reset, incremental, classes):
         X, y = validate_data(self, X, y, dtype=FLOAT_DTYPES, reset=reset)
+        unlabelled = self._unlabelled(y)
+        if unlabelled.all():
+            raise ValueError(
+                "All samples are unlabelled (-1): the encoder can pretrain on them, "
+                "but the classifier needs some labels."
+            )
+        y_all, y = y, y[~unlabelled]
         check_classification_targets(y)
         if reset:
             if incremental:
@@ -235,7 +264,40 @@ default="relu"
         unseen = np.setdiff1d(y, self.classes_)
         if unseen.size:
             raise ValueError(f"`y` has classes not in `self.classes_`: {unseen}.")
-        return X, np.searchsorted(self.classes_, y).astype(np.int64)
+        codes = np.full(len(y_all), -1, dtype=np.int64)
+        codes[~unlabelled] = np.searchsorted(self.classes_, y)
+        return X, codes
+
+    def _unlabelled(self, y):
+        if self.encoder is None or y.dtype.kind in "USb":
+            return np.zeros(len(y), dtype=bool)
+        return np.asarray(y == -1, dtype=bool)
+
+    def _pretrain(self, X, seed):
+        if self.encoder is None:
+            return
+        if isinstance(self.encoder, FrozenEstimator):
+            encoder = self.encoder
+        else:
+            encoder = clone(self.encoder)
+            if encoder.get_params().get("random_state", 0) is None:
+                encoder.set_params(random_state=seed)
+            encoder.fit(X)
+        module = getattr(getattr(encoder, "net_", None), "module_", None)
+        if not isinstance(module, AutoencoderModule):
+            raise ValueError(
+                "encoder must be an Autoencoder or DenoisingAE (a fully connected "
+                f"autoencoder), got {type(encoder).__name__}."
+            )
+        try:
+            self.net_.module_.load_encoder(module.encoder)
+        except ValueError as exc:
+            raise ValueError(
+                f"hidden_layer_sizes={self.hidden_layer_sizes} and "
+                f"activation={self.activation!r} must match the encoder's layers: "
+                f"{exc}"
+            ) from None
+        self.encoder_ = encoder
 
     def _module_spec(self, n_features):
         return MLPModule, {

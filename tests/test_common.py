@@ -15,11 +15,34 @@ ESTIMATORS = [
     MLPClassifier(hidden_layer_sizes=(16,), learning_rate_init=0.01, **FAST),
     VariationalAE(hidden_layer_sizes=(8, 2), **FAST),
     ConvAE(channels=(4, 2), **FAST),
+    Autoencoder(hidden_layer_sizes=(8, 4), pretrain_max_iter=3, **FAST),
+    MLPClassifier(
+        hidden_layer_sizes=(16,),
+        learning_rate_init=0.01,
+        encoder=DenoisingAE(hidden_layer_sizes=(16,), max_iter=5, random_state=0),
+        **FAST,
+    ),
 ]
+
+
+def expected_failed_checks(estimator):
+    if isinstance(estimator, MLPClassifier) and estimator.encoder is not None:
+        return {
+            "check_classifiers_classes": (
+                "The check fits binary labels [-1, 1] and expects both as classes_; "
+                "with an encoder, -1 marks an unlabelled sample, as in "
+                "SelfTrainingClassifier, which scikit-learn exempts from this check "
+                "by name (estimator_checks._choose_check_classifiers_labels). The "
+                "same estimator passes it without an encoder, above."
+            )
+        }
+    return {}
 
 
 # Short training runs are expected not to converge: that is the point of FAST.
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@parametrize_with_checks(ESTIMATORS)
+@parametrize_with_checks(
+    ESTIMATORS, expected_failed_checks=expected_failed_checks, xfail_strict=True
+)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)

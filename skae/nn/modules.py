@@ -41,6 +41,24 @@ def _dense_stack(sizes, activations, dropout=0.0):
     return nn.Sequential(*layers)
 
 
+def _linears(sequential):
+    return [m for m in sequential if isinstance(m, nn.Linear)]
+
+
+def _copy_linears(targets, sources):
+    """Copy weights and biases of matching linear layers (shapes must agree)."""
+    if [t.weight.shape for t in targets] != [s.weight.shape for s in sources]:
+        raise ValueError(
+            "Layer shapes differ: "
+            f"{[tuple(t.weight.shape) for t in targets]} cannot take "
+            f"{[tuple(s.weight.shape) for s in sources]}."
+        )
+    with torch.no_grad():
+        for target, source in zip(targets, sources, strict=True):
+            target.weight.copy_(source.weight)
+            target.bias.copy_(source.bias)
+
+
 class GaussianNoiseModule(nn.Module):
     """Additive Gaussian noise of standard deviation ``std``, in training mode only.
 
@@ -145,6 +163,18 @@ class AutoencoderModule(nn.Module):
         z = self.encode(self.corruption(x))
         return self.decode(z), z
 
+    def load_layer(self, index, shallow):
+        """Take layer ``index`` of the encoder and its mirror from a shallow one.
+
+        ``shallow`` is a one-hidden-layer :class:`AutoencoderModule` trained on the
+        codes of layer ``index - 1`` (greedy layer-wise pretraining): its encoder
+        becomes encoder layer ``index``, its decoder the decoder layer that maps
+        back to layer ``index - 1``.
+        """
+        encoder, decoder = _linears(self.encoder), _linears(self.decoder)
+        _copy_linears([encoder[index]], _linears(shallow.encoder))
+        _copy_linears([decoder[len(decoder) - 1 - index]], _linears(shallow.decoder))
+
 
 class MLPModule(nn.Module):
     """A multilayer perceptron that returns logits.
@@ -176,3 +206,22 @@ class MLPModule(nn.Module):
     def forward(self, x):
         """``(batch, n_features) -> (batch, n_outputs)`` logits."""
         return self.output(self.hidden(x))
+
+    def load_encoder(self, encoder):
+        """Start the hidden layers from the linear layers of ``encoder``.
+
+        ``encoder`` is a sequential of linear layers and activations, such as
+        :attr:`AutoencoderModule.encoder`, with the same widths as the hidden
+        layers.
+        """
+
+        def activations(sequential):
+            skip = (nn.Linear, nn.Dropout)
+            return [type(m).__name__ for m in sequential if not isinstance(m, skip)]
+
+        if activations(self.hidden) != activations(encoder):
+            raise ValueError(
+                f"Activations differ: {activations(self.hidden)} cannot take "
+                f"{activations(encoder)}."
+            )
+        _copy_linears(_linears(self.hidden), _linears(encoder))

@@ -157,3 +157,26 @@ def test_batch_iterator_single_tensor_is_its_own_target():
     X = torch.randn(4, 3)
     xb, yb = next(iter(TensorBatchIterator(TensorDataset(X), batch_size=4)))
     assert xb is yb
+
+
+def test_load_layer_copies_a_shallow_autoencoder_into_the_stack():
+    deep = AutoencoderModule(10, (6, 3), activation="tanh")
+    shallow = AutoencoderModule(6, (3,), code_activation="tanh", out_activation="tanh")
+    deep.load_layer(1, shallow)
+    assert torch.equal(deep.encoder[2].weight, shallow.encoder[0].weight)
+    assert torch.equal(deep.decoder[0].weight, shallow.decoder[0].weight)
+    assert torch.equal(deep.decoder[0].bias, shallow.decoder[0].bias)
+    with pytest.raises(ValueError, match="Layer shapes differ"):
+        deep.load_layer(0, shallow)
+
+
+def test_load_encoder_starts_mlp_hidden_layers():
+    encoder = AutoencoderModule(10, (6, 3), activation="relu").encoder
+    mlp = MLPModule(10, (6, 3), 4, dropout=0.5)
+    mlp.load_encoder(encoder)
+    assert torch.equal(mlp.hidden[0].weight, encoder[0].weight)
+    assert torch.equal(mlp.hidden[3].bias, encoder[2].bias)
+    with pytest.raises(ValueError, match="Activations differ"):
+        MLPModule(10, (6, 3), 4, activation="tanh").load_encoder(encoder)
+    with pytest.raises(ValueError, match="Layer shapes differ"):
+        MLPModule(10, (6, 4), 4).load_encoder(encoder)
