@@ -45,3 +45,36 @@ def test_bench_training_quick(tmp_path):
     }
     # One epoch on 10,000 images: every contender trains the same model.
     assert min(accuracy.values()) > 0.8
+
+
+def _run(script, *args):
+    return subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    ).stdout
+
+
+@pytest.mark.slow
+@needs_mnist
+def test_bench_vae_quick():
+    out = _run("bench_vae.py", "--quick")
+    rows = re.findall(
+        r"^\| (plain loop|skae) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \|", out, re.M
+    )
+    assert [r[0] for r in rows] == ["plain loop", "skae"]
+    losses = {name: float(loss) for name, _, _, loss in rows}
+    # One epoch on 10,000 images: both near 195 nats, far below the 544 nats
+    # (784 * log 2) of a model that has learned nothing.
+    assert all(150 < loss < 250 for loss in losses.values()), losses
+
+
+@pytest.mark.slow
+@needs_mnist
+def test_bench_semisupervised_quick():
+    out = _run("bench_semisupervised.py", "--quick")
+    accuracy = dict(re.findall(r"^mean (\w+)_accuracy: ([\d.]+)", out, re.M))
+    assert set(accuracy) == {"scratch", "pretrained"}
+    assert all(float(a) > 0.7 for a in accuracy.values()), accuracy
