@@ -26,6 +26,8 @@ test-slow: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_training.py
+	$(PY) benchmarks/bench_vae.py
+	$(PY) benchmarks/bench_semisupervised.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -27,7 +27,7 @@ def test_bench_training_quick(tmp_path):
         check=True,
     )
     rows = re.findall(
-        r"^\| (\w+) \| ([\w ]+) \| ([\d.]+) \| ([\d.]+) \| [\d.]+ \| (.+) \|$",
+        r"^\| (\w+) \| ([\w ]+) \| ([\d.]+) \| ([\d.]+)(?: \| [\d.]+){2} \| (.+) \|$",
         result.stdout,
         flags=re.M,
     )
