@@ -75,6 +75,6 @@ def test_bench_vae_quick():
 @needs_mnist
 def test_bench_semisupervised_quick():
     out = _run("bench_semisupervised.py", "--quick")
-    accuracy = dict(re.findall(r"^mean (\w+)_accuracy: ([\d.]+)", out, re.M))
+    accuracy = dict(re.findall(r"^300 sgd: mean (\w+)_accuracy ([\d.]+)", out, re.M))
     assert set(accuracy) == {"scratch", "pretrained"}
     assert all(float(a) > 0.7 for a in accuracy.values()), accuracy
