@@ -79,7 +79,7 @@ net_ : skorch.NeuralNet
         The skorch net that holds the module, the optimiser and the history.
 
     loss_curve_ : list of float
-        The training loss at the end of each epoch.
+        The mean training loss of each epoch (over its batches).
 
     n_iter_ : int
         Number of epochs run, over all ``fit`` (with ``warm_start``) and
