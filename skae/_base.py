@@ -304,7 +304,9 @@ class BaseNeuralEstimator(BaseEstimator):
             scoring.scorer = partial(self._score_tensors, Xv, yv)
 
         best_state = None
-        best = -np.inf if early_stopping else min(self.loss_curve_, default=np.inf)
+        # As sklearn's best_loss_, the best carries over from earlier calls.
+        losses = (row["train_loss"] for row in net.history)
+        best = -np.inf if early_stopping else min(losses, default=np.inf)
         no_improvement = 0
         converged = False
         net.notify("on_train_begin", X=dataset, y=None)
