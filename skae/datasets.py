@@ -155,6 +155,11 @@ def _load_npz(path, parts):
         npz = np.load(path, allow_pickle=False)
     except (ValueError, OSError) as exc:
         raise ValueError(f"Cannot read {path} as an .npz file: {exc}") from exc
+    if not hasattr(npz, "files"):
+        raise ValueError(
+            f"{path} holds a single array (.npy), not an .npz archive of x_train, "
+            "y_train, x_test and y_test."
+        )
     with npz:
         needed = [k for part in parts for k in keys[part]]
         missing = [k for k in needed if k not in npz.files]

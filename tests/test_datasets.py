@@ -1,6 +1,7 @@
 import gzip
 import hashlib
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -13,7 +14,13 @@ from sklearn.utils import Bunch
 import skae.datasets
 from skae.datasets import load_mnist
 
-REAL_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist.npz"
+# The shared MNIST .npz, or SKAE_MNIST pointing at one (as benchmarks/_mnist.py).
+REAL_MNIST = Path(
+    os.environ.get(
+        "SKAE_MNIST",
+        Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist.npz",
+    )
+)
 IDX_NAMES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
@@ -254,6 +261,13 @@ def test_load_mnist_not_an_npz(tmp_path):
     (tmp_path / "junk.npz").write_bytes(b"not a zip file")
     with pytest.raises(ValueError, match="Cannot read .* as an .npz"):
         load_mnist(path=tmp_path / "junk.npz")
+
+
+def test_load_mnist_npy_is_not_npz(tmp_path, split):
+    with open(tmp_path / "x.npz", "wb") as f:
+        np.save(f, split["x_train"])
+    with pytest.raises(ValueError, match=r"single array \(.npy\)"):
+        load_mnist(path=tmp_path / "x.npz")
 
 
 def test_load_mnist_bad_subset(tmp_path):

@@ -9,6 +9,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+import skae
 from skae import Autoencoder, ConvAE, DenoisingAE, MLPClassifier, VariationalAE
 from skae.plotting import (
     plot_codes,
@@ -75,6 +76,7 @@ def test_plotting_without_matplotlib(monkeypatch, name):
     # A fresh import of skae.plotting with matplotlib impossible to import.
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     monkeypatch.delitem(sys.modules, "skae.plotting")
+    monkeypatch.delattr(skae, "plotting")  # restored, with the module, afterwards
     plotting = importlib.import_module("skae.plotting")
     with pytest.raises(ImportError) as info:
         CALLS[name](plotting)
