@@ -113,7 +113,7 @@ class BaseNeuralEstimator(BaseEstimator):
         "beta_2": [Interval(numbers.Real, 0, 1, closed="left")],
         "epsilon": [Interval(numbers.Real, 0, None, closed="neither")],
         "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
-        "device": [StrOptions({"auto", "cpu", "cuda"})],
+        "device": [StrOptions({"auto", "cpu", "cuda", "accelerate"})],
     }
 
     _net_class = None  # the skorch class, set by subclasses
@@ -196,13 +196,16 @@ class BaseNeuralEstimator(BaseEstimator):
             **{f"criterion__{k}": v for k, v in criterion_kwargs.items()},
             **{f"optimizer__{k}": v for k, v in optimizer_kwargs.items()},
         }
-        net = self._net_class(
+        net_class, iterator_train = self._net_class, TensorBatchIterator
+        if self.device == "accelerate":
+            net_class, iterator_train, kwargs = _accelerated_net(net_class, kwargs)
+        net = net_class(
             module=module,
             criterion=criterion,
             optimizer=optimizer,
             lr=self.learning_rate_init,
             max_epochs=self.max_iter,
-            iterator_train=TensorBatchIterator,
+            iterator_train=iterator_train,
             iterator_train__shuffle=self.shuffle,
             iterator_valid=TensorBatchIterator,
             train_split=None,
@@ -431,6 +434,8 @@ class BaseNeuralEstimator(BaseEstimator):
         return [int(s) for s in sizes]
 
     def _resolve_device(self):
+        if self.device == "accelerate":
+            return _accelerate_device()
         if self.device == "auto":
             return "cuda" if torch.cuda.is_available() else "cpu"
         if self.device == "cuda" and not torch.cuda.is_available():
@@ -439,3 +444,23 @@ class BaseNeuralEstimator(BaseEstimator):
                 "use device='cpu' or device='auto'."
             )
         return self.device
+
+
+def _accelerate_device():
+    """The device of this process under ``accelerate launch`` (or a plain run)."""
+    from skae._parallel import _make_accelerator
+
+    return str(_make_accelerator().device)
+
+
+def _accelerated_net(net_class, kwargs):
+    """Net class, train iterator and net kwargs for ``device="accelerate"``.
+
+    A DataLoader, which Accelerate shards across processes, replaces skae's batch
+    iterator; the Accelerator reads its configuration from the environment that
+    ``accelerate launch`` sets.
+    """
+    from skae._parallel import _accelerated_class, _data_loader, _make_accelerator
+
+    kwargs = {**kwargs, "accelerator": _make_accelerator()}
+    return _accelerated_class(net_class), _data_loader, kwargs

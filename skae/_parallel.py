@@ -1,0 +1,268 @@
+"""Running beside other fits and across processes: torch threads and Accelerate.
+
+Two concerns of scaling out that the estimators share:
+
+- :func:`_share_torch_threads`: fits that run at the same time in one process (a
+  search under joblib's threading backend) split the cores between them instead of
+  each running a full-size torch thread pool. Worker processes need nothing from
+  here: joblib's loky backend and Dask's nanny cap ``OMP_NUM_THREADS`` in each
+  worker, and torch's thread pool follows it.
+- ``device="accelerate"``: the skorch net is trained through skorch's
+  :class:`~skorch.hf.AccelerateMixin`, data-parallel over the processes that
+  ``accelerate launch`` starts.
+"""
+
+import threading
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+from skorch import NeuralNet, NeuralNetClassifier
+from skorch.callbacks import PassthroughScoring, PrintLog
+from skorch.hf import AccelerateMixin
+from torch.utils.data import DataLoader, Dataset
+
+# ------------------------------------------------------------------ torch threads
+
+_active_fits = 0
+_active_lock = threading.Lock()
+_local = threading.local()
+
+
+@contextmanager
+def _share_torch_threads():
+    """Give this thread's torch its share of the cores while a fit runs.
+
+    With ``k`` fits running at once in this process, each fit's torch uses
+    ``max(1, n // k)`` intra-op threads, where ``n`` is the thread count torch
+    would use on its own in this thread (which already honours
+    ``OMP_NUM_THREADS`` and ``threadpoolctl.threadpool_limits``). A fit alone
+    keeps ``n``. The share is set on entry and again by
+    :func:`_refresh_torch_threads` (at each epoch), so a fit that started alone
+    gives up threads when others start. The thread's own setting is restored on
+    exit. A fit nested in another (an encoder pretrained inside a fit) counts once.
+    """
+    global _active_fits
+    if getattr(_local, "base", None) is not None:
+        yield
+        return
+    with _active_lock:
+        _active_fits += 1
+    _local.base = torch.get_num_threads()
+    try:
+        _refresh_torch_threads()
+        yield
+    finally:
+        # The setting is the calling thread's own (torch's OpenMP pool is per
+        # thread), so the other fits keep theirs.
+        if torch.get_num_threads() != _local.base:
+            torch.set_num_threads(_local.base)
+        _local.base = None
+        with _active_lock:
+            _active_fits -= 1
+
+
+def _refresh_torch_threads():
+    """Set this thread's torch threads to its current share; outside a fit, no-op."""
+    base = getattr(_local, "base", None)
+    if base is None:
+        return
+    share = max(1, base // max(1, _active_fits))
+    if torch.get_num_threads() != share:
+        torch.set_num_threads(share)
+
+
+# --------------------------------------------------------------------- Accelerate
+
+
+def _make_accelerator():
+    """Make an ``accelerate.Accelerator`` configured by ``accelerate launch``."""
+    try:
+        from accelerate import Accelerator
+    except ImportError as exc:
+        raise ImportError(
+            "device='accelerate' needs Hugging Face Accelerate: "
+            "pip install 'skae[accelerate]'."
+        ) from exc
+    return Accelerator()
+
+
+class _PairDataset(Dataset):
+    """Rows of a TensorDataset as ``(X, y)`` batches, fetched a batch at a time.
+
+    A dataset of one tensor is its own target (an autoencoder's). ``__getitems__``
+    lets a :class:`~torch.utils.data.DataLoader` (which Accelerate can shard across
+    processes) cut each batch with one indexing operation instead of collating
+    rows one by one.
+    """
+
+    def __init__(self, dataset):
+        tensors = dataset.tensors
+        self.X = tensors[0]
+        self.y = tensors[1] if len(tensors) > 1 else tensors[0]
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, i):
+        return self.X[i], self.y[i]
+
+    def __getitems__(self, indices):
+        idx = torch.as_tensor(indices, dtype=torch.long)
+        return self.X.index_select(0, idx), self.y.index_select(0, idx)
+
+
+def _keep_batch(batch):
+    return batch
+
+
+def _data_loader(dataset, batch_size, shuffle=False):
+    """Build a DataLoader, skorch's ``iterator_train`` with ``device="accelerate"``.
+
+    ``accelerator.prepare`` shards a DataLoader across processes; skae's own
+    :class:`~skae.nn.TensorBatchIterator` it would leave whole.
+    """
+    return DataLoader(
+        _PairDataset(dataset),
+        batch_size=batch_size,
+        shuffle=shuffle,
+        collate_fn=_keep_batch,
+    )
+
+
+class _GatheredLoss(PassthroughScoring):
+    """The epoch's training loss averaged over the batches of every process.
+
+    Each process sees only its shard of the batches; skae's stopping rule reads
+    this loss, so every process must read the same number or they would stop at
+    different epochs and the others would wait for them forever.
+    """
+
+    def get_avg_score(self, history):
+        rows = history[-1, "batches", :, ["train_batch_size", "train_loss"]]
+        weights, scores = zip(*rows, strict=True)
+        weights = np.asarray(weights, dtype=np.float64)
+        local = torch.tensor(
+            [float(np.dot(weights, scores)), float(weights.sum())],
+            dtype=torch.float64,
+        )
+        total = self.accelerator.reduce(local.to(self.accelerator.device), "sum")
+        return float(total[0] / total[1])
+
+
+class _AcceleratedNetMixin(AccelerateMixin):
+    """skorch's AccelerateMixin, adapted to the way skae drives a net.
+
+    skae calls ``fit_loop`` between its own ``on_train_begin`` and ``on_train_end``
+    notifications, once per ``fit`` or ``partial_fit``; so the net is prepared for
+    Accelerate at the start of each training call (not at ``initialize``) and
+    handed back unwrapped, optimiser included, at its end. Between calls the net
+    holds plain modules: skae's inference and warm starts see the usual state
+    dicts, and the net pickles (without its Accelerator, which is made again from
+    the environment when training continues).
+    """
+
+    def __init__(self, *args, accelerator=None, **kwargs):
+        super().__init__(*args, accelerator=accelerator, **kwargs)
+
+    def initialize(self):
+        # AccelerateMixin wants device=None (Accelerate places the tensors); skae
+        # reads net.device at inference, so it is set to Accelerate's device once
+        # the net is built.
+        if self.accelerator is None:
+            self.accelerator = _make_accelerator()
+        self.device = None
+        super().initialize()
+        self.device = str(self.accelerator.device)
+        return self
+
+    def _validate_params(self):
+        device, self.device = self.device, None
+        try:
+            super()._validate_params()
+        finally:
+            self.device = device
+
+    def _initialize_accelerator(self):
+        return self  # done in on_train_begin
+
+    def get_default_callbacks(self):
+        callbacks = []
+        for name, cb in super().get_default_callbacks():
+            if name == "train_loss":
+                cb = _GatheredLoss(name="train_loss", on_train=True)
+            callbacks.append((name, cb))
+        return callbacks
+
+    def initialize_callbacks(self):
+        super().initialize_callbacks()
+        # AccelerateMixin's log sink (the main process's print) would print the
+        # table whatever the verbosity; skae's verbose=0 means silent.
+        self.callbacks_ = [
+            (name, cb)
+            for name, cb in self.callbacks_
+            if self.verbose or not isinstance(cb, PrintLog)
+        ]
+        for _, cb in self.callbacks_:
+            if isinstance(cb, _GatheredLoss):
+                cb.accelerator = self.accelerator
+        return self
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        super().on_train_begin(net, X=X, y=y, **kwargs)
+        if self.accelerator is None:
+            self.accelerator = _make_accelerator()
+            self.initialize_callbacks()
+        AccelerateMixin._initialize_accelerator(self)
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        super().on_train_end(net, X=X, y=y, **kwargs)
+        self._unwrap_accelerator()
+        for name in self._optimizers:
+            optimizer = getattr(self, name + "_")
+            # AcceleratedOptimizer keeps the wrapped optimiser as .optimizer.
+            inner = getattr(optimizer, "optimizer", None)
+            if isinstance(inner, torch.optim.Optimizer):
+                setattr(self, name + "_", inner)
+        self.accelerator.free_memory()
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["accelerator"] = None
+        state["callbacks_"] = [
+            (name, _without_accelerator(cb)) for name, cb in state["callbacks_"]
+        ]
+        return state
+
+
+def _without_accelerator(cb):
+    if isinstance(cb, _GatheredLoss):
+        cb = _GatheredLoss(name=cb.name, on_train=cb.on_train)
+    return cb
+
+
+class _AcceleratedNeuralNet(_AcceleratedNetMixin, NeuralNet):
+    """NeuralNet trained through Accelerate (private: built by ``_make_net``)."""
+
+
+class _AcceleratedNeuralNetClassifier(_AcceleratedNetMixin, NeuralNetClassifier):
+    """NeuralNetClassifier trained through Accelerate (private)."""
+
+
+_ACCELERATED = {
+    NeuralNet: _AcceleratedNeuralNet,
+    NeuralNetClassifier: _AcceleratedNeuralNetClassifier,
+}
+
+
+def _accelerated_class(net_class):
+    """Return the Accelerate-enabled counterpart of a skorch net class."""
+    try:
+        return _ACCELERATED[net_class]
+    except KeyError:
+        # Not importable by name, so such a net will not pickle.
+        return type(
+            "Accelerated" + net_class.__name__,
+            (_AcceleratedNetMixin, net_class),
+            {"__module__": __name__},
+        )
