@@ -255,7 +255,7 @@ def plot_codes(Z, y=None, *, ax=None, cmap="tab10", s=5):
         )
     is_3d = n_components == 3
     if ax is None:
-        fig = plt.figure()
+        fig = plt.figure(layout="constrained")
         ax = fig.add_subplot(projection="3d" if is_3d else None)
     elif (getattr(ax, "name", None) == "3d") != is_3d:
         raise ValueError(
@@ -347,7 +347,8 @@ def plot_loss_curve(estimator, *, ax=None):
             "an estimator trained by gradient descent, such as a skae estimator."
         )
     if ax is None:
-        _, ax = plt.subplots()
+        # Constrained layout keeps the twin axis' label inside the figure.
+        _, ax = plt.subplots(layout="constrained")
     epochs = np.arange(1, len(loss_curve) + 1)
     lines = ax.plot(epochs, loss_curve, color="C0", label="training loss")
     ax.set_xlabel("epoch")
@@ -367,7 +368,9 @@ def plot_loss_curve(estimator, *, ax=None):
         twin = ax.twinx()
         lines += twin.plot(score_epochs, scores, color="C1", label="validation score")
         twin.set_ylabel("validation score")
-    ax.legend(handles=lines)
+    # "best" does not see the twin's line; between a falling loss and a rising
+    # score, the middle of the right side is usually free.
+    ax.legend(handles=lines, loc="best" if len(lines) == 1 else "center right")
     return ax
 
 
