@@ -1,0 +1,256 @@
+"""Time to accuracy on MNIST: skae's MLPClassifier against scikit-learn's, CPU.
+
+Both train on the 60,000 training images and are scored on the 10,000 test
+images; pixels are scaled to [0, 1] and given as float32 (scikit-learn then
+computes in float32 too).
+
+* **skae**: fixed settings, :data:`SKAE_PARAMS` (chosen by a screen on this
+  machine, documented in docs/benchmarks.md), for a fixed number of epochs in
+  :data:`SKAE_PHASES`: Adam at 1e-3, then ``fit`` again with ``warm_start=True``
+  at 1e-4 (too few epochs for the ``n_iter_no_change`` rule to stop either). The
+  fits are timed, then the test accuracy is measured.
+* **scikit-learn**: ``sklearn.neural_network.MLPClassifier`` with its defaults (Adam
+  at 1e-3, ``alpha=1e-4``) except ``hidden_layer_sizes=(300,)`` (the seed's MLP)
+  and ``batch_size=100``, trained one epoch per ``fit`` with ``warm_start=True,
+  max_iter=1`` (only the fits are timed), scored on the test images after each
+  epoch, until its own stopping rule (the training loss has not improved by
+  ``tol=1e-4`` for ``n_iter_no_change=10`` epochs) or ``--sklearn-max-iter``
+  epochs. Its time is the fit time up to the epoch of its best test accuracy,
+  which the loop only knows afterwards: a generous reading of scikit-learn.
+
+Contenders run alternately ``--repeats`` times (1 by default: a full run takes
+minutes); the table gives medians. ``--curve`` also records skae's test accuracy
+after each epoch (``partial_fit``, one epoch per call, outside the timing).
+
+    python benchmarks/bench_accuracy.py            # 60,000 images
+    python benchmarks/bench_accuracy.py --quick    # 5,000 images, 2 epochs
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+import warnings
+
+import numpy as np
+import sklearn
+import skorch
+import torch
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier as SklearnMLP
+from threadpoolctl import threadpool_info
+
+import skae
+from skae import MLPClassifier
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+import _mnist  # noqa: E402
+
+#: skae's settings.
+SKAE_PARAMS = {
+    "hidden_layer_sizes": (1024,),
+    "dropout": 0.3,
+    "solver": "adam",
+    "batch_size": 128,
+    "alpha": 0.0,
+    "random_state": 0,
+}
+#: (learning_rate_init, epochs) of each phase: a ``fit``, then ``fit`` again with
+#: ``warm_start=True`` (which keeps the weights and, as in scikit-learn, starts the
+#: optimiser afresh) at the next rate: a step schedule through the public API.
+SKAE_PHASES = [(1e-3, 6), (1e-4, 3)]
+SKLEARN_PARAMS = {"hidden_layer_sizes": (300,), "batch_size": 100, "random_state": 0}
+
+
+def machine():
+    """Versions, cores, torch threads and BLAS threads of this run."""
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "skorch": skorch.__version__,
+        "scikit-learn": sklearn.__version__,
+        "numpy": np.__version__,
+        "skae": skae.__version__,
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "blas_threads": sorted(
+            {(i["internal_api"], i["num_threads"]) for i in threadpool_info()}
+        ),
+        "processor": platform.processor() or platform.machine(),
+    }
+
+
+def run_skae(X, y, X_test, y_test, phases):
+    clf = MLPClassifier(**SKAE_PARAMS)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for i, (rate, epochs) in enumerate(phases):
+            clf.set_params(learning_rate_init=rate, max_iter=epochs, warm_start=i > 0)
+            clf.fit(X, y)
+    seconds = time.perf_counter() - start
+    return {
+        "seconds": seconds,
+        "epochs": clf.n_iter_,
+        "accuracy": float(clf.score(X_test, y_test)),
+    }
+
+
+def skae_curve(X, y, X_test, y_test, phases):
+    """(epoch, cumulative fit seconds, test accuracy) with one partial_fit an epoch.
+
+    The same settings and phases as the timed run, but the shuffling differs (each
+    ``partial_fit`` call draws a new stream) and the optimiser's state carries
+    over the change of rate, so the curve is close to the timed run, not equal.
+    """
+    clf, classes, seconds, curve = MLPClassifier(**SKAE_PARAMS), np.unique(y), 0.0, []
+    rates = [rate for rate, epochs in phases for _ in range(epochs)]
+    for epoch, rate in enumerate(rates, 1):
+        clf.set_params(learning_rate_init=rate)
+        start = time.perf_counter()
+        clf.partial_fit(X, y, classes=classes)
+        seconds += time.perf_counter() - start
+        curve.append((epoch, seconds, float(clf.score(X_test, y_test))))
+    return curve
+
+
+def run_sklearn(X, y, X_test, y_test, max_epochs):
+    """Epochs until scikit-learn's stopping rule; the time to its best accuracy."""
+    clf = SklearnMLP(**SKLEARN_PARAMS, warm_start=True, max_iter=1)
+    seconds, curve = 0.0, []
+    best_loss, no_improvement, converged = np.inf, 0, False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for epoch in range(1, max_epochs + 1):
+            start = time.perf_counter()
+            clf.fit(X, y)
+            seconds += time.perf_counter() - start
+            loss = clf.loss_curve_[-1]
+            curve.append((epoch, seconds, float(clf.score(X_test, y_test)), loss))
+            # scikit-learn's rule (_update_no_improvement_count), across the calls.
+            no_improvement = no_improvement + 1 if loss > best_loss - clf.tol else 0
+            best_loss = min(best_loss, loss)
+            if no_improvement > clf.n_iter_no_change:
+                converged = True
+                break
+    best = max(curve, key=lambda row: row[2])
+    return {
+        "seconds": best[1],
+        "epochs": best[0],
+        "accuracy": best[2],
+        "epochs_run": len(curve),
+        "seconds_all_epochs": seconds,
+        "converged": converged,
+        "curve": curve,
+    }
+
+
+def run(quick=False, repeats=1, sklearn_max_iter=50, curve=False):
+    n_train = 5_000 if quick else None
+    X, y, X_test, y_test = _mnist.load(n_train)
+    phases = [(rate, 1) for rate, _ in SKAE_PHASES] if quick else SKAE_PHASES
+    max_epochs = 2 if quick else sklearn_max_iter
+    contenders = {
+        "skae": lambda: run_skae(X, y, X_test, y_test, phases),
+        "scikit-learn": lambda: run_sklearn(X, y, X_test, y_test, max_epochs),
+    }
+    runs = {name: [] for name in contenders}
+    names = list(contenders)
+    for rep in range(repeats):
+        for name in names[rep % len(names) :] + names[: rep % len(names)]:
+            runs[name].append(contenders[name]())
+    results = {
+        name: {
+            "runs": rows,
+            "median_s": statistics.median(r["seconds"] for r in rows),
+            "median_accuracy": statistics.median(r["accuracy"] for r in rows),
+        }
+        for name, rows in runs.items()
+    }
+    base = results["skae"]["median_s"]
+    for row in results.values():
+        row["ratio_to_skae"] = row["median_s"] / base
+    report = {
+        "machine": machine(),
+        "settings": {
+            "quick": quick,
+            "repeats": repeats,
+            "skae": dict(SKAE_PARAMS, phases=phases),
+            "sklearn": dict(SKLEARN_PARAMS, max_epochs=max_epochs),
+        },
+        "results": results,
+    }
+    if curve:
+        report["skae_curve"] = skae_curve(X, y, X_test, y_test, phases)
+    return report
+
+
+def print_table(report, out=sys.stdout):
+    m = report["machine"]
+    print(
+        f"torch {m['torch']}, skorch {m['skorch']}, scikit-learn {m['scikit-learn']}, "
+        f"numpy {m['numpy']}, skae {m['skae']}, Python {m['python']}; "
+        f"{m['cpu_count']} CPUs, {m['torch_threads']} torch threads, BLAS threads "
+        f"{m['blas_threads']}; settings {report['settings']}",
+        file=out,
+    )
+    sk = report["results"]["scikit-learn"]["runs"][-1]
+    print(
+        "scikit-learn, last repeat: epoch, cumulative fit s, test accuracy, loss",
+        file=out,
+    )
+    for epoch, seconds, accuracy, loss in sk["curve"]:
+        print(f"  {epoch} {seconds:.2f} {accuracy:.4f} {loss:.5f}", file=out)
+    if "skae_curve" in report:
+        print("skae (partial_fit): epoch, cumulative fit s, test accuracy", file=out)
+        for epoch, seconds, accuracy in report["skae_curve"]:
+            print(f"  {epoch} {seconds:.2f} {accuracy:.4f}", file=out)
+    print(
+        "| contender | epochs | median fit s | ratio to skae | test accuracy |",
+        file=out,
+    )
+    print("|---|---|---|---|---|", file=out)
+    for name, row in report["results"].items():
+        run = row["runs"][-1]
+        epochs = str(run["epochs"])
+        if name == "scikit-learn":
+            stop = "converged" if run["converged"] else "max epochs"
+            epochs += f" (best of {run['epochs_run']}, {stop})"
+        print(
+            f"| {name} | {epochs} | {row['median_s']:.2f} | "
+            f"{row['ratio_to_skae']:.2f} | {row['median_accuracy']:.4f} |",
+            file=out,
+        )
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument(
+        "--sklearn-max-iter", type=int, default=50, help="epochs at most"
+    )
+    parser.add_argument(
+        "--curve", action="store_true", help="also record skae's per-epoch accuracy"
+    )
+    parser.add_argument("--threads", type=int, help="torch.set_num_threads first")
+    parser.add_argument("--json", help="also write the full report here")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if _mnist.mnist_path() is None:
+        print("skipped: MNIST not found (set SKAE_MNIST to an mnist.npz)")
+        return 0
+    report = run(args.quick, args.repeats, args.sklearn_max_iter, args.curve)
+    print_table(report)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,208 @@
+"""Peak resident memory of ``fit`` on MNIST given float64 input, CPU.
+
+Each fit runs in a fresh Python process (this script, called with ``--child``):
+
+1. import numpy, torch, scikit-learn and skae: the **baseline** (interpreter and
+   imports) is the resident set size (VmRSS) then;
+2. load the 60,000 training images as a C-contiguous float64 array in [0, 1] (the
+   **input**, 376 MB);
+3. reset the peak (``/proc/self/clear_refs``; where that is refused, the peak
+   covers the process's whole life, whose loading step is smaller than the fit);
+4. fit for one epoch, then read the peak resident set size (VmHWM).
+
+The budget of issue 4 is the input plus one float32 copy of it plus 300 MiB, over
+the baseline: ``peak - baseline <= input + input / 2 + 300 MiB``. Contenders:
+``MLPClassifier((300,))`` and ``DenoisingAE((200,))`` of skae, and for reference
+scikit-learn's ``MLPClassifier((300,))``, which computes in float64 on float64
+input without a copy.
+
+    python benchmarks/bench_memory.py            # 60,000 images
+    python benchmarks/bench_memory.py --quick    # 10,000 images
+"""
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import warnings
+
+MiB = 2**20
+BUDGET_EXTRA = 300 * MiB
+CONTENDERS = ["skae MLPClassifier((300,))", "skae DenoisingAE((200,))", "sklearn MLP"]
+
+
+def _status():
+    """VmRSS and VmHWM of this process, in bytes."""
+    with open("/proc/self/status") as f:
+        fields = dict(line.split(":", 1) for line in f)
+    return {k: int(fields[k].split()[0]) * 1024 for k in ("VmRSS", "VmHWM")}
+
+
+def child(contender, n_train, threads):
+    """Measure one fit in this (fresh) process; print a JSON line."""
+    import gc
+
+    import numpy as np
+    import sklearn.neural_network
+    import torch
+    from sklearn.exceptions import ConvergenceWarning
+
+    import skae
+
+    sys.path.insert(0, __file__.rsplit("/", 1)[0])
+    import _mnist
+
+    if threads:
+        torch.set_num_threads(threads)
+    baseline = _status()["VmRSS"]
+    with np.load(_mnist.mnist_path()) as data:
+        pixels = data["x_train"][:n_train].reshape(-1, 784)
+        y = data["y_train"][:n_train].astype(np.int64)
+    X = np.divide(pixels, 255.0, dtype=np.float64)
+    del pixels
+    est = {
+        CONTENDERS[0]: lambda: skae.MLPClassifier(
+            (300,), batch_size=100, max_iter=1, random_state=0
+        ),
+        CONTENDERS[1]: lambda: skae.DenoisingAE(
+            (200,), batch_size=128, max_iter=1, random_state=0
+        ),
+        CONTENDERS[2]: lambda: sklearn.neural_network.MLPClassifier(
+            (300,), batch_size=100, max_iter=1, random_state=0
+        ),
+    }[contender]()
+    gc.collect()
+    before_fit = _status()["VmRSS"]
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        reset = True
+    except OSError:
+        reset = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        if "DenoisingAE" in contender:
+            est.fit(X)
+        else:
+            est.fit(X, y)
+    print(
+        json.dumps(
+            {
+                "baseline": baseline,
+                "before_fit": before_fit,
+                "peak": _status()["VmHWM"],
+                "peak_reset_before_fit": reset,
+                "input_bytes": X.nbytes,
+                "torch_threads": torch.get_num_threads(),
+            }
+        )
+    )
+
+
+def machine():
+    """Versions, cores and torch threads of this run."""
+    import numpy as np
+    import sklearn
+    import skorch
+    import torch
+
+    import skae
+
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "skorch": skorch.__version__,
+        "scikit-learn": sklearn.__version__,
+        "numpy": np.__version__,
+        "skae": skae.__version__,
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "processor": platform.processor() or platform.machine(),
+    }
+
+
+def run(quick=False, threads=None):
+    n_train = 10_000 if quick else 60_000
+    results = {}
+    for contender in CONTENDERS:
+        command = [sys.executable, __file__, "--child", contender, "--n", str(n_train)]
+        if threads:
+            command += ["--threads", str(threads)]
+        out = subprocess.run(command, capture_output=True, text=True, check=True)
+        row = json.loads(out.stdout.strip().splitlines()[-1])
+        row["fit_over_baseline"] = row["peak"] - row["baseline"]
+        row["budget"] = row["input_bytes"] * 3 // 2 + BUDGET_EXTRA
+        row["within_budget"] = row["fit_over_baseline"] <= row["budget"]
+        results[contender] = row
+    report = {"machine": machine(), "settings": {"quick": quick, "rows": n_train}}
+    if threads:
+        report["machine"]["torch_threads"] = threads
+    report["results"] = results
+    return report
+
+
+def print_table(report, out=sys.stdout):
+    m = report["machine"]
+    print(
+        f"torch {m['torch']}, skorch {m['skorch']}, scikit-learn {m['scikit-learn']}, "
+        f"numpy {m['numpy']}, skae {m['skae']}, Python {m['python']}; "
+        f"{m['cpu_count']} CPUs, {m['torch_threads']} torch threads; "
+        f"settings {report['settings']}",
+        file=out,
+    )
+    print(
+        "| contender | input MiB | baseline MiB | RSS before fit MiB | peak in fit MiB "
+        "| peak - baseline MiB | budget MiB | within budget |",
+        file=out,
+    )
+    print("|---|---|---|---|---|---|---|---|", file=out)
+    for name, row in report["results"].items():
+        cells = [
+            row[k] / MiB
+            for k in (
+                "input_bytes",
+                "baseline",
+                "before_fit",
+                "peak",
+                "fit_over_baseline",
+                "budget",
+            )
+        ]
+        within = "yes" if row["within_budget"] else "no"
+        if not row["peak_reset_before_fit"]:
+            within += " (peak over the process's life)"
+        print(
+            f"| {name} | " + " | ".join(f"{c:.0f}" for c in cells) + f" | {within} |",
+            file=out,
+        )
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--threads", type=int, help="torch.set_num_threads first")
+    parser.add_argument("--json", help="also write the full report here")
+    parser.add_argument("--child", choices=CONTENDERS, help=argparse.SUPPRESS)
+    parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        child(args.child, args.n, args.threads)
+        return 0
+    sys.path.insert(0, __file__.rsplit("/", 1)[0])
+    import _mnist
+
+    if _mnist.mnist_path() is None:
+        print("skipped: MNIST not found (set SKAE_MNIST to an mnist.npz)")
+        return 0
+    report = run(args.quick, args.threads)
+    print_table(report)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

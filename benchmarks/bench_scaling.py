@@ -1,0 +1,175 @@
+"""How skae's fit time grows with the number of samples and the hidden width, CPU.
+
+``MLPClassifier((width,), batch_size=100, max_iter=epochs)`` on MNIST, a fixed
+number of epochs (no early stop can trigger in so few):
+
+* against ``n_samples`` in 7,500, 15,000, 30,000 and 60,000 at width 300;
+* against the hidden width in 100, 200, 400 and 800 on all 60,000 images.
+
+Sizes run alternately (rotating the order each repeat), ``--repeats`` times; the
+table gives the median fit time and the time per sample, then a least-squares line
+``time = slope * size + intercept`` (``np.polyfit``) with its R^2, and the ratio of
+the time per unit of size at the largest size to that at the smallest (1.0 for a
+line through zero; below 1 when a fixed cost is spread over more work).
+
+    python benchmarks/bench_scaling.py            # 2 epochs, 3 repeats
+    python benchmarks/bench_scaling.py --quick    # small sizes, 1 epoch, 1 repeat
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+import warnings
+
+import numpy as np
+import sklearn
+import skorch
+import torch
+from sklearn.exceptions import ConvergenceWarning
+
+import skae
+from skae import MLPClassifier
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+import _mnist  # noqa: E402
+
+
+def machine():
+    """Versions, cores and torch threads of this run."""
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "skorch": skorch.__version__,
+        "scikit-learn": sklearn.__version__,
+        "numpy": np.__version__,
+        "skae": skae.__version__,
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "processor": platform.processor() or platform.machine(),
+    }
+
+
+def fit_seconds(X, y, width, epochs):
+    clf = MLPClassifier((width,), batch_size=100, max_iter=epochs, random_state=0)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    return time.perf_counter() - start
+
+
+def line(sizes, seconds):
+    """Slope, intercept and R^2 of the least-squares line through the points."""
+    x, t = np.asarray(sizes, float), np.asarray(seconds, float)
+    slope, intercept = np.polyfit(x, t, 1)
+    residual = t - (slope * x + intercept)
+    r2 = 1 - (residual**2).sum() / ((t - t.mean()) ** 2).sum()
+    return float(slope), float(intercept), float(r2)
+
+
+def run(quick=False, repeats=3, epochs=2):
+    X, y, _, _ = _mnist.load()
+    if quick:
+        sample_sizes, widths, width_n = [1_000, 2_000, 4_000], [50, 100, 200], 4_000
+    else:
+        sample_sizes, widths = [7_500, 15_000, 30_000, 60_000], [100, 200, 400, 800]
+        width_n = 60_000
+    # One shuffled order, so that every prefix has all digits in their proportions.
+    order = np.random.RandomState(0).permutation(len(X))
+    X, y = X[order], y[order]
+    fit_seconds(X[:1000], y[:1000], 50, 1)  # warm-up: lazy initialisation
+    axes = {
+        "n_samples (width 300)": {n: (n, 300) for n in sample_sizes},
+        f"hidden width (n_samples {width_n})": {w: (width_n, w) for w in widths},
+    }
+    results = {}
+    for axis, points in axes.items():
+        sizes = list(points)
+        times = {size: [] for size in sizes}
+        for rep in range(repeats):
+            for size in sizes[rep % len(sizes) :] + sizes[: rep % len(sizes)]:
+                n, width = points[size]
+                times[size].append(fit_seconds(X[:n], y[:n], width, epochs))
+        medians = [statistics.median(times[s]) for s in sizes]
+        slope, intercept, r2 = line(sizes, medians)
+        results[axis] = {
+            "sizes": sizes,
+            "seconds": [times[s] for s in sizes],
+            "median_s": medians,
+            "slope_s_per_unit": slope,
+            "intercept_s": intercept,
+            "r2": r2,
+            "per_unit_ratio_largest_to_smallest": (medians[-1] / sizes[-1])
+            / (medians[0] / sizes[0]),
+        }
+    return {
+        "machine": machine(),
+        "settings": {"quick": quick, "repeats": repeats, "epochs": epochs},
+        "results": results,
+    }
+
+
+def print_table(report, out=sys.stdout):
+    m = report["machine"]
+    print(
+        f"torch {m['torch']}, skorch {m['skorch']}, scikit-learn {m['scikit-learn']}, "
+        f"numpy {m['numpy']}, skae {m['skae']}, Python {m['python']}; "
+        f"{m['cpu_count']} CPUs, {m['torch_threads']} torch threads; "
+        f"settings {report['settings']}",
+        file=out,
+    )
+    print("| axis | size | median fit s | s per 1,000 units |", file=out)
+    print("|---|---|---|---|", file=out)
+    for axis, res in report["results"].items():
+        for size, seconds in zip(res["sizes"], res["median_s"], strict=True):
+            print(
+                f"| {axis} | {size} | {seconds:.2f} | {1000 * seconds / size:.4f} |",
+                file=out,
+            )
+    print("", file=out)
+    print(
+        "| axis | slope, s per 1,000 units | intercept s | R^2 "
+        "| time-per-unit ratio largest/smallest |",
+        file=out,
+    )
+    print("|---|---|---|---|---|", file=out)
+    for axis, res in report["results"].items():
+        print(
+            f"| {axis} | {1000 * res['slope_s_per_unit']:.4f} | "
+            f"{res['intercept_s']:.3f} | {res['r2']:.4f} | "
+            f"{res['per_unit_ratio_largest_to_smallest']:.3f} |",
+            file=out,
+        )
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--threads", type=int, help="torch.set_num_threads first")
+    parser.add_argument("--json", help="also write the full report here")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if _mnist.mnist_path() is None:
+        print("skipped: MNIST not found (set SKAE_MNIST to an mnist.npz)")
+        return 0
+    report = run(
+        args.quick,
+        args.repeats or (1 if args.quick else 3),
+        args.epochs or (1 if args.quick else 2),
+    )
+    print_table(report)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
