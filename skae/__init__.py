@@ -6,6 +6,7 @@ Built on PyTorch through skorch; every estimator follows the scikit-learn API.
 from skae._autoencoder import Autoencoder, DenoisingAE
 from skae._conv import ConvAE
 from skae._mlp import MLPClassifier
+from skae._persistence import load, save
 from skae._vae import VariationalAE
 
 __version__ = "0.1.0"
@@ -17,4 +18,6 @@ __all__ = [
     "MLPClassifier",
     "VariationalAE",
     "__version__",
+    "load",
+    "save",
 ]

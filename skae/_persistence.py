@@ -1,0 +1,517 @@
+"""Save and load fitted estimators without pickle: JSON and safetensors in a zip.
+
+A skae file is a zip archive (stored, not compressed) with these members:
+
+``header.json``
+    The format name and version, the versions of skae, torch, skorch,
+    scikit-learn and NumPy that wrote it, the estimator as a tree of JSON
+    (class name, ``get_params(deep=False)``, fitted attributes, the skorch
+    history, the optimiser's hyper-parameters) and the SHA-256 of every other
+    member.
+``header.json.sha256``
+    The SHA-256 of ``header.json``.
+``<node>weights.safetensors``
+    For each fitted estimator in the tree (the root is ``""``, an MLP's encoder
+    ``encoder_/`` and so on): the module's ``state_dict`` under ``module.`` and
+    the optimiser's tensors under ``optimizer.``.
+
+Loading reads JSON and safetensors only and instantiates classes from a fixed
+allow-list, so no code from the file is ever run: see ``docs/reliability.md``.
+"""
+
+import hashlib
+import json
+import math
+import os
+import tempfile
+import zipfile
+
+import numpy as np
+import safetensors
+import safetensors.torch
+import sklearn
+import skorch
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.frozen import FrozenEstimator
+from skorch.history import History
+
+import skae
+from skae._autoencoder import Autoencoder, DenoisingAE
+from skae._base import BaseNeuralEstimator, _seeded_torch
+from skae._conv import ConvAE
+from skae._mlp import MLPClassifier
+from skae._vae import VariationalAE
+
+FORMAT_NAME = "skae"
+FORMAT_VERSION = 1
+_HEADER = "header.json"
+_HEADER_HASH = "header.json.sha256"
+_WEIGHTS = "weights.safetensors"
+# A header is a few kilobytes; refuse to read a member claiming far more.
+_MAX_HEADER_BYTES = 64 * 2**20
+
+# The only classes a file may name. Nothing else is ever looked up or imported.
+_CLASSES = {
+    cls.__name__: cls
+    for cls in (
+        Autoencoder,
+        ConvAE,
+        DenoisingAE,
+        MLPClassifier,
+        VariationalAE,
+        FrozenEstimator,
+    )
+}
+
+
+# ------------------------------------------------------------------------ encoding
+
+
+def _encode(value, path, tensors):
+    """``value`` as JSON; estimators become nodes, their tensors go to ``tensors``.
+
+    ``path`` names the value in error messages and prefixes nested members.
+    """
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        value = float(value)
+        return value if math.isfinite(value) else {"__float__": repr(value)}
+    if isinstance(value, tuple):
+        return {
+            "__tuple__": [
+                _encode(v, f"{path}[{i}]", tensors) for i, v in enumerate(value)
+            ]
+        }
+    if isinstance(value, list):
+        return [_encode(v, f"{path}[{i}]", tensors) for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            raise TypeError(f"{path}: a dict with non-string keys cannot be saved.")
+        return {
+            "__dict__": {
+                k: _encode(v, f"{path}.{k}", tensors) for k, v in value.items()
+            }
+        }
+    if isinstance(value, np.ndarray):
+        return {"__ndarray__": _encode_array(value, path)}
+    if isinstance(value, BaseEstimator):
+        return {"__estimator__": _encode_estimator(value, f"{path}/", tensors)}
+    raise TypeError(
+        f"{path}: a {type(value).__name__} cannot be saved by skae.save, which "
+        "stores JSON values (numbers, strings, lists, tuples, NumPy arrays of "
+        "numbers or strings) and skae estimators only. Replace it (for example an "
+        "int instead of a RandomState as random_state) or use pickle."
+    )
+
+
+def _encode_array(array, path):
+    kind = array.dtype.kind
+    if kind == "O":
+        if not all(isinstance(v, str) for v in array.flat):
+            raise TypeError(
+                f"{path}: an object array holding other things than strings cannot "
+                "be saved by skae.save; use numeric or string labels, or pickle."
+            )
+        values = array.tolist()
+    elif kind in "biufU":
+        values = array.tolist()
+        if kind == "f":
+            values = _floats_to_json(values)
+    else:
+        raise TypeError(
+            f"{path}: an array of dtype {array.dtype} cannot be saved by skae.save "
+            "(numbers and strings only)."
+        )
+    return {"dtype": array.dtype.str, "shape": list(array.shape), "values": values}
+
+
+def _floats_to_json(values):
+    if isinstance(values, list):
+        return [_floats_to_json(v) for v in values]
+    return values if math.isfinite(values) else repr(values)
+
+
+def _encode_estimator(est, prefix, tensors):
+    name = type(est).__name__
+    if _CLASSES.get(name) is not type(est):
+        raise TypeError(
+            f"{prefix or 'estimator'}: skae.save stores skae's estimators only "
+            f"({', '.join(sorted(_CLASSES))}), got {type(est).__module__}.{name}."
+        )
+    node = {
+        "class": name,
+        "params": {
+            k: _encode(v, f"{prefix}{k}", tensors)
+            for k, v in est.get_params(deep=False).items()
+        },
+    }
+    config = vars(est).get("_sklearn_output_config")
+    if config:
+        node["output_config"] = _encode(config, f"{prefix}set_output", tensors)
+    if isinstance(est, BaseNeuralEstimator) and hasattr(est, "net_"):
+        node["fitted"] = _encode_fitted(est, prefix, tensors)
+    return node
+
+
+def _encode_fitted(est, prefix, tensors):
+    attributes = {
+        k: _encode(v, f"{prefix}{k}", tensors)
+        for k, v in vars(est).items()
+        if k.endswith("_") and not k.startswith("_") and k != "net_"
+    }
+    net = est.net_
+    member = f"{prefix}{_WEIGHTS}"
+    arrays = {
+        f"module.{k}": v.detach().cpu().contiguous()
+        for k, v in net.module_.state_dict().items()
+    }
+    optimizer = net.optimizer_.state_dict()
+    state = {}
+    for index, entries in optimizer["state"].items():
+        state[str(index)] = {}
+        for key, value in entries.items():
+            if isinstance(value, torch.Tensor):
+                arrays[f"optimizer.{index}.{key}"] = value.detach().cpu().contiguous()
+            else:
+                state[str(index)][key] = _encode(value, f"{prefix}optimizer", tensors)
+    tensors[member] = safetensors.torch.save(arrays)
+    history = [_encode(dict(row), f"{prefix}history", tensors) for row in net.history]
+    return {
+        "attributes": attributes,
+        "history": history,
+        "weights": member,
+        "optimizer": {
+            "param_groups": _encode(
+                optimizer["param_groups"], f"{prefix}optimizer", tensors
+            ),
+            "state": state,
+        },
+    }
+
+
+# ------------------------------------------------------------------------ decoding
+
+
+def _decode(value, ctx):
+    if isinstance(value, list):
+        return [_decode(v, ctx) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if len(value) != 1:
+        raise ValueError(f"malformed value in the header: {str(value)[:80]}")
+    ((tag, content),) = value.items()
+    if tag == "__float__":
+        return float(content)
+    if tag == "__tuple__":
+        return tuple(_decode(v, ctx) for v in content)
+    if tag == "__dict__":
+        return {k: _decode(v, ctx) for k, v in content.items()}
+    if tag == "__ndarray__":
+        return _decode_array(content)
+    if tag == "__estimator__":
+        return _decode_estimator(content, ctx)
+    raise ValueError(f"unknown value tag {tag!r} in the header")
+
+
+def _decode_array(content):
+    dtype = np.dtype(content["dtype"])
+    if dtype.kind not in "biufUO":
+        raise ValueError(f"an array of dtype {dtype} in the header")
+    values = content["values"]
+    if dtype.kind == "f":
+        values = _floats_from_json(values)
+    array = np.array(values, dtype=dtype)
+    return array.reshape(content["shape"])
+
+
+def _floats_from_json(values):
+    if isinstance(values, list):
+        return [_floats_from_json(v) for v in values]
+    return float(values)
+
+
+def _decode_estimator(node, ctx):
+    name = node["class"]
+    if name not in _CLASSES:
+        raise ValueError(
+            f"the file names the class {name!r}, which is not one of skae's "
+            f"estimators ({', '.join(sorted(_CLASSES))}); nothing was loaded."
+        )
+    cls = _CLASSES[name]
+    params = {k: _decode(v, ctx) for k, v in node["params"].items()}
+    try:
+        est = cls(**params)
+    except TypeError as exc:
+        raise ValueError(
+            f"the parameters saved for {name} do not fit it: {exc}"
+        ) from None
+    if "output_config" in node:
+        est._sklearn_output_config = _decode(node["output_config"], ctx)
+    if "fitted" in node:
+        _decode_fitted(est, node["fitted"], ctx)
+    return est
+
+
+def _decode_fitted(est, fitted, ctx):
+    name = type(est).__name__
+    for key, value in fitted["attributes"].items():
+        if not key.endswith("_") or key.startswith("_") or key == "net_":
+            raise ValueError(
+                f"the header sets {key!r}, which is not a fitted attribute"
+            )
+        setattr(est, key, _decode(value, ctx))
+    arrays = ctx["tensors"](fitted["weights"])
+    device = _load_device(est, ctx["device"])
+    # Building a net draws initial weights: keep the caller's torch RNG as it was.
+    with _seeded_torch(0, device):
+        net = est._make_net(est.n_features_in_, device)
+    module = {
+        k[len("module.") :]: v for k, v in arrays.items() if k.startswith("module.")
+    }
+    try:
+        net.module_.load_state_dict(module, strict=True)
+    except RuntimeError as exc:
+        raise ValueError(
+            f"the weights saved for {name} do not fit its architecture: {exc}"
+        ) from None
+    optimizer = fitted["optimizer"]
+    state = {}
+    for index, entries in optimizer["state"].items():
+        state[int(index)] = {k: _decode(v, ctx) for k, v in entries.items()}
+    for key, value in arrays.items():
+        if key.startswith("optimizer."):
+            _, index, entry = key.split(".", 2)
+            state.setdefault(int(index), {})[entry] = value
+    try:
+        net.optimizer_.load_state_dict(
+            {"state": state, "param_groups": _decode(optimizer["param_groups"], ctx)}
+        )
+    except (ValueError, KeyError, RuntimeError) as exc:
+        raise ValueError(
+            f"the optimiser state saved for {name} does not fit it: {exc}"
+        ) from None
+    net.history = History([_decode(row, ctx) for row in fitted["history"]])
+    net.module_.eval()
+    est.net_ = net
+
+
+def _load_device(est, device):
+    if device is None:
+        return est._resolve_device()
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            "device='cuda' but torch.cuda.is_available() is False; "
+            "load with device='cpu'."
+        )
+    saved = est.device
+    if saved == "auto":
+        saved = "cuda" if torch.cuda.is_available() else "cpu"
+    if saved in ("cpu", "cuda") and saved != device:
+        # Further training must run where the weights now are.
+        est.device = device
+    return device
+
+
+# ------------------------------------------------------------------------ public
+
+
+def save(estimator, path):
+    """Save a skae estimator, fitted or not, without pickle.
+
+    Parameters are stored as JSON, fitted attributes and the training history as
+    JSON, weights and optimiser state as safetensors, all in one zip file with a
+    SHA-256 of each part. :func:`load` reads it back without running any code from
+    the file, so a file from an untrusted source is safe to load (unlike pickle,
+    joblib or ``torch.load(weights_only=False)``).
+
+    Parameters
+    ----------
+    estimator : estimator
+        An :class:`Autoencoder`, :class:`DenoisingAE`, :class:`VariationalAE`,
+        :class:`ConvAE` or :class:`MLPClassifier`.
+    path : str, path-like or binary file object
+        Where to write. A path is written atomically: a file that was there is
+        replaced only once the new one is complete.
+
+    Raises
+    ------
+    TypeError
+        If the estimator is not one of skae's, or a parameter or attribute is not
+        representable as JSON (for example a ``RandomState`` as
+        ``random_state``, or an object array of labels that are not strings).
+
+    See Also
+    --------
+    load : Read the file back.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sklearn.datasets import load_digits
+    >>> from skae import Autoencoder, load, save
+    >>> X, _ = load_digits(return_X_y=True)
+    >>> ae = Autoencoder((8,), max_iter=2, random_state=0).fit(X / 16)
+    >>> path = os.path.join(tempfile.mkdtemp(), "ae.skae")
+    >>> save(ae, path)
+    >>> load(path).transform(X[:3] / 16).shape
+    (3, 8)
+    """
+    tensors = {}
+    tree = _encode_estimator(estimator, "", tensors)
+    header = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "versions": {
+            "skae": skae.__version__,
+            "torch": torch.__version__,
+            "skorch": skorch.__version__,
+            "scikit-learn": sklearn.__version__,
+            "numpy": np.__version__,
+            "safetensors": safetensors.__version__,
+        },
+        "estimator": tree,
+        "sha256": {
+            name: hashlib.sha256(data).hexdigest() for name, data in tensors.items()
+        },
+    }
+    header_bytes = json.dumps(header, indent=1, allow_nan=False).encode()
+    members = {
+        _HEADER: header_bytes,
+        _HEADER_HASH: hashlib.sha256(header_bytes).hexdigest().encode(),
+        **tensors,
+    }
+    if hasattr(path, "write"):
+        _write_zip(path, members)
+        return
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".skae-", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            _write_zip(f, members)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def _write_zip(f, members):
+    with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as zf:
+        for name, data in members.items():
+            zf.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data)
+
+
+def load(path, device="cpu"):
+    """Load an estimator written by :func:`save`; no code from the file is run.
+
+    Parameters
+    ----------
+    path : str, path-like or binary file object
+        The file.
+    device : {"cpu", "cuda", "auto"} or None, default="cpu"
+        Where to put the weights. The default loads a model fitted on a GPU on a
+        machine without one. None uses the estimator's own ``device`` parameter.
+        When the saved ``device`` parameter points elsewhere, it is set to
+        ``device``, so that further training runs where the weights are.
+
+    Returns
+    -------
+    estimator : estimator
+        The estimator, fitted as it was saved (weights, fitted attributes,
+        training history and optimiser state, so that ``partial_fit`` continues
+        exactly as it would have).
+
+    Raises
+    ------
+    ValueError
+        If the file is not a skae file, is truncated or corrupted, fails its
+        SHA-256 checks, was written by a newer format version, names a class that
+        is not one of skae's, or holds weights of the wrong shapes.
+
+    See Also
+    --------
+    save : Write the file.
+    """
+    if device not in (None, "cpu", "cuda", "auto"):
+        raise ValueError(
+            f"device must be 'cpu', 'cuda', 'auto' or None, got {device!r}."
+        )
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, EOFError) as exc:
+        raise ValueError(
+            f"{path} is not a skae file (not a zip archive, or truncated): {exc}"
+        ) from None
+    with zf:
+        names = set(zf.namelist())
+        if _HEADER not in names or _HEADER_HASH not in names:
+            raise ValueError(f"{path} is not a skae file: it has no {_HEADER}.")
+
+        def read(name):
+            try:
+                return zf.read(name)
+            except (zipfile.BadZipFile, EOFError, OSError) as exc:
+                raise ValueError(
+                    f"corrupted or truncated: cannot read {name}: {exc}"
+                ) from None
+
+        if zf.getinfo(_HEADER).file_size > _MAX_HEADER_BYTES:
+            raise ValueError(f"{path} is not a skae file: its header is too large.")
+        try:
+            header_bytes, header_hash = read(_HEADER), read(_HEADER_HASH)
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
+        if hashlib.sha256(header_bytes).hexdigest().encode() != header_hash:
+            raise ValueError(
+                f"{path}: {_HEADER} fails its SHA-256 check (tampered or corrupted)."
+            )
+        try:
+            header = json.loads(header_bytes)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{path}: {_HEADER} is not valid JSON: {exc}") from None
+        if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
+            raise ValueError(
+                f"{path} is not a skae file (format is not {FORMAT_NAME!r})."
+            )
+        version = header.get("format_version")
+        if not isinstance(version, int) or version > FORMAT_VERSION or version < 1:
+            raise ValueError(
+                f"{path} has format version {version!r}; this skae "
+                f"({skae.__version__}) reads versions 1 to {FORMAT_VERSION}. "
+                "Upgrade skae to load it."
+            )
+        hashes = header["sha256"]
+
+        def tensors(name):
+            if name not in hashes or name not in names:
+                raise ValueError(f"the member {name} is missing")
+            data = read(name)
+            if hashlib.sha256(data).hexdigest() != hashes[name]:
+                raise ValueError(
+                    f"{name} fails its SHA-256 check (tampered or corrupted)"
+                )
+            try:
+                return safetensors.torch.load(data)
+            except Exception as exc:  # safetensors raises its own error types
+                raise ValueError(f"{name} is not valid safetensors: {exc}") from None
+
+        ctx = {"tensors": tensors, "device": device}
+        try:
+            return _decode_estimator(header["estimator"], ctx)
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
+        except (KeyError, TypeError, AttributeError, IndexError) as exc:
+            raise ValueError(
+                f"{path}: malformed header ({type(exc).__name__}: {exc})."
+            ) from None
+
+
+__all__ = ["load", "save"]

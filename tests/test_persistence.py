@@ -1,0 +1,444 @@
+"""skae.save / skae.load, pickle and joblib: round trips, continued training, and a
+clear error for every kind of damaged or foreign file."""
+
+import hashlib
+import io
+import json
+import os
+import pickle
+import subprocess
+import sys
+import zipfile
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from numpy.testing import assert_array_equal
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.frozen import FrozenEstimator
+from sklearn.utils.validation import check_is_fitted
+
+import skae
+from skae import (
+    Autoencoder,
+    ConvAE,
+    DenoisingAE,
+    MLPClassifier,
+    VariationalAE,
+    load,
+    save,
+)
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+def _labels(y):
+    return np.array(["zero", "one", "two", "three", "four", "five", "six", "seven",
+                     "eight", "nine"])[y]  # fmt: skip
+
+
+CASES = {
+    "autoencoder": (lambda: Autoencoder((8, 4), pretrain_max_iter=1), "int"),
+    "denoising": (lambda: DenoisingAE((8,), noise="mask", noise_level=0.3), "int"),
+    "variational": (lambda: VariationalAE((8, 2)), "int"),
+    "conv": (lambda: ConvAE(channels=(4,)), "int"),
+    "mlp": (lambda: MLPClassifier((8,), dropout=0.2), "int"),
+    "mlp-encoder-str-labels": (
+        lambda: MLPClassifier((8,), encoder=DenoisingAE((8,), max_iter=2)),
+        "str",
+    ),
+    "mlp-object-str-labels": (lambda: MLPClassifier((8,)), "object"),
+    "mlp-frozen-encoder": (
+        lambda: MLPClassifier(
+            (8,), encoder=FrozenEstimator(Autoencoder((8,), max_iter=2).fit(_X()))
+        ),
+        "int",
+    ),
+    "autoencoder-pandas-set-output": (lambda: Autoencoder((8,)), "pandas"),
+    "mlp-pandas": (lambda: MLPClassifier((8,)), "pandas"),
+}
+
+
+def _X():
+    from sklearn.datasets import load_digits
+
+    return load_digits().data[:200] / 16
+
+
+def _fit(name, small, max_iter=3):
+    make, kind = CASES[name]
+    X, y = small
+    est = make().set_params(max_iter=max_iter, random_state=0)
+    if kind == "str":
+        y = _labels(y)
+    elif kind == "object":
+        y = _labels(y).astype(object)
+    elif kind == "pandas":
+        X = pd.DataFrame(X, columns=[f"pixel {i}" for i in range(X.shape[1])])
+    if name == "autoencoder-pandas-set-output":
+        est.set_output(transform="pandas")
+    return est.fit(X, y), X, y
+
+
+def outputs(est, X):
+    """Every output a fitted estimator gives, as NumPy arrays."""
+    if hasattr(est, "predict_proba"):
+        out = {
+            "predict": est.predict(X),
+            "predict_proba": est.predict_proba(X),
+            "predict_log_proba": est.predict_log_proba(X),
+        }
+    else:
+        Z = est.transform(X)
+        out = {
+            "transform": np.asarray(Z),
+            "inverse_transform": est.inverse_transform(np.asarray(Z)),
+            "score_samples": est.score_samples(X),
+        }
+        if hasattr(est, "sample"):
+            out["sample"] = est.sample(5, random_state=0)
+    return out
+
+
+def assert_same_outputs(a, b, X):
+    out_a, out_b = outputs(a, X), outputs(b, X)
+    assert out_a.keys() == out_b.keys()
+    for key in out_a:
+        assert out_a[key].dtype == out_b[key].dtype, key
+        assert_array_equal(out_a[key], out_b[key], err_msg=key)
+
+
+def assert_same_fitted_state(a, b):
+    assert type(a) is type(b)
+    assert repr(a.get_params()) == repr(b.get_params())
+    assert a.loss_curve_ == b.loss_curve_
+    assert a.n_iter_ == b.n_iter_
+    assert a.n_features_in_ == b.n_features_in_
+    for attr in ("classes_", "feature_names_in_"):
+        if hasattr(a, attr):
+            assert_array_equal(getattr(a, attr), getattr(b, attr))
+            assert getattr(a, attr).dtype == getattr(b, attr).dtype
+    assert a.net_.module_.training is False and b.net_.module_.training is False
+
+
+def _round_trip_skae(est, tmp_path):
+    path = tmp_path / "model.skae"
+    save(est, path)
+    return load(path)
+
+
+ROUND_TRIPS = {
+    "skae": _round_trip_skae,
+    "pickle": lambda est, tmp_path: pickle.loads(pickle.dumps(est)),
+    "joblib": lambda est, tmp_path: (
+        joblib.dump(est, tmp_path / "model.joblib"),
+        joblib.load(tmp_path / "model.joblib"),
+    )[1],
+}
+
+
+@pytest.mark.parametrize("how", ROUND_TRIPS, ids=ROUND_TRIPS.keys())
+@pytest.mark.parametrize("name", CASES, ids=CASES.keys())
+def test_round_trip_gives_identical_outputs(name, how, small, tmp_path):
+    est, X, _ = _fit(name, small)
+    restored = ROUND_TRIPS[how](est, tmp_path)
+    assert_same_fitted_state(est, restored)
+    assert_same_outputs(est, restored, X)
+    if name == "autoencoder-pandas-set-output":
+        # set_output's configuration travels with the estimator.
+        Z = restored.transform(X)
+        assert isinstance(Z, pd.DataFrame)
+        assert list(Z.columns) == list(est.transform(X).columns)
+    if name == "mlp-encoder-str-labels":
+        assert_same_outputs(est.encoder_, restored.encoder_, X)
+
+
+@pytest.mark.parametrize("name", CASES, ids=CASES.keys())
+def test_partial_fit_after_load_continues_exactly(name, small, tmp_path):
+    est, X, y = _fit(name, small)
+    restored = _round_trip_skae(est, tmp_path)
+    # The optimiser state travels too, so one more epoch gives the same weights.
+    est.partial_fit(X, y)
+    restored.partial_fit(X, y)
+    assert restored.n_iter_ == est.n_iter_ == 4
+    assert restored.loss_curve_ == est.loss_curve_
+    assert_same_outputs(est, restored, X)
+
+
+def test_unfitted_estimator_round_trip(tmp_path):
+    est = MLPClassifier((3, 2), encoder=DenoisingAE((3, 2)), batch_size=7)
+    restored = _round_trip_skae(est, tmp_path)
+    assert repr(restored.get_params()) == repr(est.get_params())
+    assert isinstance(restored.get_params()["hidden_layer_sizes"], tuple)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(restored)
+    assert repr(clone(restored)) == repr(est)
+
+
+def test_save_to_file_object_and_loading_leaves_global_rng_alone(small):
+    est, X, _ = _fit("mlp", small)
+    buffer = io.BytesIO()
+    save(est, buffer)
+    state = torch.get_rng_state()
+    restored = load(io.BytesIO(buffer.getvalue()))
+    assert torch.equal(torch.get_rng_state(), state)
+    assert_same_outputs(est, restored, X)
+
+
+def test_save_overwrites_atomically(small, tmp_path):
+    est, X, _ = _fit("autoencoder", small)
+    path = tmp_path / "model.skae"
+    path.write_bytes(b"old")
+    save(est, path)
+    assert os.listdir(tmp_path) == ["model.skae"]  # no temporary file left
+    assert_same_outputs(est, load(path), X)
+
+
+@pytest.mark.parametrize(
+    "est, match",
+    [
+        (
+            Autoencoder(random_state=np.random.RandomState(0)),
+            "random_state.*RandomState",
+        ),
+        (MLPClassifier(encoder=object.__new__(type("Foo", (), {}))), "encoder: a Foo"),
+    ],
+    ids=["randomstate", "foreign-object"],
+)
+def test_save_refuses_what_json_cannot_hold(est, match, tmp_path):
+    with pytest.raises(TypeError, match=match):
+        save(est, tmp_path / "x.skae")
+    assert not os.listdir(tmp_path)
+
+
+def test_save_refuses_foreign_estimators_and_object_labels(small, tmp_path):
+    from sklearn.decomposition import PCA
+
+    with pytest.raises(TypeError, match="skae's estimators only.*PCA"):
+        save(PCA(), tmp_path / "x.skae")
+    X, y = small
+    # scikit-learn itself accepts object labels only when they are strings; an
+    # object array of anything else (set here by hand) cannot be stored as JSON.
+    est = MLPClassifier((4,), max_iter=1, random_state=0).fit(X, y)
+    est.classes_ = est.classes_.astype(object)
+    with pytest.raises(TypeError, match="classes_: an object array"):
+        save(est, tmp_path / "x.skae")
+
+
+# --------------------------------------------------------------- damaged files
+
+
+@pytest.fixture
+def saved(small, tmp_path):
+    est, X, _ = _fit("mlp", small)
+    path = tmp_path / "model.skae"
+    save(est, path)
+    return path
+
+
+def _rewrite(path, change):
+    """Rewrite the zip with ``change(members)`` applied, CRCs recomputed."""
+    with zipfile.ZipFile(path) as zf:
+        members = {name: zf.read(name) for name in zf.namelist()}
+    change(members)
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+
+
+def _edit_header(members, edit, rehash=True):
+    header = json.loads(members["header.json"])
+    edit(header)
+    members["header.json"] = json.dumps(header).encode()
+    if rehash:
+        digest = hashlib.sha256(members["header.json"]).hexdigest()
+        members["header.json.sha256"] = digest.encode()
+
+
+def _flip_weight_byte(members):
+    data = bytearray(members["weights.safetensors"])
+    data[-3] ^= 0xFF
+    members["weights.safetensors"] = bytes(data)
+
+
+def _set(header, keys, value):
+    node = header
+    for key in keys[:-1]:
+        node = node[key]
+    node[keys[-1]] = value
+
+
+def _swap_weights(members):
+    import safetensors.torch
+
+    tensors = safetensors.torch.load(members["weights.safetensors"])
+    tensors["module.hidden.0.weight"] = torch.zeros(3, 3)
+    members["weights.safetensors"] = safetensors.torch.save(tensors)
+
+
+DAMAGE = {
+    "not-a-zip": (
+        lambda p: p.write_bytes(b"\x80\x04 not a skae file"),
+        "not a skae file .*not a zip",
+    ),
+    "other-zip": (
+        lambda p: zipfile.ZipFile(p, "w").writestr("a.txt", "hi"),
+        "not a skae file: it has no header.json",
+    ),
+    "truncated": (
+        lambda p: p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2]),
+        "not a skae file .*truncated",
+    ),
+    "flipped-byte": (
+        lambda p: p.write_bytes(
+            (lambda b: b[:200] + bytes([b[200] ^ 0xFF]) + b[201:])(p.read_bytes())
+        ),
+        "corrupted|SHA-256|not a skae file",
+    ),
+    "tampered-weights": (
+        lambda p: _rewrite(p, _flip_weight_byte),
+        "weights.safetensors fails its SHA-256 check",
+    ),
+    "tampered-header": (
+        lambda p: _rewrite(
+            p,
+            lambda m: _edit_header(
+                m, lambda h: _set(h, ["estimator", "params", "max_iter"], 5), False
+            ),
+        ),
+        "header.json fails its SHA-256 check",
+    ),
+    "newer-version": (
+        lambda p: _rewrite(
+            p, lambda m: _edit_header(m, lambda h: _set(h, ["format_version"], 2))
+        ),
+        "format version 2; .* reads versions 1 to 1. Upgrade skae",
+    ),
+    "other-format": (
+        lambda p: _rewrite(
+            p, lambda m: _edit_header(m, lambda h: _set(h, ["format"], "pickle"))
+        ),
+        "not a skae file",
+    ),
+    "unknown-class": (
+        lambda p: _rewrite(
+            p,
+            lambda m: _edit_header(
+                m, lambda h: _set(h, ["estimator", "class"], "os.system")
+            ),
+        ),
+        "names the class 'os.system', which is not one of skae's",
+    ),
+    "shape-mismatch": (
+        lambda p: _rewrite(
+            p,
+            lambda m: (
+                _swap_weights(m),
+                _edit_header(
+                    m,
+                    lambda h: _set(
+                        h,
+                        ["sha256", "weights.safetensors"],
+                        hashlib.sha256(m["weights.safetensors"]).hexdigest(),
+                    ),
+                ),
+            ),
+        ),
+        "(?s)weights saved for MLPClassifier do not fit its architecture"
+        ".*size mismatch",
+    ),
+    "unknown-parameter": (
+        lambda p: _rewrite(
+            p,
+            lambda m: _edit_header(
+                m, lambda h: _set(h, ["estimator", "params", "evil"], 1)
+            ),
+        ),
+        "parameters saved for MLPClassifier do not fit it",
+    ),
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGE, ids=DAMAGE.keys())
+def test_damaged_file_gives_a_clear_error(saved, damage):
+    spoil, match = DAMAGE[damage]
+    spoil(saved)
+    with pytest.raises(ValueError, match=match):
+        load(saved)
+
+
+def test_load_on_missing_cuda_is_a_clear_error(saved):
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    with pytest.raises(ValueError, match="device='cuda' but"):
+        load(saved, device="cuda")
+    with pytest.raises(ValueError, match="device must be"):
+        load(saved, device="tpu")
+
+
+def test_file_claiming_cuda_loads_on_cpu(small, tmp_path):
+    # A model whose device parameter is "cuda", as one fitted on a GPU has: the
+    # default load puts it on the CPU and points the parameter there, so that
+    # partial_fit runs on a machine without CUDA.
+    est, X, y = _fit("mlp", small)
+    expected = outputs(est, X)
+    est.set_params(device="cuda")
+    path = tmp_path / "gpu.skae"
+    save(est, path)
+    restored = load(path)
+    assert restored.net_.device == "cpu"
+    assert restored.get_params()["device"] == "cpu"
+    for key, value in outputs(restored, X).items():
+        assert_array_equal(value, expected[key])
+    restored.partial_fit(X, y)
+    assert restored.n_iter_ == 4
+
+
+_CPU_ONLY_LOAD = """
+import pickle, sys
+import numpy as np, torch
+import skae
+assert not torch.cuda.is_available()
+X = np.load(sys.argv[1])
+for est in (skae.load(sys.argv[2]), pickle.load(open(sys.argv[3], "rb"))):
+    assert est.net_.device == "cpu", est.net_.device
+    np.save(sys.argv[4], est.predict_proba(X))
+"""
+
+
+@pytest.mark.gpu
+def test_model_fitted_on_gpu_loads_on_a_cpu_only_machine(small, tmp_path):
+    X, y = small
+    gpu = MLPClassifier((8,), max_iter=3, random_state=0, device="cuda").fit(X, y)
+    assert gpu.net_.device == "cuda"
+    path = tmp_path / "gpu.skae"
+    save(gpu, path)
+    # On the GPU machine itself: bit-identical on the device it was fitted on.
+    assert_array_equal(load(path, device="cuda").predict_proba(X), gpu.predict_proba(X))
+    with open(tmp_path / "gpu.pkl", "wb") as f:
+        pickle.dump(gpu, f)
+    np.save(tmp_path / "X.npy", X)
+    subprocess.run(
+        [sys.executable, "-c", _CPU_ONLY_LOAD, str(tmp_path / "X.npy"), str(path),
+         str(tmp_path / "gpu.pkl"), str(tmp_path / "out.npy")],
+        env={**os.environ, "CUDA_VISIBLE_DEVICES": ""},
+        check=True,
+    )  # fmt: skip
+    # Other kernels on the CPU: close, not equal.
+    np.testing.assert_allclose(
+        np.load(tmp_path / "out.npy"), gpu.predict_proba(X), atol=1e-5
+    )
+
+
+def test_header_records_versions(saved):
+    with zipfile.ZipFile(saved) as zf:
+        header = json.loads(zf.read("header.json"))
+        assert all(i.compress_type == zipfile.ZIP_STORED for i in zf.infolist())
+    assert header["format"] == "skae" and header["format_version"] == 1
+    assert header["versions"]["skae"] == skae.__version__
+    assert header["versions"]["torch"] == torch.__version__
+    assert header["estimator"]["class"] == "MLPClassifier"
+    assert header["estimator"]["params"]["hidden_layer_sizes"] == {"__tuple__": [8]}
