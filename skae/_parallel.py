@@ -20,6 +20,7 @@ import torch
 from skorch import NeuralNet, NeuralNetClassifier
 from skorch.callbacks import PassthroughScoring, PrintLog
 from skorch.hf import AccelerateMixin
+from skorch.utils import to_tensor
 from torch.utils.data import DataLoader, Dataset
 
 # ------------------------------------------------------------------ torch threads
@@ -156,10 +157,12 @@ class _AcceleratedNetMixin(AccelerateMixin):
     skae calls ``fit_loop`` between its own ``on_train_begin`` and ``on_train_end``
     notifications, once per ``fit`` or ``partial_fit``; so the net is prepared for
     Accelerate at the start of each training call (not at ``initialize``) and
-    handed back unwrapped, optimiser included, at its end. Between calls the net
-    holds plain modules: skae's inference and warm starts see the usual state
-    dicts, and the net pickles (without its Accelerator, which is made again from
-    the environment when training continues).
+    handed back unwrapped, optimiser included, at its end. ``module_`` is always
+    the plain module (only the training forward pass runs through the prepared,
+    possibly DistributedDataParallel, wrapper): skae's inference, early stopping's
+    best weights and warm starts see the usual module and state dict, and the net
+    pickles (without its Accelerator, made again from the environment when
+    training continues).
     """
 
     def __init__(self, *args, accelerator=None, **kwargs):
@@ -213,11 +216,46 @@ class _AcceleratedNetMixin(AccelerateMixin):
         if self.accelerator is None:
             self.accelerator = _make_accelerator()
             self.initialize_callbacks()
-        AccelerateMixin._initialize_accelerator(self)
+        self._prepare()
+
+    def _prepare(self):
+        """Hand criteria, modules and optimisers to ``accelerator.prepare``.
+
+        As AccelerateMixin's own, except that a criterion without trainable
+        parameters (every skae loss) is only moved to the device: across
+        processes Accelerate would wrap it in DistributedDataParallel, which
+        refuses a module with nothing to synchronise.
+        """
+        if self._wrapped_with_accelerator:
+            return
+        prepare = self.accelerator.prepare
+        for name in self._criteria:
+            criterion = getattr(self, name + "_")
+            if isinstance(criterion, torch.nn.Module):
+                if any(p.requires_grad for p in criterion.parameters()):
+                    setattr(self, name + "_", prepare(criterion))
+                else:
+                    criterion.to(self.accelerator.device)
+        # module_ itself stays the plain module (skae scores, copies and restores
+        # its state dict during training); the training forward pass goes through
+        # the prepared one (DistributedDataParallel across processes), see infer.
+        # (object.__setattr__: skorch accepts torch modules as attributes only
+        # while initialising; this one is a view of module_, not a component.)
+        object.__setattr__(self, "_prepared_module", prepare(self.module_))
+        for name in self._optimizers:
+            optimizer = getattr(self, name + "_")
+            if isinstance(optimizer, torch.optim.Optimizer):
+                setattr(self, name + "_", prepare(optimizer))
+        self._wrapped_with_accelerator = True
+
+    def infer(self, x, **fit_params):
+        module = getattr(self, "_prepared_module", None) or self.module_
+        return module(to_tensor(x, device=self.device), **fit_params)
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         super().on_train_end(net, X=X, y=y, **kwargs)
         self._unwrap_accelerator()
+        object.__setattr__(self, "_prepared_module", None)
         for name in self._optimizers:
             optimizer = getattr(self, name + "_")
             # AcceleratedOptimizer keeps the wrapped optimiser as .optimizer.
@@ -229,6 +267,7 @@ class _AcceleratedNetMixin(AccelerateMixin):
     def __getstate__(self):
         state = super().__getstate__()
         state["accelerator"] = None
+        state["_prepared_module"] = None
         state["callbacks_"] = [
             (name, _without_accelerator(cb)) for name, cb in state["callbacks_"]
         ]

@@ -1,0 +1,114 @@
+"""A search with 2 workers against the same search with 1, and torch threads per fit.
+
+GridSearchCV over StandardScaler -> DenoisingAE -> LogisticRegression on digits,
+run with n_jobs=1, then n_jobs=2 on joblib's loky backend (worker processes) and on
+its threading backend (one process), alternating the settings over the repeats.
+For each setting it reports the median wall time, the ratio to n_jobs=1 and the
+torch thread count each fit trained with (recorded inside the fits).
+
+    python benchmarks/bench_search_threads.py           # 5 repeats, 30 epochs
+    python benchmarks/bench_search_threads.py --quick   # 1 repeat, 2 epochs
+"""
+
+import argparse
+import os
+import statistics
+import time
+import warnings
+
+import joblib
+import torch
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skae import DenoisingAE
+
+
+class ThreadProbeAE(DenoisingAE):
+    """DenoisingAE that records the torch threads its training ran with."""
+
+    def _train(self, *args, **kwargs):
+        super()._train(*args, **kwargs)
+        # Still inside the fit: the thread count the epochs ran with.
+        self.torch_threads_ = torch.get_num_threads()
+
+
+def make_search(max_iter):
+    pipe = Pipeline(
+        [
+            ("scale", StandardScaler()),
+            ("ae", ThreadProbeAE(batch_size=64, max_iter=max_iter, random_state=0)),
+            ("clf", LogisticRegression(max_iter=500)),
+        ]
+    )
+    grid = {"ae__hidden_layer_sizes": [(16,), (32,)], "ae__noise_level": [0.1, 0.3]}
+    return GridSearchCV(pipe, grid, cv=3, return_train_score=False)
+
+
+def run(setting, X, y, max_iter):
+    backend, n_jobs = setting
+    search = make_search(max_iter).set_params(n_jobs=n_jobs)
+    with joblib.parallel_config(backend=backend), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        start = time.perf_counter()
+        search.fit(X, y)
+        return time.perf_counter() - start
+
+
+def probe_threads(backend, n_jobs, X):
+    from sklearn.model_selection import cross_validate
+
+    with joblib.parallel_config(backend=backend), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        out = cross_validate(
+            ThreadProbeAE((8,), max_iter=2, random_state=0),
+            X,
+            cv=max(2, n_jobs),
+            n_jobs=n_jobs,
+            return_estimator=True,
+        )
+    return sorted({est.torch_threads_ for est in out["estimator"]})
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1 repeat, 2 epochs")
+    parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--max-iter", type=int, default=None)
+    args = parser.parse_args()
+    repeats = args.repeats or (1 if args.quick else 5)
+    max_iter = args.max_iter or (2 if args.quick else 30)
+
+    X, y = load_digits(return_X_y=True)
+    settings = [("loky", 1), ("loky", 2), ("threading", 2)]
+    times = {s: [] for s in settings}
+    for _ in range(repeats):
+        for setting in settings:
+            times[setting].append(run(setting, X, y, max_iter))
+    # The thread count of fits in workers, read from fitted probes (the search
+    # keeps no fitted estimators of its folds).
+    threads = {s: probe_threads(*s, X) for s in settings}
+
+    print(
+        f"GridSearchCV, 4 candidates x 3 folds, DenoisingAE {max_iter} epochs, "
+        f"digits; {os.cpu_count()} CPUs, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} torch threads in the parent; "
+        f"median of {repeats} (alternating)"
+    )
+    base = statistics.median(times[("loky", 1)])
+    print("| backend | n_jobs | torch threads per fit | time (s) | vs n_jobs=1 |")
+    print("|---|---|---|---|---|")
+    for setting in settings:
+        t = statistics.median(times[setting])
+        backend, n_jobs = setting
+        backend = "any (sequential)" if n_jobs == 1 else backend
+        shown = ", ".join(map(str, threads[setting]))
+        print(f"| {backend} | {n_jobs} | {shown} | {t:.1f} | {t / base:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
