@@ -70,9 +70,13 @@ solver : {"adam", "adagrad", "sgd"}, default="adam"
     n_iter_no_change : int, default=10
         Number of epochs without an improvement of ``tol`` before training stops.
 
-    device : {"auto", "cpu", "cuda"}, default="cpu"
+    device : {"auto", "cpu", "cuda", "accelerate"}, default="cpu"
         Where to train and compute: "auto" takes CUDA when available. Inputs and
-        outputs stay NumPy arrays in host memory."""
+        outputs stay NumPy arrays in host memory. "accelerate" trains through
+        Hugging Face Accelerate (``pip install 'skae[accelerate]'``) on the device
+        and processes that ``accelerate launch`` configures: data-parallel over
+        several GPUs or nodes, each process training on its share of every epoch's
+        batches; see the user guide's "Scaling out" page."""
 
 _TRAINING_ATTRIBUTES = """\
 net_ : skorch.NeuralNet
