@@ -8,6 +8,8 @@ which module and criterion to build, how to validate its data and how to score i
 import copy
 import math
 import numbers
+import signal
+import threading
 import warnings
 from contextlib import contextmanager
 from functools import partial
@@ -39,9 +41,18 @@ def _as_tensor(X):
     """Wrap ``X`` as a float32 CPU tensor.
 
     Copies only when dtype, order or read-only memory make it necessary (torch
-    cannot wrap read-only arrays).
+    cannot wrap read-only arrays). Finite float64 values beyond float32's range
+    would become infinite: a ValueError says so instead.
     """
-    X = np.ascontiguousarray(X, dtype=np.float32)
+    wide = np.asarray(X).dtype.itemsize > 4
+    with np.errstate(over="ignore"):
+        X = np.ascontiguousarray(X, dtype=np.float32)
+    if wide and not np.isfinite(X).all():
+        raise ValueError(
+            "Input X contains values too large for float32 (beyond "
+            f"{np.finfo(np.float32).max:.3g} in absolute value), the precision skae "
+            "computes in; scale X first, for example with StandardScaler."
+        )
     if not X.flags.writeable:
         X = X.copy()
     return torch.from_numpy(X)
@@ -55,6 +66,129 @@ def _seeded_torch(seed, device):
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
         yield
+
+
+class _Interrupted(Exception):
+    """Ctrl-C was pressed during training; raised between two batches."""
+
+
+class FitInterruptedWarning(UserWarning):
+    """Training stopped at Ctrl-C; the estimator keeps its last complete epoch."""
+
+
+# The flag a Ctrl-C sets while a skae fit owns SIGINT (main thread only).
+_interrupt = None
+
+
+def _interrupt_requested():
+    return (
+        _interrupt is not None
+        and _interrupt.is_set()
+        and threading.current_thread() is threading.main_thread()
+    )
+
+
+@contextmanager
+def _deferred_interrupts():
+    """Turn Ctrl-C into a flag that training reads between batches.
+
+    Yields True when this call installed the handler: the outermost fit of the main
+    thread, where Python's default SIGINT handler is in place (a handler the user
+    installed, or an ignored SIGINT, is left alone). A second Ctrl-C raises
+    KeyboardInterrupt at once.
+    """
+    global _interrupt
+    if (
+        _interrupt is not None
+        or threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield False
+        return
+    flag = threading.Event()
+
+    def handler(signum, frame):
+        if flag.is_set():
+            raise KeyboardInterrupt
+        flag.set()
+
+    signal.signal(signal.SIGINT, handler)
+    _interrupt = flag
+    try:
+        yield True
+    finally:
+        _interrupt = None
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+class _InterruptCheck(Callback):
+    """skorch's per-batch loop stops between batches on Ctrl-C, as skae's does."""
+
+    def on_batch_end(self, net, **kwargs):
+        if _interrupt_requested():
+            raise _Interrupted
+
+
+def _run_epoch(net, dataset):
+    """Train ``net`` for one epoch, as ``net.fit_loop(dataset, epochs=1)`` does.
+
+    skorch's loop notifies every callback and reads the loss back (``.item()``) at
+    every batch, which costs several percent of a small model's training time. This
+    loop does only the train steps; it writes the same per-batch history (losses and
+    batch sizes) after the epoch, so skorch's epoch-level callbacks (timer, loss
+    scoring, log) see what they would have seen.
+    """
+    net.notify("on_epoch_begin", dataset_train=dataset, dataset_valid=None)
+    module, optimizer, device = net.module_, net.optimizer_, net.device
+    module.train()
+    net.criterion_.train()
+    losses, sizes = [], []
+    for Xb, yb in net.get_iterator(dataset, training=True):
+        Xb, yb = Xb.to(device), yb.to(device)
+        optimizer.zero_grad()
+        loss = net.get_loss(module(Xb), yb, X=Xb, training=True)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.detach())
+        sizes.append(len(Xb))
+        if _interrupt_requested():
+            raise _Interrupted
+    history = net.history
+    for loss, size in zip(torch.stack(losses).tolist(), sizes, strict=True):
+        history.new_batch()
+        history.record_batch("train_loss", loss)
+        history.record_batch("train_batch_size", size)
+    history.record("train_batch_count", len(sizes))
+    net.notify("on_epoch_end", dataset_train=dataset, dataset_valid=None)
+
+
+class _Checkpoint:
+    """The weights, optimiser state and history length of a net at an epoch's end.
+
+    Saved after every complete epoch while a fit can be interrupted, so that Ctrl-C
+    can go back to the last complete epoch; copies into the same buffers each time.
+    """
+
+    def __init__(self, net):
+        self.net = net
+        self.weights = {
+            k: v.detach().clone() for k, v in net.module_.state_dict().items()
+        }
+        self.optimizer = copy.deepcopy(net.optimizer_.state_dict())
+        self.n_epochs = len(net.history)
+
+    def save(self):
+        net = self.net
+        for key, value in net.module_.state_dict().items():
+            self.weights[key].copy_(value)
+        self.optimizer = copy.deepcopy(net.optimizer_.state_dict())
+        self.n_epochs = len(net.history)
+
+    def restore(self):
+        net = self.net
+        net.module_.load_state_dict(self.weights)
+        net.optimizer_.load_state_dict(self.optimizer)
+        del net.history[self.n_epochs :]
 
 
 class _ValidationScoring(Callback):
@@ -151,39 +285,43 @@ class BaseNeuralEstimator(BaseEstimator):
     def _fit(self, X, y, *, incremental, classes=None):
         """Validate, (re)build or continue the net, and train it.
 
-        On any error (including KeyboardInterrupt) the estimator is put back as it
-        was before the call: unfitted, or fitted as before.
+        On any error the estimator is put back as it was before the call: unfitted,
+        or fitted as before. Ctrl-C during the training epochs stops after the
+        current batch and keeps the last complete epoch (see ``_train``); elsewhere
+        (validation, pretraining) it is an error like any other.
         """
         fitted = hasattr(self, "net_")
         continuing = fitted and (incremental or self.warm_start)
         snapshot = self._snapshot(deep=continuing) if fitted else None
-        try:
-            X, y = self._validate_training_data(
-                X, y, reset=not continuing, incremental=incremental, classes=classes
-            )
-            device = self._resolve_device()
-            seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-            if continuing:
-                # A new stream for each continued call, still fixed by random_state.
-                seed = int(
-                    np.random.SeedSequence([seed, self.n_iter_]).generate_state(1)[0]
+        with _deferred_interrupts() as graceful:
+            try:
+                X, y = self._validate_training_data(
+                    X, y, reset=not continuing, incremental=incremental, classes=classes
                 )
-            with _seeded_torch(seed, device):
-                if not continuing:
-                    self.net_ = self._make_net(X.shape[1], device)
-                    self._pretrain(X, seed)
-                elif not incremental:
-                    self.net_ = self._rebuild_net(self.net_, X.shape[1], device)
-                self._train(
-                    X,
-                    y,
-                    epochs=1 if incremental else self.max_iter,
-                    early_stopping=self.early_stopping and not incremental,
-                    seed=seed,
-                )
-        except BaseException:
-            self._restore(snapshot)
-            raise
+                device = self._resolve_device()
+                rng = check_random_state(self.random_state)
+                seed = rng.randint(np.iinfo(np.int32).max)
+                if continuing:
+                    # A new stream for each continued call, still fixed by random_state.
+                    stream = np.random.SeedSequence([seed, self.n_iter_])
+                    seed = int(stream.generate_state(1)[0])
+                with _seeded_torch(seed, device):
+                    if not continuing:
+                        self.net_ = self._make_net(X.shape[1], device)
+                        self._pretrain(X, seed)
+                    elif not incremental:
+                        self.net_ = self._rebuild_net(self.net_, X.shape[1], device)
+                    self._train(
+                        X,
+                        y,
+                        epochs=1 if incremental else self.max_iter,
+                        early_stopping=self.early_stopping and not incremental,
+                        seed=seed,
+                        graceful=graceful,
+                    )
+            except BaseException:
+                self._restore(snapshot)
+                raise
         return self
 
     def _make_net(self, n_features, device, module_spec=None, criterion_spec=None):
@@ -261,11 +399,17 @@ class BaseNeuralEstimator(BaseEstimator):
     def _pretrain(self, X, seed):
         """Initialise the fresh ``net_`` from unsupervised training; a hook."""
 
-    def _train(self, X, y, *, epochs, early_stopping, seed, net=None, warn=True):
+    def _train(
+        self, X, y, *, epochs, early_stopping, seed, net=None, warn=True, graceful=False
+    ):
         """Run up to ``epochs`` epochs through skorch, with sklearn's stopping rule.
 
         ``net`` defaults to ``net_``; ``warn`` says whether running out of epochs
-        warrants a ConvergenceWarning.
+        warrants a ConvergenceWarning. With ``graceful``, Ctrl-C ends training
+        after the current batch with the weights, optimiser state and history of
+        the last complete epoch, and a FitInterruptedWarning: the result of the fit
+        that ``max_iter`` = the completed epochs would have given. Without any
+        complete epoch in a first fit there is nothing to keep: KeyboardInterrupt.
         """
         net = self.net_ if net is None else net
         Xt = _as_tensor(X)
@@ -301,6 +445,7 @@ class BaseNeuralEstimator(BaseEstimator):
         net.callbacks = [("valid_score", _ValidationScoring())]
         if self.verbose >= 2:
             net.callbacks.append(("progress_bar", ProgressBar()))
+        net.callbacks.append(("interrupt", _InterruptCheck()))
         net.initialize_callbacks()
         scoring = dict(net.callbacks_)["valid_score"]
         if early_stopping:
@@ -312,10 +457,25 @@ class BaseNeuralEstimator(BaseEstimator):
         best = -np.inf if early_stopping else min(losses, default=np.inf)
         no_improvement = 0
         converged = False
+        # skae's own callbacks work per epoch; only the progress bar (verbose=2) and
+        # nets of another class (e.g. Accelerate's) need skorch's per-batch loop.
+        fast = self.verbose < 2 and type(net) is self._net_class
+        checkpoint = _Checkpoint(net) if graceful else None
+        interrupted = False
         net.notify("on_train_begin", X=dataset, y=None)
         try:
             for _ in range(epochs):
-                net.fit_loop(dataset, None, epochs=1)
+                try:
+                    if fast:
+                        _run_epoch(net, dataset)
+                    else:
+                        net.fit_loop(dataset, None, epochs=1)
+                except _Interrupted:
+                    if checkpoint is None or not checkpoint.n_epochs:
+                        raise KeyboardInterrupt from None
+                    checkpoint.restore()
+                    interrupted = True
+                    break
                 row = net.history[-1]
                 loss = row["train_loss"]
                 if not math.isfinite(loss):
@@ -349,13 +509,23 @@ class BaseNeuralEstimator(BaseEstimator):
                             f"{self.n_iter_no_change} consecutive epochs. Stopping."
                         )
                     break
+                if checkpoint is not None:
+                    checkpoint.save()
         finally:
             scoring.scorer = None
             net.notify("on_train_end", X=dataset, y=None)
             net.module_.eval()
         if best_state is not None:
             net.module_.load_state_dict(best_state)
-        if warn and epochs > 1 and not converged:
+        if interrupted:
+            warnings.warn(
+                f"{type(self).__name__}.fit was interrupted (Ctrl-C) during epoch "
+                f"{len(net.history) + 1}; it keeps the {len(net.history)} complete "
+                "epochs: n_iter_, loss_curve_ and the weights are theirs.",
+                FitInterruptedWarning,
+                stacklevel=5,
+            )
+        elif warn and epochs > 1 and not converged:
             warnings.warn(
                 f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
                 "and the optimization hasn't converged yet.",
@@ -447,7 +617,7 @@ class BaseNeuralEstimator(BaseEstimator):
 
 
 def _accelerate_device():
-    """The device of this process under ``accelerate launch`` (or a plain run)."""
+    """Return this process's device under ``accelerate launch`` (or a plain run)."""
     from skae._parallel import _make_accelerator
 
     return str(_make_accelerator().device)

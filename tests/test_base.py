@@ -5,6 +5,7 @@ import _thread
 import contextlib
 import pickle
 import random
+import signal
 import threading
 import warnings
 
@@ -17,6 +18,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from skae import Autoencoder, ConvAE, DenoisingAE, MLPClassifier, VariationalAE
+from skae._base import FitInterruptedWarning, _deferred_interrupts
 
 
 def _factory(cls, shape_param="hidden_layer_sizes", **defaults):
@@ -291,41 +293,101 @@ def test_cuda_matches_cpu(make, small):
 
 
 @contextlib.contextmanager
-def interrupting_main_thread(after=0.3, every=0.2):
-    """Interrupt the main thread, as Ctrl-C does, until the block ends."""
+def ctrl_c_when(condition):
+    """Send the main thread one Ctrl-C (SIGINT, through Python's signal machinery)
+    as soon as ``condition()`` holds, while the block runs."""
     done = threading.Event()
+    sent = threading.Event()
 
     def interrupt():
-        done.wait(after)
         while not done.is_set():
-            _thread.interrupt_main()
-            done.wait(every)
+            if condition():
+                _thread.interrupt_main()
+                sent.set()
+                return
+            done.wait(0.001)
 
     thread = threading.Thread(target=interrupt)
     thread.start()
     try:
-        yield
+        yield sent
     finally:
         done.set()
         thread.join()
 
 
-# Python swallows an interrupt that lands inside a finaliser (reporting it as
-# unraisable); the helper interrupts again until one reaches the training loop.
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-def test_interrupted_fit_leaves_the_estimator_as_it_was(make, small):
+def epochs_begun(est):
+    net = getattr(est, "net_", None)
+    return 0 if net is None else len(net.history)
+
+
+def test_ctrl_c_keeps_the_last_complete_epoch(make, small):
     X, y = small
-    # First a short fit: the first fit of a process imports parts of torch lazily,
-    # and an interrupt inside an import breaks that module for the whole process.
+    # First a short fit: the first fit of a process imports parts of torch lazily.
+    make(max_iter=1, random_state=0).fit(X, y)
+    est = make(max_iter=100_000, n_iter_no_change=100_000, random_state=0)
+    with ctrl_c_when(lambda: epochs_begun(est) >= 3) as sent:
+        with pytest.warns(FitInterruptedWarning, match="interrupted"):
+            est.fit(X, y)
+    assert sent.is_set()
+    assert 2 <= est.n_iter_ < 100_000  # epoch 3 had begun: at least 2 complete
+    assert len(est.loss_curve_) == est.n_iter_
+    # What it kept is exactly the fit that stops after those epochs.
+    same = make(max_iter=est.n_iter_, n_iter_no_change=100_000, random_state=0)
+    same.fit(X, y)
+    np.testing.assert_array_equal(output(est, X), output(same, X))
+    assert est.loss_curve_ == same.loss_curve_
+    # And it is a usable fitted estimator: it continues training.
+    est.partial_fit(X, y)
+    assert est.n_iter_ == same.n_iter_ + 1
+    assert np.isfinite(output(est, X)).all()
+
+
+def test_ctrl_c_in_the_first_epoch_leaves_nothing_half_fitted(make, small):
+    X, y = small
+    X, y = np.repeat(X, 20, axis=0), np.repeat(y, 20)
+    make(max_iter=1, random_state=0).fit(X[:50], y[:50])
+    est = make(max_iter=5, batch_size=1, random_state=0)
+    with ctrl_c_when(lambda: hasattr(est, "net_")) as sent:
+        with pytest.raises(KeyboardInterrupt):
+            est.fit(X, y)
+    assert sent.is_set()
+    with pytest.raises(NotFittedError):
+        check_is_fitted(est)
+
+
+def test_ctrl_c_in_a_continued_fit_keeps_the_previous_epochs(make, small):
+    X, y = small
+    X2, y2 = np.repeat(X, 20, axis=0), np.repeat(y, 20)
     est = make(max_iter=2, random_state=0).fit(X, y)
     before = output(est, X)
-    est.set_params(max_iter=100_000, n_iter_no_change=100_000, warm_start=True)
-    with pytest.raises(KeyboardInterrupt), interrupting_main_thread():
-        est.fit(X, y)
+    est.set_params(warm_start=True, batch_size=1, max_iter=5)
+    with ctrl_c_when(lambda: epochs_begun(est) == 3) as sent:
+        with pytest.warns(FitInterruptedWarning):
+            est.fit(X2, y2)
+    assert sent.is_set()
     assert est.n_iter_ == 2
     np.testing.assert_array_equal(output(est, X), before)
-    fresh = make(max_iter=100_000, n_iter_no_change=100_000, random_state=0)
-    with pytest.raises(KeyboardInterrupt), interrupting_main_thread():
-        fresh.fit(X, y)
-    with pytest.raises(NotFittedError):
-        check_is_fitted(fresh)
+
+
+def test_second_ctrl_c_raises_at_once_and_handlers_are_restored(make, small):
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    with _deferred_interrupts() as owner:
+        assert owner
+        signal.raise_signal(signal.SIGINT)  # the first only asks training to stop
+        with pytest.raises(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGINT)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    # A handler of the user's own stays in place during fit: skae leaves it alone.
+    X, y = small
+    seen = []
+    previous = signal.signal(signal.SIGINT, lambda *args: seen.append(args))
+    try:
+        with _deferred_interrupts() as owner:
+            assert not owner
+        make(max_iter=1, random_state=0).fit(X, y)
+        assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+        signal.raise_signal(signal.SIGINT)
+        assert len(seen) == 1
+    finally:
+        signal.signal(signal.SIGINT, previous)
