@@ -1,0 +1,96 @@
+"""
+===========================================
+Anomaly detection with reconstruction error
+===========================================
+
+An autoencoder trained on normal data reconstructs normal data well and anything
+else poorly, so its reconstruction error is an anomaly score.
+:meth:`~skae.Autoencoder.score_samples` returns minus each sample's error (higher
+is more normal, as in scikit-learn's outlier detectors). Here the autoencoder
+never sees one digit, the 7, during training; on the test images, the 7s play
+the anomalies. The ROC AUC measures how well the score ranks them below the
+other digits; PCA's reconstruction error at the same code size is the baseline.
+"""
+
+# %%
+# Data: the normal digits, and the test set with its anomalies
+# ------------------------------------------------------------
+import os
+import warnings
+
+import matplotlib.pyplot as plt
+import numpy as np
+from sklearn.datasets import load_digits
+from sklearn.decomposition import PCA
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import train_test_split
+
+from skae import DenoisingAE
+from skae.datasets import load_mnist
+
+ANOMALY = 7
+MNIST = os.environ.get("SKAE_EXAMPLES_MNIST")
+if MNIST:
+    X_train, y_train = load_mnist(path=MNIST, subset="train", return_X_y=True)
+    X_test, y_test = load_mnist(path=MNIST, subset="test", return_X_y=True)
+    image_shape, layers, max_iter = (28, 28), (256, 32), 10
+else:
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X / 16, y, test_size=0.4, random_state=0, stratify=y
+    )
+    image_shape, layers, max_iter = (8, 8), (64, 16), 60
+X_normal = X_train[y_train != ANOMALY]
+is_anomaly = y_test == ANOMALY
+print(
+    f"training on {len(X_normal)} images without a {ANOMALY}; test: "
+    f"{is_anomaly.sum()} anomalies among {len(X_test)} images"
+)
+
+# %%
+# The detectors
+# -------------
+# A denoising autoencoder with masking noise (a fixed number of epochs: the
+# warning that ``max_iter`` ran out is expected and silenced), and PCA with as
+# many components as the autoencoder's code.
+warnings.filterwarnings("ignore", category=ConvergenceWarning)
+
+dae = DenoisingAE(
+    hidden_layer_sizes=layers,
+    noise="mask",
+    noise_level=0.2,
+    out_activation="logistic",
+    batch_size=64,
+    max_iter=max_iter,
+    random_state=0,
+).fit(X_normal)
+pca = PCA(n_components=layers[-1], random_state=0).fit(X_normal)
+
+scores = {
+    "DenoisingAE": dae.score_samples(X_test),
+    "PCA": -np.mean((pca.inverse_transform(pca.transform(X_test)) - X_test) ** 2, 1),
+}
+for name, score in scores.items():
+    # Anomalies should score low: the AUC of minus the score.
+    print(f"{name:<12} ROC AUC {roc_auc_score(is_anomaly, -score):.3f}")
+
+# %%
+# Score distributions and the least normal test images
+# ----------------------------------------------------
+score = scores["DenoisingAE"]
+fig, ax = plt.subplots(figsize=(6, 3.5))
+bins = np.linspace(score.min(), score.max(), 40)
+ax.hist(score[~is_anomaly], bins=bins, alpha=0.6, density=True, label="other digits")
+ax.hist(score[is_anomaly], bins=bins, alpha=0.6, density=True, label=f"{ANOMALY}s")
+ax.set_xlabel("score_samples (minus the reconstruction error)")
+ax.legend()
+
+worst = np.argsort(score)[:8]
+fig, axes = plt.subplots(1, 8, figsize=(8, 1.5))
+for ax, i in zip(axes, worst, strict=True):
+    ax.imshow(X_test[i].reshape(image_shape), cmap="gray")
+    ax.set_title(str(y_test[i]))
+    ax.set_axis_off()
+fig.suptitle("The eight lowest-scoring test images, with their labels")
+plt.show()
