@@ -1,8 +1,9 @@
 """A search with 2 workers against the same search with 1, and torch threads per fit.
 
 GridSearchCV over StandardScaler -> DenoisingAE -> LogisticRegression on digits,
-run with n_jobs=1, then n_jobs=2 on joblib's loky backend (worker processes) and on
-its threading backend (one process), alternating the settings over the repeats.
+run with n_jobs=1 (with torch's own thread count, then with one thread), then
+n_jobs=2 on joblib's loky backend (worker processes) and on its threading backend
+(one process), alternating the settings over the repeats.
 For each setting it reports the median wall time, the ratio to n_jobs=1 and the
 torch thread count each fit trained with (recorded inside the fits).
 
@@ -21,9 +22,10 @@ import torch
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GridSearchCV
+from sklearn.model_selection import GridSearchCV, cross_validate
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
 from skae import DenoisingAE
 
@@ -50,19 +52,25 @@ def make_search(max_iter):
 
 
 def run(setting, X, y, max_iter):
-    backend, n_jobs = setting
+    backend, n_jobs, limit = setting
     search = make_search(max_iter).set_params(n_jobs=n_jobs)
-    with joblib.parallel_config(backend=backend), warnings.catch_warnings():
+    with (
+        joblib.parallel_config(backend=backend),
+        threadpool_limits(limits=limit),
+        warnings.catch_warnings(),
+    ):
         warnings.simplefilter("ignore", ConvergenceWarning)
         start = time.perf_counter()
         search.fit(X, y)
         return time.perf_counter() - start
 
 
-def probe_threads(backend, n_jobs, X):
-    from sklearn.model_selection import cross_validate
-
-    with joblib.parallel_config(backend=backend), warnings.catch_warnings():
+def probe_threads(backend, n_jobs, limit, X):
+    with (
+        joblib.parallel_config(backend=backend),
+        threadpool_limits(limits=limit),
+        warnings.catch_warnings(),
+    ):
         warnings.simplefilter("ignore", ConvergenceWarning)
         out = cross_validate(
             ThreadProbeAE((8,), max_iter=2, random_state=0),
@@ -84,7 +92,9 @@ def main():
     max_iter = args.max_iter or (2 if args.quick else 30)
 
     X, y = load_digits(return_X_y=True)
-    settings = [("loky", 1), ("loky", 2), ("threading", 2)]
+    # (joblib backend, n_jobs, threadpool limit in the parent: None = torch's own)
+    settings = [("loky", 1, None), ("loky", 1, 1), ("loky", 2, None)]
+    settings.append(("threading", 2, None))
     times = {s: [] for s in settings}
     for _ in range(repeats):
         for setting in settings:
@@ -99,15 +109,23 @@ def main():
         f"{torch.get_num_threads()} torch threads in the parent; "
         f"median of {repeats} (alternating)"
     )
-    base = statistics.median(times[("loky", 1)])
-    print("| backend | n_jobs | torch threads per fit | time (s) | vs n_jobs=1 |")
-    print("|---|---|---|---|---|")
+    base = statistics.median(times[settings[0]])
+    print(
+        "| backend | n_jobs | torch threads per fit | median time (s) "
+        "| min-max (s) | vs n_jobs=1 |"
+    )
+    print("|---|---|---|---|---|---|")
     for setting in settings:
-        t = statistics.median(times[setting])
-        backend, n_jobs = setting
-        backend = "any (sequential)" if n_jobs == 1 else backend
+        ts = times[setting]
+        t = statistics.median(ts)
+        backend, n_jobs, limit = setting
+        if n_jobs == 1:
+            backend = "sequential" + (f", threadpool_limits({limit})" if limit else "")
         shown = ", ".join(map(str, threads[setting]))
-        print(f"| {backend} | {n_jobs} | {shown} | {t:.1f} | {t / base:.2f} |")
+        print(
+            f"| {backend} | {n_jobs} | {shown} | {t:.1f} | {min(ts):.1f}-{max(ts):.1f} "
+            f"| {t / base:.2f} |"
+        )
 
 
 if __name__ == "__main__":
