@@ -6,15 +6,17 @@ Anomaly detection with reconstruction error
 An autoencoder trained on normal data reconstructs normal data well and anything
 else poorly, so its reconstruction error is an anomaly score.
 :meth:`~skae.Autoencoder.score_samples` returns minus each sample's error (higher
-is more normal, as in scikit-learn's outlier detectors). Here the autoencoder
-never sees one digit, the 7, during training; on the test images, the 7s play
-the anomalies. The ROC AUC measures how well the score ranks them below the
-other digits; PCA's reconstruction error at the same code size is the baseline.
+is more normal, as in scikit-learn's outlier detectors). This is the usual
+one-class protocol (as in Ruff et al., "Deep one-class classification", ICML
+2018): the autoencoder sees only images of one digit, the 0, during training;
+on the test images, every other digit is an anomaly. The ROC AUC measures how
+well the score ranks the anomalies below the 0s; PCA's reconstruction error at the
+same code size is the baseline.
 """
 
 # %%
-# Data: the normal digits, and the test set with its anomalies
-# ------------------------------------------------------------
+# Data: the normal digit, and the test set with its anomalies
+# -----------------------------------------------------------
 import os
 import warnings
 
@@ -29,22 +31,22 @@ from sklearn.model_selection import train_test_split
 from skae import DenoisingAE
 from skae.datasets import load_mnist
 
-ANOMALY = 7
+NORMAL = 0
 MNIST = os.environ.get("SKAE_EXAMPLES_MNIST")
 if MNIST:
     X_train, y_train = load_mnist(path=MNIST, subset="train", return_X_y=True)
     X_test, y_test = load_mnist(path=MNIST, subset="test", return_X_y=True)
-    image_shape, layers, max_iter = (28, 28), (256, 32), 10
+    image_shape, layers, max_iter = (28, 28), (256, 32), 30
 else:
     X, y = load_digits(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(
         X / 16, y, test_size=0.4, random_state=0, stratify=y
     )
-    image_shape, layers, max_iter = (8, 8), (64, 16), 60
-X_normal = X_train[y_train != ANOMALY]
-is_anomaly = y_test == ANOMALY
+    image_shape, layers, max_iter = (8, 8), (64, 16), 200
+X_normal = X_train[y_train == NORMAL]
+is_anomaly = y_test != NORMAL
 print(
-    f"training on {len(X_normal)} images without a {ANOMALY}; test: "
+    f"training on {len(X_normal)} images of {NORMAL}s; test: "
     f"{is_anomaly.sum()} anomalies among {len(X_test)} images"
 )
 
@@ -81,8 +83,16 @@ for name, score in scores.items():
 score = scores["DenoisingAE"]
 fig, ax = plt.subplots(figsize=(6, 3.5))
 bins = np.linspace(score.min(), score.max(), 40)
-ax.hist(score[~is_anomaly], bins=bins, alpha=0.6, density=True, label="other digits")
-ax.hist(score[is_anomaly], bins=bins, alpha=0.6, density=True, label=f"{ANOMALY}s")
+ax.hist(
+    score[~is_anomaly], bins=bins, alpha=0.6, density=True, label=f"{NORMAL}s (normal)"
+)
+ax.hist(
+    score[is_anomaly],
+    bins=bins,
+    alpha=0.6,
+    density=True,
+    label="other digits (anomalies)",
+)
 ax.set_xlabel("score_samples (minus the reconstruction error)")
 ax.legend()
 

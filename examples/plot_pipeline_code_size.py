@@ -90,6 +90,7 @@ for name, marker in [("PCA", "o"), ("DenoisingAE", "s")]:
     ax.plot(dims, accuracy, marker=marker, label=f"{name} + LogisticRegression")
 ax.axhline(results[0][2], color="gray", linestyle="--", label="raw pixels")
 ax.set_xscale("log")
+ax.minorticks_off()
 ax.set_xticks(code_sizes, [str(k) for k in code_sizes])
 ax.set_xlabel("code size")
 ax.set_ylabel("test accuracy")
