@@ -225,21 +225,6 @@ class _BaseAutoencoder(
         # In float64: the squared error of inputs beyond about 1e19 overflows float32.
         return -reconstruction_error(reconstruction.double(), Xb.double(), self.loss)
 
-    def _apply(self, fn, X):
-        # Finite input can still overflow float32 inside the network (input near
-        # 1e30, or weights grown huge by a run close to divergence): an error,
-        # never inf or NaN handed back as a result.
-        with np.errstate(over="ignore"):
-            out = super()._apply(fn, X)
-        if out.dtype.kind == "f" and not np.isfinite(out).all():
-            raise FloatingPointError(
-                f"{type(self).__name__} overflowed float32 on this input (its "
-                "result is not finite). Scale X, for example with StandardScaler; "
-                "if X is on the training data's scale, training has diverged: fit "
-                "again with a lower learning_rate_init."
-            )
-        return out
-
     def _score_tensors(self, Xt, yt=None):
         return self._infer(self._score_batch, Xt).mean().item()
 

@@ -574,20 +574,39 @@ class BaseNeuralEstimator(BaseEstimator):
         """
         device = self.net_.device
         min_rows = max(64, 4 * torch.get_num_threads())
-        out = []
+        out = None
         with torch.no_grad():
             for start in range(0, len(Xt), _INFERENCE_BATCH):
                 Xb = Xt[start : start + _INFERENCE_BATCH]
                 n_rows = len(Xb)
                 if n_rows < min_rows:
                     Xb = torch.cat([Xb, Xb.new_zeros(min_rows - n_rows, *Xb.shape[1:])])
-                out.append(fn(Xb.to(device))[:n_rows].cpu())
-        return torch.cat(out) if len(out) > 1 else out[0]
+                result = fn(Xb.to(device))[:n_rows]
+                if n_rows == len(Xt):
+                    return result.cpu()
+                if out is None:
+                    out = result.new_empty((len(Xt), *result.shape[1:]), device="cpu")
+                out[start : start + n_rows] = result
+        return out
 
     def _apply(self, fn, X):
-        """``fn`` over the validated array ``X``, as NumPy; floats in ``X``'s dtype."""
-        out = self._infer(fn, _as_tensor(X)).numpy()
-        return out.astype(X.dtype, copy=False) if out.dtype.kind == "f" else out
+        """``fn`` over the validated array ``X``, as NumPy; floats in ``X``'s dtype.
+
+        Finite input can still overflow float32 inside the network (input near
+        1e30, or weights grown huge by a run close to divergence): that is an
+        error, never inf or NaN handed back as a result.
+        """
+        with np.errstate(over="ignore"):
+            out = self._infer(fn, _as_tensor(X)).numpy()
+            out = out.astype(X.dtype, copy=False) if out.dtype.kind == "f" else out
+        if out.dtype.kind == "f" and not np.isfinite(out).all():
+            raise FloatingPointError(
+                f"{type(self).__name__} overflowed float32 on this input (its "
+                "result is not finite). Scale X, for example with StandardScaler; "
+                "if X is on the training data's scale, training has diverged: fit "
+                "again with a lower learning_rate_init."
+            )
+        return out
 
     # ------------------------------------------------------------------------ misc
 
