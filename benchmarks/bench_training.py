@@ -3,8 +3,10 @@
 Two cases, each with the same model, batches and optimiser in every contender:
 
 * ``mlp``: the seed's 784-300-10 ReLU MLP, dropout 0.25, Adagrad at 0.3, batches
-  of 100; contenders: a plain PyTorch loop, ``skae.MLPClassifier`` and skorch's
-  ``NeuralNetClassifier`` used the default way (a DataLoader over a Dataset).
+  of 100; contenders: a plain PyTorch loop, ``skae.MLPClassifier``, skorch's
+  ``NeuralNetClassifier`` used the default way (a DataLoader over a Dataset), and
+  ``sklearn.neural_network.MLPClassifier`` (Adam, the same hidden layer and batch
+  size: scikit-learn has neither dropout nor Adagrad).
 * ``dae``: the seed's 784-200 softplus denoising autoencoder, Gaussian noise 0.01
   on standardised pixels, Adam at 1e-3, batches of 128; contenders: a plain loop
   and ``skae.DenoisingAE``.
@@ -12,6 +14,11 @@ Two cases, each with the same model, batches and optimiser in every contender:
 Contenders run alternately in one process, ``--repeats`` times; the table gives
 the median fit time, its ratio to the plain loop's median, the median of the
 per-repeat ratios, and the quality reached on the 10,000 test images.
+
+The hardware limit: the MLP's training FLOPs (counted from its shapes: forward,
+weight gradients and the hidden layer's input gradient) over each contender's time,
+against torch's own float32 matrix-multiply rate measured in the same run, for a
+large square product and for the model's own shape (100 x 784 times 784 x 300).
 
     python benchmarks/bench_training.py            # full: 60,000 images, 5 epochs
     python benchmarks/bench_training.py --quick    # 10,000 images, 1 epoch
@@ -30,6 +37,7 @@ import sklearn
 import skorch
 import torch
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier as SklearnMLP
 from torch import nn
 
 import skae
@@ -106,6 +114,47 @@ def skorch_mlp(X, y, epochs):
     return net.predict
 
 
+def sklearn_mlp(X, y, epochs):
+    clf = SklearnMLP(
+        (300,),
+        solver="adam",
+        batch_size=100,
+        max_iter=epochs,
+        n_iter_no_change=epochs + 1,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    return clf.predict
+
+
+# Training FLOPs per sample of the 784-300-10 MLP: forward 2*(784*300 + 300*10),
+# weight gradients as much again, and the input gradient of the output layer only.
+MLP_TRAIN_FLOPS = 4 * 784 * 300 + 6 * 300 * 10
+
+
+def matmul_rates(repeats=20):
+    """torch's float32 matmul rate (FLOP/s): a large square and the model's shape."""
+    rates = {}
+    for name, (m, k, n) in {
+        "square 2048": (2048, 2048, 2048),
+        "model shape 100x784x300": (100, 784, 300),
+    }.items():
+        a, b = torch.randn(m, k), torch.randn(k, n)
+        number = max(1, int(2e9 // (2 * m * k * n)))
+        for _ in range(3):
+            a @ b
+        best = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            for _ in range(number):
+                a @ b
+            best.append((time.perf_counter() - start) / number)
+        rates[name] = 2 * m * k * n / statistics.median(best)
+    return rates
+
+
 def plain_dae(X, epochs):
     torch.manual_seed(0)
     hidden, decoder = _xavier(nn.Linear(784, 200), nn.Linear(200, 784))
@@ -166,7 +215,12 @@ def run(quick=False, repeats=3):
 
     cases = {
         "mlp": (
-            {"plain loop": plain_mlp, "skae": skae_mlp, "skorch default": skorch_mlp},
+            {
+                "plain loop": plain_mlp,
+                "skae": skae_mlp,
+                "skorch default": skorch_mlp,
+                "scikit-learn (adam)": sklearn_mlp,
+            },
             (X, y),
             mlp_quality,
             "test accuracy",
@@ -179,6 +233,7 @@ def run(quick=False, repeats=3):
         ),
     }
     results = {}
+    rates = matmul_rates()
     for case, (contenders, data, quality, quality_name) in cases.items():
         names = list(contenders)
         for name in names:  # warm-up: first calls pay for lazy initialisation
@@ -213,6 +268,14 @@ def run(quick=False, repeats=3):
             }
             for name in names
         }
+        if case == "mlp":
+            flops = MLP_TRAIN_FLOPS * len(data[0]) * epochs
+            for name in names:
+                results[case][name]["gflops"] = (
+                    flops / statistics.median(times[name]) / 1e9
+                )
+    # Measured before and after the cases; the faster of the two is the limit.
+    rates = {k: max(v, rates[k]) for k, v in matmul_rates().items()}
     return {
         "machine": {
             "python": platform.python_version(),
@@ -225,6 +288,7 @@ def run(quick=False, repeats=3):
             "processor": platform.processor() or platform.machine(),
         },
         "settings": {"quick": quick, "repeats": repeats, "epochs": epochs},
+        "matmul_gflops": {k: v / 1e9 for k, v in rates.items()},
         "results": results,
     }
 
@@ -253,6 +317,26 @@ def print_table(report, out=sys.stdout):
                 f"{row['cpu_ratio_to_plain']:.3f} | {qname} {qvalue:.4f} |",
                 file=out,
             )
+    rates = report["matmul_gflops"]
+    print(file=out)
+    print(
+        "| MLP contender | training GFLOP/s | share of the square matmul rate "
+        "| share of the model-shape matmul rate |",
+        file=out,
+    )
+    print("|---|---|---|---|", file=out)
+    square, shaped = rates["square 2048"], rates["model shape 100x784x300"]
+    for name, row in report["results"]["mlp"].items():
+        print(
+            f"| {name} | {row['gflops']:.1f} | {row['gflops'] / square:.1%} | "
+            f"{row['gflops'] / shaped:.1%} |",
+            file=out,
+        )
+    print(
+        f"torch matmul, float32: square 2048 {square:.1f} GFLOP/s, model shape "
+        f"100x784x300 {shaped:.1f} GFLOP/s",
+        file=out,
+    )
 
 
 def main(argv=None):
