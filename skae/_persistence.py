@@ -266,6 +266,8 @@ def _decode_fitted(est, fitted, ctx):
                 f"the header sets {key!r}, which is not a fitted attribute"
             )
         setattr(est, key, _decode(value, ctx))
+    # The parameters shape the net about to be built: check them as fit does.
+    est._validate_params()
     arrays = ctx["tensors"](fitted["weights"])
     device = _load_device(est, ctx["device"])
     # Building a net draws initial weights: keep the caller's torch RNG as it was.

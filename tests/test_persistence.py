@@ -350,6 +350,15 @@ DAMAGE = {
         "(?s)weights saved for MLPClassifier do not fit its architecture"
         ".*size mismatch",
     ),
+    "invalid-parameter": (
+        lambda p: _rewrite(
+            p,
+            lambda m: _edit_header(
+                m, lambda h: _set(h, ["estimator", "params", "activation"], "os.system")
+            ),
+        ),
+        "The 'activation' parameter of MLPClassifier must be",
+    ),
     "unknown-parameter": (
         lambda p: _rewrite(
             p,
