@@ -57,6 +57,15 @@ CASES = {
         ),
         "int",
     ),
+    "autoencoder-sgd-no-momentum": (
+        lambda: Autoencoder((8,), solver="sgd", momentum=0.0),
+        "int",
+    ),
+    "denoising-adagrad": (lambda: DenoisingAE((8,), solver="adagrad"), "int"),
+    "mlp-early-stopping": (
+        lambda: MLPClassifier((8,), early_stopping=True, n_iter_no_change=1),
+        "int",
+    ),
     "autoencoder-pandas-set-output": (lambda: Autoencoder((8,)), "pandas"),
     "mlp-pandas": (lambda: MLPClassifier((8,)), "pandas"),
 }
@@ -116,6 +125,8 @@ def assert_same_fitted_state(a, b):
     assert repr(a.get_params()) == repr(b.get_params())
     assert a.loss_curve_ == b.loss_curve_
     assert a.n_iter_ == b.n_iter_
+    assert a.best_loss_ == b.best_loss_
+    assert a.validation_scores_ == b.validation_scores_
     assert a.n_features_in_ == b.n_features_in_
     for attr in ("classes_", "feature_names_in_"):
         if hasattr(a, attr):
