@@ -4,6 +4,7 @@ Built on PyTorch through skorch; every estimator follows the scikit-learn API.
 """
 
 from skae._autoencoder import Autoencoder, DenoisingAE
+from skae._base import FitInterruptedWarning
 from skae._conv import ConvAE
 from skae._mlp import MLPClassifier
 from skae._persistence import load, save
@@ -15,6 +16,7 @@ __all__ = [
     "Autoencoder",
     "ConvAE",
     "DenoisingAE",
+    "FitInterruptedWarning",
     "MLPClassifier",
     "VariationalAE",
     "__version__",

@@ -73,7 +73,23 @@ class _Interrupted(Exception):
 
 
 class FitInterruptedWarning(UserWarning):
-    """Training stopped at Ctrl-C; the estimator keeps its last complete epoch."""
+    """Warning that ``fit`` stopped at Ctrl-C and kept its last complete epoch.
+
+    Pressing Ctrl-C while a skae estimator trains ends training after the current
+    batch. The estimator keeps the weights, optimiser state and history of the last
+    complete epoch (as if ``max_iter`` had been that number of epochs), ``fit``
+    returns normally and this warning says so. A second Ctrl-C raises
+    ``KeyboardInterrupt`` at once; the estimator is then put back as it was before
+    ``fit``. Without a complete epoch in a first fit there is nothing to keep: the
+    estimator stays unfitted and ``KeyboardInterrupt`` propagates.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from skae import FitInterruptedWarning
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("error", FitInterruptedWarning)  # Ctrl-C: an error
+    """
 
 
 # The flag a Ctrl-C sets while a skae fit owns SIGINT (main thread only).
