@@ -226,8 +226,10 @@ def _decode_array(content):
     values = content["values"]
     if dtype.kind == "f":
         values = _floats_from_json(values)
-    array = np.array(values, dtype=dtype)
-    return array.reshape(content["shape"])
+    array = np.array(values, dtype=dtype).reshape(content["shape"])
+    if dtype.kind == "O" and not all(isinstance(v, str) for v in array.flat):
+        raise ValueError("an object array in the header holds other than strings")
+    return array
 
 
 def _floats_from_json(values):
