@@ -302,7 +302,7 @@ def test_bench_search_threads_quick():
     )
     rows = re.findall(
         r"^\| ([\w ,()=_]+) \| (\d) \| ([\d, ]+) \| ([\d.]+) "
-        r"\| [\d.]+-[\d.]+ \| ([\d.]+) \|$",
+        r"\| [\d.]+-[\d.]+ \| ([\d.]+) \| ([\d.]+) \|$",
         result.stdout,
         flags=re.M,
     )
