@@ -78,6 +78,14 @@ for name, score in scores.items():
     print(f"{name:<12} ROC AUC {roc_auc_score(is_anomaly, -score):.3f}")
 
 # %%
+# Measured on the full MNIST on 2026-11-26 (5,923 training 0s, 30 epochs;
+# :doc:`/examples_results` has the command): ROC AUC 0.993 for the autoencoder,
+# 0.992 for PCA. An earlier version of this example trained on every digit but
+# the 7 and scored the test 7s as anomalies: on MNIST that gave 0.488 for the
+# autoencoder and 0.627 for PCA, because a 7 is a few strokes that a model of the
+# other digits reconstructs well. Reconstruction error flags what a model cannot
+# reconstruct, which is not always what it has not seen.
+#
 # Score distributions and the least normal test images
 # ----------------------------------------------------
 score = scores["DenoisingAE"]

@@ -64,8 +64,18 @@ print(
     f"image shape {conv.image_shape_}, code size {conv.transform(X_test[:1]).shape[1]}"
 )
 print(f"{n_weights} weights; test MSE per pixel (on [-1, 1]) {-conv.score(X_test):.4f}")
+# The floor any model must beat: predicting the mean training image.
+baseline = ((X_test - X_train.mean(axis=0)) ** 2).mean()
+print(f"predicting the mean training image: test MSE per pixel {baseline:.4f}")
 
 # %%
+# Measured on the full MNIST on 2026-11-26 (10 epochs; :doc:`/examples_results`
+# has the command): a test squared error of 0.3508 per pixel, *worse* than the
+# mean training image's 0.2699. The classic architecture, with its strides of 3
+# and 2, learns slowly (the reference trains for 100 epochs, beyond this page's
+# budget); the same model with ``strides=1`` and a 392-number code reached 0.044
+# after 5 epochs on 10,000 images.
+#
 # Five test images above their reconstructions, and the sixteen 3x3 filters of the
 # first convolution.
 fig, axes = plot_reconstructions(conv, X_test, n_images=5)

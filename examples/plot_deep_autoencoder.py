@@ -66,6 +66,10 @@ print(
 )
 
 # %%
+# Measured on the full MNIST on 2026-11-26 (784-128-64-12-3, 10 epochs;
+# :doc:`/examples_results` has the command): a test squared error of 0.0388 per
+# pixel.
+#
 # Five test images above their reconstructions from three numbers each.
 fig, axes = plot_reconstructions(ae, X_test, n_images=5, image_shape=image_shape)
 fig.suptitle("784-128-64-12-3 autoencoder" if MNIST else "64-128-64-12-3 autoencoder")

@@ -65,6 +65,11 @@ print(table.to_string(index=False))
 print(f"best: {search.best_params_}, held-out test score {search.score(X_test):.4f}")
 
 # %%
+# Measured on 10,000 MNIST training images on 2026-11-26
+# (:doc:`/examples_results` has the command): the search ranked the larger code
+# first at every noise level, and within each code size the lowest noise first;
+# the best, 128 units at noise 0.1, scored -0.0246 in cross-validation.
+#
 # Mind what this score measures: how well each model reconstructs clean
 # held-out images. A larger code has more room to do that, and the noise level is
 # judged only by whether it helps the model generalise to the held-out fold. When

@@ -80,6 +80,20 @@ print(
 
 # %%
 # Both errors are mean squared errors per pixel against the clean test images.
+# Measured on the full MNIST on 2026-11-26 (784-200, 10 epochs per level;
+# :doc:`/examples_results` has the command):
+#
+# ============= ========= ============
+# masking level clean MSE restored MSE
+# ============= ========= ============
+# 0.00          0.0016    0.0542
+# 0.25          0.0075    0.0226
+# 0.50          0.0187    0.0116
+# 0.75          0.0429    0.0239
+# ============= ========= ============
+#
+# against 0.0570 for the erased images themselves.
+#
 # Read the two columns together. The unmasked model reconstructs clean images
 # best, and erased ones worst: it has learnt to copy what it sees, gaps
 # included. Masking trades some accuracy on clean images for the ability to fill

@@ -81,6 +81,24 @@ for name, dims, reducer in candidates:
     print(f"{name:<12} {dims:>5} {accuracy:>13.4f} {seconds:>6.1f}")
 
 # %%
+# Measured on the full MNIST on 2026-11-26 (784-256-k denoising autoencoders, 10
+# epochs; :doc:`/examples_results` has the command):
+#
+# ============ ===== =============
+# features     dims  test accuracy
+# ============ ===== =============
+# raw pixels   784   0.9215
+# PCA          10    0.8069
+# DenoisingAE  10    0.8032
+# PCA          30    0.8933
+# DenoisingAE  30    0.8681
+# PCA          100   0.9199
+# DenoisingAE  100   0.9195
+# ============ ===== =============
+#
+# At this training budget the autoencoder's code is no better a feature set for a
+# linear classifier than PCA's.
+#
 # Test accuracy by code size
 # --------------------------
 fig, ax = plt.subplots(figsize=(6, 4))

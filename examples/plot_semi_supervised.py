@@ -100,6 +100,10 @@ for name, model in models.items():
 print("classes:", models["pretrained encoder"].classes_)
 
 # %%
+# Measured on the full MNIST on 2026-11-26 (1,000 labels, 100 of each digit;
+# :doc:`/examples_results` has the command): 0.8972 test accuracy from scratch,
+# 0.9147 with the pretrained encoder.
+#
 # Training loss of the fine-tuning
 # --------------------------------
 fig, ax = plt.subplots(figsize=(6, 3.5))

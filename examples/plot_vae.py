@@ -60,6 +60,11 @@ print(f"training loss after {vae.n_iter_} epochs: {vae.loss_curve_[-1]:.2f} nats
 print(f"test ELBO: {vae.score(X_test):.2f} nats per image")
 
 # %%
+# Measured on the full MNIST on 2026-11-26 (784-400-2, 20 epochs;
+# :doc:`/examples_results` has the command): a test ELBO of -152.43 nats per
+# image. A 2-D code is for drawing; the 20-D code of the classic recipe reaches
+# about -106 nats (see the benchmarks page).
+#
 # Reconstructions through the posterior mean of a 2-D code.
 fig, axes = plot_reconstructions(vae, X_test, n_images=5, image_shape=image_shape)
 fig.suptitle("VAE reconstructions")
