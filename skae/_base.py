@@ -494,10 +494,19 @@ class BaseNeuralEstimator(BaseEstimator):
                     break
                 row = net.history[-1]
                 loss = row["train_loss"]
-                if not math.isfinite(loss):
+                # The loss is computed before each step: the epoch's last step can
+                # still have made the weights infinite.
+                if not math.isfinite(loss) or not all(
+                    torch.isfinite(p).all() for p in net.module_.parameters()
+                ):
+                    what = (
+                        f"the training loss is {loss}"
+                        if not math.isfinite(loss)
+                        else "the weights are no longer finite"
+                    )
                     raise FloatingPointError(
                         f"{type(self).__name__} diverged at epoch {len(net.history)}: "
-                        f"the training loss is {loss}. Lower learning_rate_init "
+                        f"{what}. Lower learning_rate_init "
                         f"(now {self.learning_rate_init}) or scale the input, for "
                         "example with StandardScaler."
                     )

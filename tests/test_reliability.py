@@ -109,12 +109,6 @@ def test_diverging_refit_keeps_the_previous_finite_weights(name, how, small):
     assert_finite_weights(est)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the divergence check reads only the epoch's loss, which is computed "
-    "before the last optimiser step; the report to the lead carries the _train "
-    "diff that also checks the weights. Drop this mark once it is applied.",
-)
 def test_weights_blown_up_by_the_last_step_count_as_divergence(small):
     # One batch per epoch: the loss of the only epoch is finite (computed before
     # the step), but the step at this learning rate makes the weights infinite.
