@@ -24,6 +24,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from skorch.callbacks import Callback, ProgressBar
 from torch.utils.data import TensorDataset
 
+from skae._parallel import _refresh_torch_threads, _share_torch_threads
 from skae.nn import ACTIVATIONS, TensorBatchIterator
 
 FLOAT_DTYPES = (np.float64, np.float32)
@@ -321,7 +322,7 @@ class BaseNeuralEstimator(BaseEstimator):
                     # A new stream for each continued call, still fixed by random_state.
                     stream = np.random.SeedSequence([seed, self.n_iter_])
                     seed = int(stream.generate_state(1)[0])
-                with _seeded_torch(seed, device):
+                with _seeded_torch(seed, device), _share_torch_threads():
                     if not continuing:
                         self.net_ = self._make_net(X.shape[1], device)
                         self._pretrain(X, seed)
@@ -481,6 +482,7 @@ class BaseNeuralEstimator(BaseEstimator):
         net.notify("on_train_begin", X=dataset, y=None)
         try:
             for _ in range(epochs):
+                _refresh_torch_threads()
                 try:
                     if fast:
                         _run_epoch(net, dataset)
