@@ -17,7 +17,8 @@ the seed's 784-200 softplus ``DenoisingAE`` and the 784-300-10 ``MLPClassifier``
   not depend on its batch); the bare module at 64 rows shows what the padded call
   costs.
 
-Every contender runs alternately, ``--repeats`` times; a repeat of a latency case
+Every contender runs alternately, in a new random order each repeat, ``--repeats``
+times; a repeat of a latency case
 is the mean of ``--number`` calls. The table gives medians and the ratio to the
 bare module (array in, array out) of the same case.
 
@@ -161,8 +162,12 @@ def run(quick=False, repeats=5, number=200):
         for name in names:  # warm-up
             _seconds(fns[name], min(calls, 10))
         times = {name: [] for name in names}
-        for rep in range(repeats):
-            for name in names[rep % len(names) :] + names[: rep % len(names)]:
+        rng = np.random.RandomState(0)
+        for _ in range(repeats):
+            # A fresh random order each repeat: a rotation would keep every
+            # contender's predecessor (whose freed memory or cache state it
+            # inherits) the same in all repeats.
+            for name in rng.permutation(names):
                 times[name].append(_seconds(fns[name], calls))
         base = statistics.median(times[BARE])
         results[case] = {
