@@ -87,6 +87,12 @@ for name, X_rec in reconstructions.items():
 print(f"(autoencoder fit: {ae.n_iter_} epochs in {ae_seconds:.0f} s)")
 
 # %%
+# Measured on the full MNIST on 2026-11-26 (784-1000-500-250-30, 20 epochs, 801 s
+# on 2 shared CPU cores; :doc:`/examples_results` has the command): 4.01 for the
+# autoencoder and 13.87 for PCA, against the paper's 3.00 and 13.87. PCA's number
+# is reproduced exactly; the autoencoder, with neither the pretraining nor the
+# 200 epochs of the paper, gets within about one unit of it.
+#
 # Test images (top), the autoencoder's reconstructions (middle) and PCA's
 # (bottom).
 fig, axes = plt.subplots(3, 8, figsize=(8, 3.3))
