@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 TORCH := torch==2.13.0
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow bench lint format clean
+.PHONY: demo test test-slow docs bench lint format clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,10 +24,13 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(PY) -m pytest -m slow
 
+# The documentation site, warnings as errors; the gallery runs its examples in quick
+# mode (digits) unless SKAE_EXAMPLES_MNIST points at an MNIST .npz.
+docs: $(STAMP)
+	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
+
 bench: $(STAMP)
-	$(PY) benchmarks/bench_training.py
-	$(PY) benchmarks/bench_vae.py
-	$(PY) benchmarks/bench_semisupervised.py
+	for script in benchmarks/bench_*.py; do $(PY) $$script || exit 1; done
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -38,4 +41,4 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info docs/_build docs/auto_examples docs/generated docs/sg_execution_times.rst
