@@ -11,7 +11,8 @@ Two cases, each with the same model, batches and optimiser in every contender:
   on standardised pixels, Adam at 1e-3, batches of 128; contenders: a plain loop
   and ``skae.DenoisingAE``.
 
-Contenders run alternately in one process, ``--repeats`` times; the table gives
+Contenders run in a new random order in each of ``--repeats`` rounds, in one
+process; the table gives
 the median fit time, its ratio to the plain loop's median, the median of the
 per-repeat ratios, and the quality reached on the 10,000 test images.
 
@@ -242,8 +243,11 @@ def run(quick=False, repeats=3):
         cpu_times = {name: [] for name in names}
         scores = {}
         for rep in range(repeats):
-            # Rotate the order so that no contender always runs first (or last).
-            for name in names[rep % len(names) :] + names[: rep % len(names)]:
+            # A new random order each repeat: no contender always runs first, last,
+            # or after the same other one (whose leftovers, such as a heap or a
+            # thread pool in another state, could tax it).
+            order = np.random.RandomState(rep).permutation(len(names))
+            for name in [names[i] for i in order]:
                 seconds, cpu_seconds, model = _time(contenders[name], *data, epochs)
                 times[name].append(seconds)
                 cpu_times[name].append(cpu_seconds)
