@@ -48,8 +48,11 @@ class CroppedConvTranspose(nn.Module):
     ----------
     in_channels, out_channels : int
         Channels of the input and of the output.
-    kernel_size, stride, padding : int
+    kernel_size, stride : int
         As in :class:`torch.nn.ConvTranspose1d`, the same in every dimension.
+    padding : int or tuple of int
+        Rows cropped at the start of each spatial dimension, as ``padding`` does in
+        :class:`torch.nn.ConvTranspose1d`; one int for every dimension.
     output_size : tuple of int
         Spatial size of the output; its length (1 or 2) picks the dimension.
     """
@@ -59,7 +62,9 @@ class CroppedConvTranspose(nn.Module):
     ):
         super().__init__()
         self.output_size = tuple(output_size)
-        self.padding = padding
+        if isinstance(padding, int):
+            padding = (padding,) * len(self.output_size)
+        self.padding = tuple(padding)
         _, _, conv_transpose, self._conv_transpose = _LAYERS[len(self.output_size)]
         # The layer itself is unpadded: padding is applied below as a crop of its
         # output, so that an even kernel on a length-1 input, whose padded output
@@ -75,8 +80,15 @@ class CroppedConvTranspose(nn.Module):
     def forward(self, x):
         """``(batch, in_channels, *spatial) -> (batch, out_channels, *output_size)``."""
         y = self._conv_transpose(x, self.conv.weight, None, self.conv.stride)
-        p = self.padding
-        y = y[(..., *(slice(p, p + n) for n in self.output_size))]
+        y = y[
+            (
+                ...,
+                *(
+                    slice(p, p + n)
+                    for p, n in zip(self.padding, self.output_size, strict=True)
+                ),
+            )
+        ]
         # Zero-extend at the end, as output_padding does; the bias comes after so
         # that the extension gets it too.
         extension = []
@@ -97,8 +109,10 @@ class ConvAutoencoderModule(nn.Module):
         -> activation -> MaxPool(p[i], ceil_mode=True)  # when p[i] > 1
 
     and the decoder runs the stages in reverse with transposed convolutions
-    ``c[i] -> c[i-1]`` of kernel ``k[i]``, stride ``s[i] * p[i]`` and padding
-    ``k[i] // 2``, each followed by ``activation`` except the last, followed by
+    ``c[i] -> c[i-1]`` of stride ``s[i] * p[i]``, kernel ``max(k[i], s[i] * p[i])``
+    and padding ``k[i] // 2`` (less where the end of the output would otherwise be
+    left uncovered), so that every output position is reached by some input unit;
+    each is followed by ``activation`` except the last, followed by
     ``out_activation``. Each transposed convolution's output is cropped or
     zero-extended (see :class:`CroppedConvTranspose`) to the input size of its
     encoder stage, so the reconstruction always has ``input_shape``.
@@ -214,15 +228,24 @@ class ConvAutoencoderModule(nn.Module):
         self.n_components = math.prod(self.code_shape)
 
         decoder = []
+        leaving = [*sizes[1:], self.code_shape[1:]]
         for i in reversed(range(n_stages)):
-            k = kernels[i]
+            k, stride = kernels[i], strides[i] * pools[i]
+            # A kernel narrower than the stride would leave gaps: output positions
+            # that no code unit reaches, stuck at the bias. The crop at the start
+            # shrinks where the full one would leave the end uncovered.
+            kernel = max(k, stride)
+            crop = tuple(
+                max(0, min(k // 2, (n_in - 1) * stride + kernel - n_out))
+                for n_in, n_out in zip(leaving[i], sizes[i], strict=True)
+            )
             decoder += [
                 CroppedConvTranspose(
                     channels[i],
                     in_channels[i],
-                    k,
-                    stride=strides[i] * pools[i],
-                    padding=k // 2,
+                    kernel,
+                    stride=stride,
+                    padding=crop,
                     output_size=sizes[i],
                 ),
                 make_activation(activation if i else out_activation),

@@ -116,7 +116,7 @@ def test_stage_layout_and_activations():
     ]
     assert [t.conv.kernel_size for t in transposed] == [(3,), (5,)]
     assert [t.conv.stride for t in transposed] == [(2,), (2,)]  # stride * pool
-    assert [t.padding for t in transposed] == [1, 2]
+    assert [t.padding for t in transposed] == [(1,), (2,)]
     acts = [type(m).__name__ for m in module.decoder[1::2]]
     assert acts == ["Tanh", "Sigmoid"]
 
@@ -125,11 +125,31 @@ def test_mnist_setting():
     module = ConvAutoencoderModule(**MNIST)
     assert module.code_shape == (8, 2, 2)
     assert module.n_components == 32
-    assert sum(p.numel() for p in module.parameters()) == 2633
+    # Encoder 160 + 1160; decoder kernels widened to their strides (4 and 6).
+    assert sum(p.numel() for p in module.parameters()) == 3961
     reconstruction, code = module(torch.randn(3, 784))
     assert code.shape == (3, 32)
     assert reconstruction.shape == (3, 784)
     assert reconstruction.abs().max() < 1  # tanh output
+
+
+@pytest.mark.parametrize(
+    "setting", [*SETTINGS.values(), MNIST], ids=[*SETTINGS.keys(), "mnist"]
+)
+@pytest.mark.parametrize("shape", [(1, 28, 28), (1, 8, 8), (2, 9), (1, 10)], ids=str)
+def test_every_output_position_is_reached_by_the_code(shape, setting):
+    # A transposed convolution whose kernel is narrower than its stride leaves
+    # output positions that only the bias reaches: with positive weights, no
+    # biases and identity activations, every position must get a contribution.
+    setting = {**setting, "input_shape": shape, "out_activation": "identity"}
+    module = ConvAutoencoderModule(**{**setting, "activation": "identity"})
+    with torch.no_grad():
+        for layer in module.decoder:
+            if isinstance(layer, CroppedConvTranspose):
+                layer.conv.weight.fill_(1.0)
+                layer.conv.bias.zero_()
+        out = module.decode(torch.ones(1, module.n_components))
+    assert (out > 0).all()
 
 
 def test_decode_encode_equals_forward_in_eval():
