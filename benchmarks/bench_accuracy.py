@@ -28,25 +28,21 @@ after each epoch (``partial_fit``, one epoch per call, outside the timing).
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import sys
 import time
 import warnings
 
 import numpy as np
-import sklearn
-import skorch
 import torch
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier as SklearnMLP
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_limits
 
-import skae
 from skae import MLPClassifier
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
+import _common  # noqa: E402
 import _mnist  # noqa: E402
 
 #: skae's settings.
@@ -63,24 +59,6 @@ SKAE_PARAMS = {
 #: optimiser afresh) at the next rate: a step schedule through the public API.
 SKAE_PHASES = [(1e-3, 6), (1e-4, 3)]
 SKLEARN_PARAMS = {"hidden_layer_sizes": (300,), "batch_size": 100, "random_state": 0}
-
-
-def machine():
-    """Versions, cores, torch threads and BLAS threads of this run."""
-    return {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "skorch": skorch.__version__,
-        "scikit-learn": sklearn.__version__,
-        "numpy": np.__version__,
-        "skae": skae.__version__,
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "blas_threads": sorted(
-            {(i["internal_api"], i["num_threads"]) for i in threadpool_info()}
-        ),
-        "processor": platform.processor() or platform.machine(),
-    }
 
 
 def run_skae(X, y, X_test, y_test, phases):
@@ -177,7 +155,7 @@ def run(quick=False, repeats=1, sklearn_max_iter=50, curve=False):
     for row in results.values():
         row["ratio_to_skae"] = row["median_s"] / base
     report = {
-        "machine": machine(),
+        "machine": _common.machine(),
         "settings": {
             "quick": quick,
             "repeats": repeats,

@@ -28,42 +28,23 @@ bare module (array in, array out) of the same case.
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import sys
 import time
 import warnings
 
 import numpy as np
-import sklearn
-import skorch
 import torch
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
 
-import skae
 from skae import DenoisingAE, MLPClassifier
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
+import _common  # noqa: E402
 import _mnist  # noqa: E402
 
 BARE = "bare module, array in/out"
-
-
-def machine():
-    """Versions, cores and torch threads of this run."""
-    return {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "skorch": skorch.__version__,
-        "scikit-learn": sklearn.__version__,
-        "numpy": np.__version__,
-        "skae": skae.__version__,
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "processor": platform.processor() or platform.machine(),
-    }
 
 
 def fit_models(X, y):
@@ -182,7 +163,7 @@ def run(quick=False, repeats=5, number=200):
             for name in names
         }
     return {
-        "machine": machine(),
+        "machine": _common.machine(),
         "settings": {
             "quick": quick,
             "repeats": repeats,

@@ -18,39 +18,20 @@ line through zero; below 1 when a fixed cost is spread over more work).
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import sys
 import time
 import warnings
 
 import numpy as np
-import sklearn
-import skorch
 import torch
 from sklearn.exceptions import ConvergenceWarning
 
-import skae
 from skae import MLPClassifier
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
+import _common  # noqa: E402
 import _mnist  # noqa: E402
-
-
-def machine():
-    """Versions, cores and torch threads of this run."""
-    return {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "skorch": skorch.__version__,
-        "scikit-learn": sklearn.__version__,
-        "numpy": np.__version__,
-        "skae": skae.__version__,
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "processor": platform.processor() or platform.machine(),
-    }
 
 
 def fit_seconds(X, y, width, epochs):
@@ -107,7 +88,7 @@ def run(quick=False, repeats=3, epochs=2):
             / (medians[0] / sizes[0]),
         }
     return {
-        "machine": machine(),
+        "machine": _common.machine(),
         "settings": {"quick": quick, "repeats": repeats, "epochs": epochs},
         "results": results,
     }

@@ -27,24 +27,22 @@ large square product and for the model's own shape (100 x 784 times 784 x 300).
 
 import argparse
 import json
-import platform
 import statistics
 import sys
 import time
 import warnings
 
 import numpy as np
-import sklearn
 import skorch
 import torch
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier as SklearnMLP
 from torch import nn
 
-import skae
 from skae import DenoisingAE, MLPClassifier
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
+import _common  # noqa: E402
 import _mnist  # noqa: E402
 
 
@@ -281,16 +279,7 @@ def run(quick=False, repeats=3):
     # Measured before and after the cases; the faster of the two is the limit.
     rates = {k: max(v, rates[k]) for k, v in matmul_rates().items()}
     return {
-        "machine": {
-            "python": platform.python_version(),
-            "torch": torch.__version__,
-            "skorch": skorch.__version__,
-            "scikit-learn": sklearn.__version__,
-            "skae": skae.__version__,
-            "cpu_count": __import__("os").cpu_count(),
-            "torch_threads": torch.get_num_threads(),
-            "processor": platform.processor() or platform.machine(),
-        },
+        "machine": _common.machine(),
         "settings": {"quick": quick, "repeats": repeats, "epochs": epochs},
         "matmul_gflops": {k: v / 1e9 for k, v in rates.items()},
         "results": results,

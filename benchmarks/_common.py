@@ -1,0 +1,30 @@
+"""What every benchmark reports about the machine it ran on."""
+
+import os
+import platform
+
+import numpy as np
+import sklearn
+import skorch
+import torch
+from threadpoolctl import threadpool_info
+
+import skae
+
+
+def machine():
+    """Versions, cores, torch threads and BLAS threads of this run."""
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "skorch": skorch.__version__,
+        "scikit-learn": sklearn.__version__,
+        "numpy": np.__version__,
+        "skae": skae.__version__,
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "blas_threads": sorted(
+            {(i["internal_api"], i["num_threads"]) for i in threadpool_info()}
+        ),
+        "processor": platform.processor() or platform.machine(),
+    }
