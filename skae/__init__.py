@@ -4,16 +4,18 @@ Built on PyTorch through skorch; every estimator follows the scikit-learn API.
 """
 
 from skae._autoencoder import Autoencoder, DenoisingAE
-from skae._base import FitInterruptedWarning
 from skae._conv import ConvAE
 from skae._mlp import MLPClassifier
+from skae._outlier import AutoencoderOutlierDetector
 from skae._persistence import load, save
+from skae._training import FitInterruptedWarning
 from skae._vae import VariationalAE
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Autoencoder",
+    "AutoencoderOutlierDetector",
     "ConvAE",
     "DenoisingAE",
     "FitInterruptedWarning",

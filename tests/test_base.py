@@ -18,7 +18,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from skae import Autoencoder, ConvAE, DenoisingAE, MLPClassifier, VariationalAE
-from skae._base import FitInterruptedWarning, _deferred_interrupts
+from skae._training import FitInterruptedWarning, _deferred_interrupts
 
 
 def _factory(cls, shape_param="hidden_layer_sizes", **defaults):
