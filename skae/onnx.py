@@ -22,6 +22,8 @@ float64, as skae's own methods do. What each estimator exports:
 - :class:`~skae.MLPClassifier`: ``predict`` and ``predict_proba`` as skl2onnx's
   classifiers do, a ``label`` and a ``probabilities`` output, with the options
   ``zipmap``, ``nocl`` and ``output_class_labels``.
+- :class:`~skae.MLPRegressor`: ``predict``, one output of shape
+  ``(n_samples, n_outputs)`` (also for one target, as skl2onnx's regressors).
 
 Examples
 --------
@@ -46,7 +48,7 @@ import numbers
 import numpy as np
 import sklearn
 import torch
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, is_classifier
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
@@ -65,9 +67,11 @@ try:
     import skl2onnx
     from onnx import TensorProto, numpy_helper
     from skl2onnx import update_registered_converter
-    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
-    from skl2onnx.common.shape_calculator import (
-        calculate_linear_classifier_output_shapes,
+    from skl2onnx.common.data_types import (
+        DoubleTensorType,
+        FloatTensorType,
+        Int64TensorType,
+        StringTensorType,
     )
     from skl2onnx.common.utils_classifier import get_label_classes
 except ImportError as exc:  # pragma: no cover - the extra is part of dev installs
@@ -579,21 +583,55 @@ def _class_labels(scope, estimator):
     )
 
 
+def _output_activation(estimator):
+    """``(out_activation_, multilabel)`` of a fitted skae MLP.
+
+    "softmax" (multiclass), "logistic" (binary: one output; multilabel: one per
+    label), "identity" or "exp" (regression, loss="poisson"). An MLPClassifier
+    without ``out_activation_`` has a softmax output over all its classes.
+    """
+    default = "softmax" if is_classifier(estimator) else "identity"
+    activation = getattr(estimator, "out_activation_", default)
+    return activation, bool(getattr(estimator, "_multilabel_", False))
+
+
 def _classifier_shape(operator):
     estimator = operator.raw_operator
-    _module(estimator)
+    module = _module(estimator)
+    name = type(estimator).__name__
     _check_input(operator, estimator.n_features_in_, "predict")
+    classes = _class_labels(operator.scope_inst, estimator)
+    activation, multilabel = _output_activation(estimator)
+    if len(estimator.classes_) < 2:
+        raise ValueError(
+            f"{name} was fitted on a single class: it predicts that class for "
+            "every sample, an ONNX classifier of one class is not converted."
+        )
     zipmap = operator.scope_inst.get_options(estimator, {"zipmap": True})["zipmap"]
+    if zipmap is not False and multilabel:
+        raise ValueError(
+            f"A multilabel {name} needs options={{'zipmap': False}}: its label is a "
+            "0/1 matrix, which ZipMap cannot pair with the classes."
+        )
     if zipmap is not False and isinstance(operator.inputs[0].type, DoubleTensorType):
         # Checked here: skl2onnx would write the model, which ONNX Runtime then
         # refuses to load (scikit-learn's own classifiers do the same).
         raise ValueError(
-            f"{type(estimator).__name__} with float64 input needs "
-            "options={'zipmap': False}: ONNX's ZipMap takes float32 probabilities "
-            "only. Or convert with float32 input."
+            f"{name} with float64 input needs options={{'zipmap': False}}: ONNX's "
+            "ZipMap takes float32 probabilities only. Or convert with float32 input."
         )
-    _class_labels(operator.scope_inst, estimator)
-    calculate_linear_classifier_output_shapes(operator)
+    if activation not in ("softmax", "logistic"):
+        raise _unsupported(module)
+    N = operator.inputs[0].get_first_dimension()
+    n_outputs = module.output.out_features
+    if multilabel:
+        operator.outputs[0].type = Int64TensorType([N, n_outputs])
+    elif classes.dtype.kind == "U":
+        operator.outputs[0].type = StringTensorType([N])
+    else:
+        operator.outputs[0].type = Int64TensorType([N])
+    n_columns = n_outputs if multilabel else len(classes)
+    operator.outputs[1].type = type(operator.inputs[0].type)([N, n_columns])
 
 
 def _convert_classifier(scope, operator, container):
@@ -605,12 +643,57 @@ def _convert_classifier(scope, operator, container):
     )
     x, double = _float_input(graph, operator.inputs[0])
     logits = _mlp_output(graph, x, module)
-    # The label is the argmax of the logits, as skae's predict takes it.
-    index = graph.node("ArgMax", [logits], axis=1, keepdims=0)
-    classes = graph.constant(_class_labels(scope, estimator), "classes")
-    graph.node("Gather", [classes, index], operator.outputs[0].full_name, axis=0)
-    proba = graph.node("Softmax", [logits], axis=1)
+    activation, multilabel = _output_activation(estimator)
+    label = operator.outputs[0].full_name
+    # The label comes from the logits, as skae's predict takes it: their argmax,
+    # or (logistic outputs) whether they are positive.
+    if activation == "softmax":
+        index = graph.node("ArgMax", [logits], axis=1, keepdims=0)
+        proba = graph.node("Softmax", [logits], axis=1)
+    else:
+        zero = graph.constant(np.zeros(1, np.float32), "zero")
+        positive = graph.node(
+            "Cast", [graph.node("Greater", [logits, zero])], to=TensorProto.INT64
+        )
+        proba = graph.node("Sigmoid", [logits])
+        if multilabel:
+            graph.node("Identity", [positive], label)
+        else:
+            index = _reshape(graph, positive, [])
+            one = graph.constant(np.ones(1, np.float32), "one")
+            negative = graph.node("Sub", [one, proba])
+            proba = graph.node("Concat", [negative, proba], axis=1)
+    if not multilabel:
+        classes = graph.constant(_class_labels(scope, estimator), "classes")
+        graph.node("Gather", [classes, index], label, axis=0)
     _output(graph, proba, operator.outputs[1], double)
+
+
+def _regressor_shape(operator):
+    estimator = operator.raw_operator
+    module = _module(estimator)
+    _check_input(operator, estimator.n_features_in_, "predict")
+    if _output_activation(estimator)[0] not in ("identity", "exp"):
+        raise _unsupported(module)
+    variable = operator.inputs[0]
+    # (n_samples, n_outputs), also for one output: skl2onnx's regressors' shape.
+    operator.outputs[0].type = type(variable.type)(
+        [variable.get_first_dimension(), module.output.out_features]
+    )
+
+
+def _convert_regressor(scope, operator, container):
+    estimator = operator.raw_operator
+    module = _module(estimator)
+    _check_opset(container)
+    graph = _Graph(
+        scope, container, type(estimator).__name__, _doc(estimator, "predict")
+    )
+    x, double = _float_input(graph, operator.inputs[0])
+    y = _mlp_output(graph, x, module)
+    if _output_activation(estimator)[0] == "exp":
+        y = graph.node("Exp", [y])
+    _output(graph, y, operator.outputs[0], double)
 
 
 # --------------------------------------------------------------- registration
@@ -631,6 +714,8 @@ def _registrations():
             _CLASSIFIER_OPTIONS,
         )
     )
+    if hasattr(skae, "MLPRegressor"):
+        rows.append((skae.MLPRegressor, _regressor_shape, _convert_regressor, None))
     return [
         (cls, f"Skae{cls.__name__}", shape, convert, options)
         for cls, shape, convert, options in rows
@@ -650,9 +735,10 @@ def register():
 
     Examples
     --------
+    >>> from skae import DenoisingAE
     >>> from skae.onnx import register
-    >>> [cls.__name__ for cls in register()]
-    ['Autoencoder', 'DenoisingAE', 'ConvAE', 'VariationalAE', 'MLPClassifier']
+    >>> DenoisingAE in register()
+    True
     """
     classes = []
     for cls, alias, shape, convert, options in _registrations():

@@ -30,6 +30,12 @@ pytestmark = pytest.mark.filterwarnings(
 # skae computes in float32; ONNX Runtime's kernels sum in another order.
 ATOL = 1e-5
 
+# The MLPs on one base (MLPRegressor, multilabel and one-output binary
+# classifiers) land in skae/_mlp.py alongside this module.
+needs_mlp_base = pytest.mark.skipif(
+    not hasattr(skae, "MLPRegressor"), reason="skae.MLPRegressor not there yet"
+)
+
 
 def _digits():
     X, y = load_digits(return_X_y=True)
@@ -258,6 +264,60 @@ def test_classifier_float64_input(classifiers):
     assert proba.dtype == np.float64
     np.testing.assert_array_equal(label, clf.predict(X64))
     np.testing.assert_allclose(proba, clf.predict_proba(X64), rtol=0, atol=ATOL)
+
+
+@needs_mlp_base
+def test_classifier_multilabel_matches():
+    Y_multi = np.column_stack([Y % 2, Y % 3 == 0, Y > 5]).astype(int)
+    clf = MLPClassifier((16,), max_iter=2, random_state=0).fit(X, Y_multi)
+    onx = skl2onnx.to_onnx(clf, X[:1], options={"zipmap": False})
+    label, proba = _run(onx, X)
+    expected = clf.predict(X)
+    assert label.shape == expected.shape == (len(X), 3)
+    np.testing.assert_array_equal(label, expected)
+    np.testing.assert_allclose(proba, clf.predict_proba(X), rtol=0, atol=ATOL)
+    with pytest.raises(ValueError, match="multilabel MLPClassifier needs"):
+        skl2onnx.to_onnx(clf, X[:1])
+
+
+def test_classifier_single_class_raises():
+    clf = MLPClassifier((4,), max_iter=1, random_state=0).fit(X, np.zeros(len(X)))
+    with pytest.raises(ValueError, match="fitted on a single class"):
+        skl2onnx.to_onnx(clf, X[:1], options={"zipmap": False})
+
+
+# ------------------------------------------------------------------- regressor
+
+TARGETS = {
+    "squared-error-one-output": ("squared_error", Y.astype(np.float64)),
+    "squared-error-two-outputs": (
+        "squared_error",
+        np.column_stack([Y, X[:, :10].sum(axis=1)]),
+    ),
+    "poisson": ("poisson", Y % 4),
+}
+
+
+@needs_mlp_base
+@pytest.mark.parametrize("name", TARGETS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_regressor_predict_matches(name, dtype):
+    loss, y = TARGETS[name]
+    reg = skae.MLPRegressor(
+        loss=loss, hidden_layer_sizes=(16,), max_iter=2, random_state=0
+    )
+    reg.fit(X, y)
+    Xd = X.astype(dtype)
+    [prediction] = _run(skl2onnx.to_onnx(reg, Xd[:1]), Xd)
+    expected = reg.predict(Xd)
+    assert prediction.dtype == dtype
+    # Always 2-D, as skl2onnx's regressors.
+    assert prediction.shape == (len(X), reg.n_outputs_)
+    np.testing.assert_allclose(
+        prediction, expected.reshape(len(X), -1), rtol=0, atol=ATOL
+    )
+    if loss == "poisson":
+        assert (prediction > 0).all()
 
 
 # -------------------------------------------------------------------- pipeline
