@@ -37,8 +37,14 @@ solver : {"adam", "adagrad", "sgd"}, default="adam"
         consecutive epochs.
 
     verbose : int, default=0
-        0 is silent, 1 prints skorch's table, one line per epoch, 2 adds a progress
-        bar over the batches.
+        0 is silent. 1 prints one line per epoch on standard output: scikit-learn's
+        MLP line, with the validation score (under ``early_stopping``) and the
+        epoch's time added, ``Iteration 3, loss = 0.12345678, validation score =
+        0.91250000, time = 0.05s``. Plain text, with no header and no colour: a log
+        file reads as a terminal does, and ``partial_fit`` calls continue the
+        iteration numbers as one sequence. 2 also draws a progress bar over each
+        epoch's batches on standard error when that is a terminal; in a pipe or a
+        file, 2 prints what 1 does.
 
     warm_start : bool, default=False
         Whether ``fit`` continues from the weights of the previous fit instead of
