@@ -110,7 +110,7 @@ def contenders(quick):
     return table
 
 
-def run(quick=False, digits=range(10)):
+def run(quick=False, digits=range(10), json_path=None):
     n_train = 10_000 if quick else None
     X, y, X_test, y_test = _mnist.load(n_train)
     if quick:
@@ -123,6 +123,7 @@ def run(quick=False, digits=range(10)):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             builders[name]().fit(X[:200]).score_samples(X_test[:10])
+    done = []
     for i, digit in enumerate(digits):
         X_normal = X[y == digit]
         is_anomaly = y_test != digit
@@ -146,8 +147,18 @@ def run(quick=False, digits=range(10)):
                 file=sys.stderr,
                 flush=True,
             )
+        done.append(digit)
+        report = _report(rows, quick, done, len(X))
+        if json_path:
+            # After every digit, so that an interrupted run keeps what it measured.
+            with open(json_path, "w") as f:
+                json.dump(report, f, indent=2)
+    return report
+
+
+def _report(rows, quick, digits, n_train):
     return {
-        "settings": {"quick": quick, "digits": list(digits), "n_train": len(X)},
+        "settings": {"quick": quick, "digits": list(digits), "n_train": n_train},
         "machine": _common.machine(),
         "results": {
             name: {
@@ -214,10 +225,7 @@ def main(argv=None):
         return 0
     digits = [int(d) for d in args.digits.split(",")]
     with threadpool_limits(args.threads):
-        report = run(args.quick, digits)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=2)
+        report = run(args.quick, digits, args.json)
     print(f"settings {report['settings']}")
     print(f"machine {report['machine']}")
     print(table(report))
