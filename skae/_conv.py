@@ -2,6 +2,7 @@
 
 import math
 import numbers
+import warnings
 
 from sklearn.utils._param_validation import Interval, StrOptions
 
@@ -9,7 +10,7 @@ from skae._autoencoder import _OUT_ACTIVATIONS, _BaseAutoencoder
 from skae._base import BaseNeuralEstimator
 from skae._docstrings import DOCS
 from skae.nn import ACTIVATIONS
-from skae.nn.conv import ConvAutoencoderModule
+from skae.nn.conv import ConvAutoencoderModule, _per_stage
 
 _POSITIVE_INTS = [Interval(numbers.Integral, 1, None, closed="left"), "array-like"]
 
@@ -165,6 +166,23 @@ default="relu"
         self.n_iter_no_change = n_iter_no_change
         self.device = device
 
+    def transform(self, X):
+        """Encode ``X``: the flattened bottleneck of each row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to encode, flat rows of ``image_shape_``.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_components)
+            The codes: the last encoder stage's feature maps, of shape
+            ``net_.module_.code_shape`` (``(channels[-1], *spatial)``), flattened
+            in C order; ``n_components`` is their product.
+        """
+        return super().transform(X)
+
     @property
     def image_shape_(self):
         return self.net_.module_.input_shape
@@ -184,8 +202,14 @@ default="relu"
         return shape
 
     def _module_spec(self, n_features):
+        input_shape = self._input_shape(n_features)
+        message = _collapse_message(
+            input_shape, self.channels, self.kernel_sizes, self.strides, self.pool_sizes
+        )
+        if message is not None:
+            warnings.warn(message, UserWarning, stacklevel=6)
         return ConvAutoencoderModule, {
-            "input_shape": self._input_shape(n_features),
+            "input_shape": input_shape,
             "channels": self.channels,
             "kernel_sizes": self.kernel_sizes,
             "strides": self.strides,
@@ -193,3 +217,56 @@ default="relu"
             "activation": self.activation,
             "out_activation": self.out_activation,
         }
+
+
+def _format_size(size):
+    return "x".join(str(n) for n in size)
+
+
+def _encoder_sizes(input_shape, channels, kernel_sizes, strides, pool_sizes):
+    """Spatial sizes through the encoder: ``[(what, setting, size), ...]``.
+
+    ``what`` is ``"convolution"`` or ``"pooling"`` with its stage number, and
+    ``setting`` the parameter that set its output size. The arithmetic is torch's
+    for :class:`~skae.nn.conv.ConvAutoencoderModule`'s layers: a convolution padded
+    by ``k // 2``, then a ceil-mode max-pooling (tests/test_conv.py checks that the
+    last size is the module's ``code_shape``). No module is built, so that the
+    seeded random stream of the fit is left as it is.
+    """
+    n_stages = 1 if isinstance(channels, numbers.Integral) else len(channels)
+    kernels = _per_stage(kernel_sizes, n_stages, "kernel_sizes")
+    strides = _per_stage(strides, n_stages, "strides")
+    pools = _per_stage(pool_sizes, n_stages, "pool_sizes")
+    size, steps = tuple(input_shape[1:]), []
+    for i, (k, s, p) in enumerate(zip(kernels, strides, pools, strict=True), 1):
+        size = tuple((n + 2 * (k // 2) - k) // s + 1 for n in size)
+        steps.append((f"the convolution of stage {i}", f"strides={s}", size))
+        if p > 1:
+            size = tuple(max(1, -(-(n - p) // p) + 1) for n in size)
+            steps.append((f"the pooling of stage {i}", f"pool_sizes={p}", size))
+    return steps
+
+
+def _collapse_message(input_shape, channels, kernel_sizes, strides, pool_sizes):
+    """Say how the code shrank to one position, or None if it did not."""
+    steps = _encoder_sizes(input_shape, channels, kernel_sizes, strides, pool_sizes)
+    size = tuple(input_shape[1:])
+    if all(n == 1 for n in size) or any(n > 1 for n in steps[-1][2]):
+        return None
+    path, names = [], []
+    for what, setting, new in steps:
+        if new != size:
+            path.append(f"{_format_size(new)} after {what} ({setting})")
+            name = setting.split("=")[0]
+            names += [name] if name not in names else []
+        size = new
+    advice = " or ".join(names)
+    if "pool_sizes" in names:
+        advice += " (pool_sizes=1 means no pooling)"
+    return (
+        f"ConvAE's code has a spatial size of {_format_size(size)}: the "
+        f"{_format_size(input_shape[1:])} input becomes {', then '.join(path)}. "
+        "A code of one position keeps no spatial layout (only the channels of the "
+        "last stage) and often reconstructs no better than the mean image. Lower "
+        f"{advice}, or use fewer stages in channels."
+    )
