@@ -17,6 +17,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from skae._parallel import _share_torch_threads
+from skae._state import PlainStateMixin
 from skae._training import (
     FitInterruptedWarning,  # noqa: F401 (re-exported: skae.FitInterruptedWarning)
     _as_tensor,  # noqa: F401 (re-exported for the estimator modules)
@@ -37,7 +38,7 @@ _SOLVERS = {
 _INFERENCE_BATCH = 4096
 
 
-class BaseNeuralEstimator(BaseEstimator):
+class BaseNeuralEstimator(PlainStateMixin, BaseEstimator):
     """Base class of the skae estimators; not for direct use.
 
     Subclasses define ``__init__`` (the common parameters below plus their own),

@@ -1,0 +1,279 @@
+"""The pickled state of a skae estimator: plain data, the skorch net rebuilt on load.
+
+``pickle``, ``joblib``, ``copy.deepcopy`` and ``skops.io`` all go through
+``__getstate__`` / ``__setstate__``. The state is the estimator's ``vars`` with
+``net_`` replaced by data: the module's ``state_dict`` and the optimiser's tensors
+as NumPy arrays, the optimiser's hyper-parameters and the training history as
+numbers, strings, lists, tuples and dicts. No skorch net, callback, optimiser
+object, function or torch tensor is pickled, so ``skops.io`` needs to trust only
+skae's own estimator classes, and the net is rebuilt with the estimator's
+``_make_net`` when the state is loaded.
+"""
+
+import re
+import warnings
+
+import numpy as np
+import sklearn
+import torch
+from sklearn.exceptions import InconsistentVersionWarning as _SklearnVersionWarning
+from skorch.history import History
+
+from skae._training import _seeded_torch
+
+# The layout of the ``net_`` entry; a later skae reads older layouts by this number.
+_NET_STATE_VERSION = 1
+_VERSIONS_KEY = "_skae_versions"
+_DTYPES_KEY = "_skae_dtypes"
+# The libraries whose major.minor version is worth a warning when it differs
+# between the environment that saved an estimator and the one that loads it: skae
+# (its estimators' code), torch (the modules' numerics) and scikit-learn (the
+# estimator contract and validation).
+_DRIFT_PACKAGES = ("skae", "torch", "scikit-learn")
+
+
+class InconsistentVersionWarning(_SklearnVersionWarning):
+    """Warning that an estimator was saved with other versions of skae's stack.
+
+    Raised when a skae estimator is unpickled (``pickle``, ``joblib``,
+    ``skops.io``) or loaded with :func:`skae.load` in an environment whose skae,
+    torch or scikit-learn differs in its major or minor version from the one that
+    saved it. It is a subclass of scikit-learn's
+    :class:`~sklearn.exceptions.InconsistentVersionWarning`, so that a filter for
+    scikit-learn's warning also covers skae's.
+
+    Parameters
+    ----------
+    estimator_name : str
+        The estimator's class name.
+    original_versions : dict of str to str
+        The versions that saved it.
+    current_versions : dict of str to str
+        The versions loading it.
+    """
+
+    def __init__(self, *, estimator_name, original_versions, current_versions):
+        super().__init__(
+            estimator_name=estimator_name,
+            current_sklearn_version=current_versions.get("scikit-learn"),
+            original_sklearn_version=original_versions.get("scikit-learn"),
+        )
+        self.original_versions = dict(original_versions)
+        self.current_versions = dict(current_versions)
+
+    def __str__(self):
+        drift = ", ".join(
+            f"{name} {self.original_versions.get(name)} (now {version})"
+            for name, version in self.current_versions.items()
+            if _release(self.original_versions.get(name)) != _release(version)
+        )
+        return (
+            f"This {self.estimator_name} was saved with {drift}. It may load "
+            "wrongly or behave differently here: check its outputs, or use the "
+            "versions it was saved with (or fit it again)."
+        )
+
+
+def current_versions():
+    """Return the versions of skae, torch and scikit-learn in this environment."""
+    import skae
+
+    # str(): torch.__version__ is a TorchVersion, which would pickle as a torch type.
+    return {
+        "skae": str(skae.__version__),
+        "torch": str(torch.__version__),
+        "scikit-learn": str(sklearn.__version__),
+    }
+
+
+def _release(version):
+    """``(major, minor)`` of a version string, or the string itself if unparsable."""
+    match = re.match(r"(\d+)\.(\d+)", str(version))
+    return (int(match[1]), int(match[2])) if match else version
+
+
+def warn_on_version_drift(estimator_name, versions, stacklevel=2):
+    """Warn when ``versions`` (those that saved an estimator) differ from ours.
+
+    Only a different major or minor version of skae, torch or scikit-learn warns:
+    patch releases keep the behaviour, and other libraries' data (NumPy arrays)
+    carry their own compatibility.
+    """
+    if not isinstance(versions, dict):
+        return
+    current = current_versions()
+    if any(
+        _release(versions.get(name)) != _release(current[name])
+        for name in _DRIFT_PACKAGES
+    ):
+        warnings.warn(
+            InconsistentVersionWarning(
+                estimator_name=estimator_name,
+                original_versions=versions,
+                current_versions=current,
+            ),
+            stacklevel=stacklevel + 1,
+        )
+
+
+class PlainStateMixin:
+    """``__getstate__`` / ``__setstate__`` that keep a fitted net as plain data.
+
+    For :class:`skae._base.BaseNeuralEstimator`: everything in ``vars(self)`` is
+    kept as it is, except ``net_``, which becomes a dict of NumPy arrays and plain
+    values (see :func:`net_state`), and the versions of skae, torch and
+    scikit-learn are added. On load, a different major or minor version of one of
+    them warns (:class:`InconsistentVersionWarning`), and ``net_`` is rebuilt with
+    ``_make_net`` from the restored parameters and fitted attributes, on the device
+    it was on, or on the CPU when that was a GPU and this machine has none.
+    """
+
+    def __getstate__(self):
+        # BaseEstimator's state is vars(self) itself for classes outside sklearn:
+        # copy it before replacing the net.
+        state = dict(super().__getstate__())
+        if "net_" in state:
+            state["net_"] = net_state(state["net_"])
+        # skops does not trust NumPy dtype objects (an attribute recording the
+        # training data's dtype): they travel as their strings.
+        dtypes = {
+            key: value.str
+            for key, value in state.items()
+            if isinstance(value, np.dtype) and value.fields is None
+        }
+        if dtypes:
+            state = {k: v for k, v in state.items() if k not in dtypes}
+            state[_DTYPES_KEY] = dtypes
+        state[_VERSIONS_KEY] = current_versions()
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        warn_on_version_drift(type(self).__name__, state.pop(_VERSIONS_KEY, None))
+        for key, dtype in state.pop(_DTYPES_KEY, {}).items():
+            state[key] = np.dtype(dtype)
+        net = state.pop("net_", None)
+        super().__setstate__(state)
+        if net is not None:
+            self.net_ = build_net(self, net)
+
+
+# ---------------------------------------------------------------------- the net
+
+
+def net_state(net):
+    """Return a fitted skorch net as data: arrays, numbers, strings, lists, dicts.
+
+    ``module`` and ``criterion`` are state dicts of arrays; ``optimizer`` is
+    the optimiser's ``state_dict`` with its tensors (Adam's moments and step
+    counts, Adagrad's sums, SGD's momentum buffers) as arrays; ``history`` is the
+    skorch history as a list of dicts; ``device`` is where the weights were.
+    """
+    optimizer = net.optimizer_.state_dict()
+    return {
+        "version": _NET_STATE_VERSION,
+        "device": str(net.device),
+        "module": _arrays(net.module_.state_dict()),
+        "criterion": _arrays(net.criterion_.state_dict()),
+        "optimizer": {
+            "state": {
+                int(index): {key: _plain(value) for key, value in entries.items()}
+                for index, entries in optimizer["state"].items()
+            },
+            "param_groups": _plain(optimizer["param_groups"]),
+        },
+        "history": _plain(list(net.history)),
+    }
+
+
+def build_net(est, state):
+    """Rebuild ``est``'s skorch net from :func:`net_state`'s data; return it."""
+    if not isinstance(state, dict) or state.get("version") != _NET_STATE_VERSION:
+        version = state.get("version") if isinstance(state, dict) else None
+        raise ValueError(
+            f"This {type(est).__name__} was saved by a skae whose state layout "
+            f"({version!r}) this skae ({current_versions()['skae']}) cannot read; "
+            "load it with the skae that saved it."
+        )
+    device = _load_device(est, state["device"])
+    # Building a net draws initial weights: keep the caller's torch RNG as it was.
+    with _seeded_torch(0, device):
+        net = est._make_net(est.n_features_in_, device)
+    net.module_.load_state_dict(_tensors(state["module"]), strict=True)
+    net.criterion_.load_state_dict(_tensors(state["criterion"]), strict=True)
+    optimizer = state["optimizer"]
+    net.optimizer_.load_state_dict(
+        {
+            "state": {
+                int(index): {key: _unplain(value) for key, value in entries.items()}
+                for index, entries in optimizer["state"].items()
+            },
+            "param_groups": optimizer["param_groups"],
+        }
+    )
+    net.history = History(state["history"])
+    net.module_.eval()
+    return net
+
+
+def _load_device(est, saved):
+    """Return the device to rebuild on: the saved one, or the CPU for a lost GPU.
+
+    When a ``device="cuda"`` estimator lands on a machine without CUDA, its
+    ``device`` becomes ``"cpu"`` (with a warning), so that ``partial_fit`` and
+    ``warm_start`` run where the weights now are, as with :func:`skae.load`.
+    """
+    if torch.device(saved).type != "cuda" or torch.cuda.is_available():
+        return saved
+    if est.device == "cuda":
+        est.device = "cpu"
+    warnings.warn(
+        f"This {type(est).__name__} was fitted on {saved}, and CUDA is not "
+        "available here: its weights are loaded on the CPU"
+        + (" and its device parameter is now 'cpu'." if est.device == "cpu" else "."),
+        UserWarning,
+        stacklevel=4,
+    )
+    return "cpu"
+
+
+def _arrays(state_dict):
+    return {key: _array(value) for key, value in state_dict.items()}
+
+
+def _array(tensor):
+    # A copy, never a view of the live weights that later training would change.
+    return tensor.detach().to("cpu", copy=True).numpy()
+
+
+def _tensors(arrays):
+    return {key: _tensor(value) for key, value in arrays.items()}
+
+
+def _tensor(array):
+    # torch.tensor copies: read-only arrays (joblib's mmap_mode) are fine.
+    return torch.tensor(np.asarray(array))
+
+
+def _unplain(value):
+    """``value`` with arrays as tensors again (an optimiser's state holds no arrays)."""
+    if isinstance(value, np.ndarray):
+        return _tensor(value)
+    if isinstance(value, dict):
+        return {key: _unplain(v) for key, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_unplain(v) for v in value)
+    return value
+
+
+def _plain(value):
+    """``value`` with tensors as arrays and NumPy scalars as Python numbers."""
+    if isinstance(value, torch.Tensor):
+        return _array(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {key: _plain(v) for key, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_plain(v) for v in value)
+    return value
