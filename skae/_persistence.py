@@ -41,6 +41,7 @@ from skae._autoencoder import Autoencoder, DenoisingAE
 from skae._base import BaseNeuralEstimator, _seeded_torch
 from skae._conv import ConvAE
 from skae._mlp import MLPClassifier
+from skae._state import warn_on_version_drift
 from skae._vae import VariationalAE
 
 FORMAT_NAME = "skae"
@@ -100,6 +101,8 @@ def _encode(value, path, tensors):
         }
     if isinstance(value, np.ndarray):
         return {"__ndarray__": _encode_array(value, path)}
+    if isinstance(value, np.dtype) and value.kind in "biufU":
+        return {"__dtype__": value.str}
     if isinstance(value, BaseEstimator):
         return {"__estimator__": _encode_estimator(value, f"{path}/", tensors)}
     raise TypeError(
@@ -142,7 +145,12 @@ def _encode_estimator(est, prefix, tensors):
     if _CLASSES.get(name) is not type(est):
         raise TypeError(
             f"{prefix or 'estimator'}: skae.save stores skae's estimators only "
-            f"({', '.join(sorted(_CLASSES))}), got {type(est).__module__}.{name}."
+            f"({', '.join(sorted(_CLASSES))}), got {type(est).__module__}.{name}. "
+            "To save a Pipeline, a search or any other scikit-learn object that "
+            "holds skae estimators, use skops: skops.io.dump(obj, path), then "
+            "skops.io.load(path, trusted=types) once skops.io.get_untrusted_types("
+            "file=path) has listed only skae's estimator classes (see the "
+            "Persistence section of skae's docs/reliability.md)."
         )
     node = {
         "class": name,
@@ -159,11 +167,25 @@ def _encode_estimator(est, prefix, tensors):
     return node
 
 
+def _is_fitted_attribute(key):
+    """Whether ``key`` names fitted state: ends in ``_``, not ``net_``, no dunder.
+
+    Private state (``_training_state_``, which continued training reads) is
+    fitted state too; parameters never end in ``_``.
+    """
+    return (
+        key.isidentifier()
+        and key.endswith("_")
+        and not key.startswith("__")
+        and key != "net_"
+    )
+
+
 def _encode_fitted(est, prefix, tensors):
     attributes = {
         k: _encode(v, f"{prefix}{k}", tensors)
         for k, v in vars(est).items()
-        if k.endswith("_") and not k.startswith("_") and k != "net_"
+        if _is_fitted_attribute(k)
     }
     net = est.net_
     member = f"{prefix}{_WEIGHTS}"
@@ -214,6 +236,11 @@ def _decode(value, ctx):
         return {k: _decode(v, ctx) for k, v in content.items()}
     if tag == "__ndarray__":
         return _decode_array(content)
+    if tag == "__dtype__":
+        dtype = np.dtype(content)
+        if dtype.kind not in "biufU":
+            raise ValueError(f"a dtype {dtype} in the header")
+        return dtype
     if tag == "__estimator__":
         return _decode_estimator(content, ctx)
     raise ValueError(f"unknown value tag {tag!r} in the header")
@@ -263,7 +290,7 @@ def _decode_estimator(node, ctx):
 def _decode_fitted(est, fitted, ctx):
     name = type(est).__name__
     for key, value in fitted["attributes"].items():
-        if not key.endswith("_") or key.startswith("_") or key == "net_":
+        if not _is_fitted_attribute(key):
             raise ValueError(
                 f"the header sets {key!r}, which is not a fitted attribute"
             )
@@ -348,13 +375,27 @@ def save(estimator, path):
     Raises
     ------
     TypeError
-        If the estimator is not one of skae's, or a parameter or attribute is not
+        If the estimator is not one of skae's (a Pipeline, for example: save
+        those with ``skops.io``, see Notes), or a parameter or attribute is not
         representable as JSON (for example a ``RandomState`` as
         ``random_state``, or an object array of labels that are not strings).
 
     See Also
     --------
     load : Read the file back.
+
+    Notes
+    -----
+    A whole pipeline, search or other scikit-learn composite that holds skae
+    estimators is saved with skops, scikit-learn's safe format: a skae
+    estimator's state is plain data (parameters, fitted attributes, weights as
+    arrays), so ``skops.io.get_untrusted_types`` lists only skae's estimator
+    classes::
+
+        import skops.io as sio
+        sio.dump(pipeline, "pipeline.skops")
+        types = sio.get_untrusted_types(file="pipeline.skops")  # check them
+        pipeline = sio.load("pipeline.skops", trusted=types)
 
     Examples
     --------
@@ -440,6 +481,14 @@ def load(path, device="cpu"):
         SHA-256 checks, was written by a newer format version, names a class that
         is not one of skae's, or holds weights of the wrong shapes.
 
+    Warns
+    -----
+    InconsistentVersionWarning
+        If the file was written with another major or minor version of skae,
+        torch or scikit-learn than this environment's (the header records them);
+        a subclass of scikit-learn's
+        :class:`~sklearn.exceptions.InconsistentVersionWarning`.
+
     See Also
     --------
     save : Write the file.
@@ -509,7 +558,9 @@ def load(path, device="cpu"):
 
         ctx = {"tensors": tensors, "device": device}
         try:
-            return _decode_estimator(header["estimator"], ctx)
+            estimator = header["estimator"]
+            warn_on_version_drift(estimator["class"], header.get("versions"), 2)
+            return _decode_estimator(estimator, ctx)
         except ValueError as exc:
             raise ValueError(f"{path}: {exc}") from None
         except (KeyError, TypeError, AttributeError, IndexError) as exc:
