@@ -17,7 +17,7 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 import skae
-from skae import Autoencoder
+from skae import ConvAE
 
 # Both skae's epoch line and its pieces, as the `verbose` docstring documents them.
 LINE = re.compile(
@@ -31,14 +31,15 @@ import warnings
 
 warnings.simplefilter("ignore")
 import numpy as np
-from skae import Autoencoder
+from skae import ConvAE
 
 X = np.random.RandomState(0).uniform(size=(60, 8))
 
 
 def make(verbose, **params):
-    return Autoencoder(
-        4, hidden_layer_sizes=(), batch_size=20, max_iter=3, verbose=verbose, random_state=0, **params
+    return ConvAE(
+        channels=(2,), batch_size=20, max_iter=3, verbose=verbose, random_state=0,
+        **params,
     )
 
 
@@ -177,9 +178,7 @@ def test_verbose_2_progress_bar_only_on_a_terminal(output):
 
 def test_verbose_line_format_in_process(capsys):
     X = np.random.RandomState(0).uniform(size=(60, 8))
-    est = Autoencoder(
-        4, hidden_layer_sizes=(), batch_size=20, max_iter=2, verbose=1, random_state=0
-    )
+    est = ConvAE(channels=(2,), batch_size=20, max_iter=2, verbose=1, random_state=0)
     with pytest.warns(ConvergenceWarning):  # 2 epochs
         est.fit(X)
     out = capsys.readouterr().out
