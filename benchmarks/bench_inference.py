@@ -53,8 +53,10 @@ def fit_models(X, y):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         dae = DenoisingAE(
-            (200,),
+            200,
+            hidden_layer_sizes=(),
             activation="softplus",
+            code_activation="softplus",
             noise="gaussian",
             noise_level=0.01,
             batch_size=128,

@@ -47,7 +47,10 @@ def model(batch_size, max_iter=1):
     from skae import DenoisingAE
 
     return DenoisingAE(
-        (200,),
+        200,
+        hidden_layer_sizes=(),
+        code_activation="relu",
+        noise="gaussian",
         noise_level=0.2,
         batch_size=batch_size,
         max_iter=max_iter,
@@ -239,7 +242,8 @@ def main():
     print(
         f"\nskae {skae.__version__}, torch {torch.__version__}, "
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; "
-        f"DenoisingAE((200,)), batch_size={args.batch_size}, chunks of "
+        f"DenoisingAE(200, hidden_layer_sizes=()), batch_size={args.batch_size}, "
+        "chunks of "
         f"{args.chunk:,} rows, {args.mapping} mapping; medians of {args.repeats}\n"
     )
     print(

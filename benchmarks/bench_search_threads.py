@@ -43,11 +43,20 @@ def make_search(max_iter):
     pipe = Pipeline(
         [
             ("scale", StandardScaler()),
-            ("ae", ThreadProbeAE(batch_size=64, max_iter=max_iter, random_state=0)),
+            (
+                "ae",
+                ThreadProbeAE(
+                    hidden_layer_sizes=(),
+                    code_activation="relu",
+                    batch_size=64,
+                    max_iter=max_iter,
+                    random_state=0,
+                ),
+            ),
             ("clf", LogisticRegression(max_iter=500)),
         ]
     )
-    grid = {"ae__hidden_layer_sizes": [(16,), (32,)], "ae__noise_level": [0.1, 0.3]}
+    grid = {"ae__n_components": [16, 32], "ae__noise_level": [0.1, 0.3]}
     return GridSearchCV(pipe, grid, cv=3, return_train_score=False)
 
 
@@ -73,7 +82,13 @@ def probe_threads(backend, n_jobs, limit, X):
     ):
         warnings.simplefilter("ignore", ConvergenceWarning)
         out = cross_validate(
-            ThreadProbeAE((8,), max_iter=2, random_state=0),
+            ThreadProbeAE(
+                8,
+                hidden_layer_sizes=(),
+                code_activation="relu",
+                max_iter=2,
+                random_state=0,
+            ),
             X,
             cv=max(2, n_jobs),
             n_jobs=n_jobs,

@@ -63,8 +63,11 @@ def classifier(hidden, solver, epochs, seed, encoder=None):
 
 
 def autoencoder(hidden, params, seed):
+    # The MLP's hidden layers are the encoder's hidden layers and its code.
     return DenoisingAE(
-        hidden,
+        hidden[-1],
+        hidden_layer_sizes=hidden[:-1],
+        code_activation="relu",
         noise="mask",
         noise_level=0.25,
         out_activation="logistic",

@@ -174,8 +174,10 @@ def plain_dae(X, epochs):
 
 def skae_dae(X, epochs):
     dae = DenoisingAE(
-        (200,),
+        200,
+        hidden_layer_sizes=(),
         activation="softplus",
+        code_activation="softplus",
         noise="gaussian",
         noise_level=0.01,
         batch_size=128,

@@ -82,7 +82,8 @@ def plain_loop(X, X_test, epochs):
 
 def skae_vae(X, X_test, epochs):
     vae = VariationalAE(
-        (400, 20),
+        20,
+        hidden_layer_sizes=(400,),
         activation="relu",
         out_activation="logistic",
         loss="bce",

@@ -57,7 +57,8 @@ warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 start = time.perf_counter()
 ae = Autoencoder(
-    hidden_layer_sizes=(*layers, n_components),
+    n_components=n_components,
+    hidden_layer_sizes=layers,
     activation="relu",
     code_activation="identity",
     out_activation="logistic",

@@ -43,13 +43,14 @@ else:
 # %%
 # The model
 # ---------
-# ``hidden_layer_sizes`` lists the encoder's widths; the last is the code size,
-# and the decoder mirrors the encoder. A fixed number of epochs, as in the recipe
-# (the warning that ``max_iter`` ran out is expected and silenced).
+# ``hidden_layer_sizes`` lists the encoder's hidden widths in front of the code of
+# ``n_components``, and the decoder mirrors the encoder. A fixed number of epochs,
+# as in the recipe (the warning that ``max_iter`` ran out is expected and silenced).
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 ae = Autoencoder(
-    hidden_layer_sizes=(128, 64, 12, 3),
+    n_components=3,
+    hidden_layer_sizes=(128, 64, 12),
     activation="tanh",
     code_activation="identity",
     out_activation="logistic",

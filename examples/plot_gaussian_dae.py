@@ -56,8 +56,10 @@ print(f"{len(X_train)} training and {len(X_test)} test images of {image_shape}")
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 dae = DenoisingAE(
-    hidden_layer_sizes=(200,),
+    n_components=200,
+    hidden_layer_sizes=(),
     activation="softplus",
+    code_activation="softplus",
     noise="gaussian",
     noise_level=0.01,
     solver="adam",

@@ -30,11 +30,11 @@ if MNIST:
     X_train, _ = load_mnist(path=MNIST, subset="train", return_X_y=True)
     X_train = X_train[:10000]
     X_test, _ = load_mnist(path=MNIST, subset="test", return_X_y=True)
-    sizes, max_iter = [(32,), (128,)], 10
+    sizes, max_iter = [32, 128], 10
 else:
     X, _ = load_digits(return_X_y=True)
     X_train, X_test = train_test_split(X / 16, test_size=0.25, random_state=0)
-    sizes, max_iter = [(8,), (32,)], 10
+    sizes, max_iter = [8, 32], 10
 
 # %%
 # The search
@@ -45,10 +45,15 @@ else:
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 dae = DenoisingAE(
-    noise="mask", out_activation="logistic", max_iter=max_iter, random_state=0
+    hidden_layer_sizes=(),
+    code_activation="relu",
+    noise="mask",
+    out_activation="logistic",
+    max_iter=max_iter,
+    random_state=0,
 )
 param_grid = {
-    "hidden_layer_sizes": sizes,
+    "n_components": sizes,
     "noise_level": [0.1, 0.3, 0.5],
 }
 search = GridSearchCV(dae, param_grid, cv=2).fit(X_train)
@@ -59,7 +64,7 @@ search = GridSearchCV(dae, param_grid, cv=2).fit(X_train)
 # ``mean_test_score`` is minus the mean squared reconstruction error per pixel on
 # the held-out fold: the closer to zero, the better.
 results = pd.DataFrame(search.cv_results_)
-columns = ["param_hidden_layer_sizes", "param_noise_level", "mean_test_score"]
+columns = ["param_n_components", "param_noise_level", "mean_test_score"]
 table = results[columns + ["rank_test_score"]].sort_values("rank_test_score")
 print(table.to_string(index=False))
 print(f"best: {search.best_params_}, held-out test score {search.score(X_test):.4f}")

@@ -57,8 +57,10 @@ models = {}
 print(f"{'masking level':>13} {'clean MSE':>10} {'restored MSE':>13}")
 for level in levels:
     dae = DenoisingAE(
-        hidden_layer_sizes=(n_hidden,),
+        n_components=n_hidden,
+        hidden_layer_sizes=(),
         activation="relu",
+        code_activation="relu",
         out_activation="logistic",
         loss="bce",
         noise="mask",

@@ -62,7 +62,10 @@ candidates = [("raw pixels", X_train.shape[1], None)]
 for k in code_sizes:
     candidates.append(("PCA", k, PCA(n_components=k, random_state=0)))
     dae = DenoisingAE(
-        hidden_layer_sizes=(n_hidden, k),
+        n_components=k,
+        hidden_layer_sizes=(n_hidden,),
+        code_activation="relu",
+        noise="gaussian",
         noise_level=0.3,
         batch_size=batch_size,
         max_iter=max_iter,

@@ -73,8 +73,10 @@ fine_tuning = dict(
     random_state=0,
 )
 encoder = DenoisingAE(
-    hidden_layer_sizes=(n_hidden,),
+    n_components=n_hidden,
+    hidden_layer_sizes=(),
     activation="relu",
+    code_activation="relu",
     noise="mask",
     noise_level=0.25,
     out_activation="logistic",

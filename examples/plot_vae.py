@@ -49,7 +49,8 @@ else:
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 vae = VariationalAE(
-    hidden_layer_sizes=(n_hidden, 2),
+    n_components=2,
+    hidden_layer_sizes=(n_hidden,),
     out_activation="logistic",
     loss="bce",
     batch_size=128,

@@ -1,8 +1,9 @@
 """Command line: ``python -m skae demo``.
 
-The demo fits ``StandardScaler -> DenoisingAE -> LogisticRegression`` on
-scikit-learn's bundled digits, next to the same pipeline with PCA at the same code
-size and next to plain logistic regression, and prints test accuracy and fit time.
+The demo fits ``StandardScaler -> DenoisingAE(n_components=k) -> LogisticRegression``,
+the autoencoder with its defaults, on scikit-learn's bundled digits, next to the same
+pipeline with ``PCA(k)`` and next to plain logistic regression, and prints test
+accuracy and the pipeline's fit time.
 """
 
 import argparse
@@ -40,7 +41,7 @@ def _fit_and_score(reducer, X_train, X_test, y_train, y_test):
     return pipe.score(X_test, y_test), seconds, converged
 
 
-def demo(code_sizes=(8, 16), random_state=0, out=sys.stdout):
+def demo(code_sizes=(8, 16, 32), random_state=0, out=sys.stdout):
     """Print the demo table; return its rows as dicts."""
     X, y = load_digits(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(
@@ -49,14 +50,8 @@ def demo(code_sizes=(8, 16), random_state=0, out=sys.stdout):
     models = [("LogisticRegression on raw pixels", X.shape[1], None)]
     for k in code_sizes:
         models.append((f"PCA({k}) + LogisticRegression", k, PCA(k, random_state=0)))
-        dae = DenoisingAE(
-            (128, k),
-            noise_level=0.3,
-            batch_size=64,
-            max_iter=100,
-            random_state=random_state,
-        )
-        models.append((f"DenoisingAE(128, {k}) + LogisticRegression", k, dae))
+        dae = DenoisingAE(n_components=k, random_state=random_state)
+        models.append((f"DenoisingAE(n_components={k}) + LogisticRegression", k, dae))
 
     print(
         f"skae {skae.__version__} demo: digits ({len(X_train)} train / {len(X_test)} "
@@ -66,7 +61,7 @@ def demo(code_sizes=(8, 16), random_state=0, out=sys.stdout):
         file=out,
     )
     title = "pipeline (after StandardScaler)"
-    header = f"{title:<44} {'dims':>4} {'accuracy':>9} {'fit s':>7}"
+    header = f"{title:<50} {'dims':>4} {'accuracy':>9} {'fit s':>7}"
     print(header, file=out)
     print("-" * len(header), file=out)
     rows = []
@@ -75,7 +70,7 @@ def demo(code_sizes=(8, 16), random_state=0, out=sys.stdout):
             reducer, X_train, X_test, y_train, y_test
         )
         note = "" if converged else "  (stopped at max_iter)"
-        print(f"{name:<44} {dims:>4} {accuracy:>9.4f} {seconds:>7.2f}{note}", file=out)
+        print(f"{name:<50} {dims:>4} {accuracy:>9.4f} {seconds:>7.2f}{note}", file=out)
         rows.append(
             {"pipeline": name, "dims": dims, "accuracy": accuracy, "seconds": seconds}
         )
@@ -88,7 +83,7 @@ def main(argv=None):
     commands = parser.add_subparsers(dest="command", required=True)
     demo_parser = commands.add_parser("demo", help="digits: DenoisingAE vs PCA vs raw")
     demo_parser.add_argument(
-        "--code-sizes", type=int, nargs="+", default=[8, 16], metavar="K"
+        "--code-sizes", type=int, nargs="+", default=[8, 16, 32], metavar="K"
     )
     demo_parser.add_argument("--random-state", type=int, default=0)
     args = parser.parse_args(argv)

@@ -403,7 +403,8 @@ def save(estimator, path):
     >>> from sklearn.datasets import load_digits
     >>> from skae import Autoencoder, load, save
     >>> X, _ = load_digits(return_X_y=True)
-    >>> ae = Autoencoder((8,), max_iter=2, random_state=0).fit(X / 16)
+    >>> ae = Autoencoder(8, hidden_layer_sizes=(), max_iter=2, random_state=0)
+    >>> ae = ae.fit(X / 16)
     >>> path = os.path.join(tempfile.mkdtemp(), "ae.skae")
     >>> save(ae, path)
     >>> load(path).transform(X[:3] / 16).shape

@@ -7,7 +7,12 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from skae._autoencoder import _OUT_ACTIVATIONS, _BaseAutoencoder
+from skae._autoencoder import (
+    _MAX_ITER_CONSTRAINT,
+    _OUT_ACTIVATIONS,
+    _ae_docs,
+    _BaseAutoencoder,
+)
 from skae._base import BaseNeuralEstimator
 from skae._docstrings import DOCS
 from skae.nn.vae import VAELoss, VAEModule, elbo
@@ -15,6 +20,9 @@ from skae.nn.vae import VAELoss, VAEModule, elbo
 # Monte Carlo draws of the code per sample in score_samples: the same draws for
 # every sample (see skae.nn.vae.elbo), from a fixed stream, so scores repeat.
 _ELBO_DRAWS = 8
+
+_VAE_HIDDEN_WHY = """ The
+        default is the classic 784-400-20 model's (Kingma and Welling, 2014)."""
 
 
 class VariationalAE(_BaseAutoencoder):
@@ -32,13 +40,11 @@ class VariationalAE(_BaseAutoencoder):
 
     Parameters
     ----------
-    hidden_layer_sizes : array-like of shape (n_layers,) or int, default=(400, 20)
-        Widths of the encoder's layers; the last is the code size
-        (``n_components``). The decoder mirrors the encoder.
+    {n_components}
 
-    activation : {{"identity", "logistic", "sigmoid", "tanh", "relu", "softplus"}}, \
-default="relu"
-        Activation of the hidden layers.
+    {hidden}
+
+    {activation}
 
     out_activation : {{"identity", "logistic", "sigmoid", "tanh"}}, default="identity"
         Activation of the reconstruction; "logistic" with ``loss="bce"``.
@@ -81,25 +87,35 @@ default="relu"
     >>> from sklearn.datasets import load_digits
     >>> from skae import VariationalAE
     >>> X, _ = load_digits(return_X_y=True)
-    >>> vae = VariationalAE((64, 2), loss="bce", out_activation="logistic",
-    ...                     max_iter=5, random_state=0).fit(X / 16)
+    >>> vae = VariationalAE(2, hidden_layer_sizes=(64,), loss="bce",
+    ...                     out_activation="logistic", max_iter=5,
+    ...                     random_state=0).fit(X / 16)
     >>> vae.transform(X[:3] / 16).shape
     (3, 2)
     >>> vae.sample(4, random_state=0).shape
     (4, 64)
-    """.format(draws=_ELBO_DRAWS, **DOCS)
+    """.format(
+        draws=_ELBO_DRAWS,
+        **{
+            **_ae_docs(20, "(400,)", _VAE_HIDDEN_WHY),
+            "training_attributes": DOCS["training_attributes"],
+        },
+    )
 
     _parameter_constraints = {
         **BaseNeuralEstimator._parameter_constraints,
         "out_activation": [StrOptions(_OUT_ACTIVATIONS)],
         "loss": [StrOptions({"mse", "bce"})],
         "beta": [Interval(numbers.Real, 0, None, closed="left")],
+        "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
+        "max_iter": _MAX_ITER_CONSTRAINT,
     }
 
     def __init__(
         self,
-        hidden_layer_sizes=(400, 20),
+        n_components=20,
         *,
+        hidden_layer_sizes=(400,),
         activation="relu",
         out_activation="identity",
         loss="mse",
@@ -108,7 +124,7 @@ default="relu"
         alpha=0.0001,
         batch_size="auto",
         learning_rate_init=0.001,
-        max_iter=200,
+        max_iter="auto",
         shuffle=True,
         random_state=None,
         tol=1e-4,
@@ -124,6 +140,7 @@ default="relu"
         n_iter_no_change=10,
         device="cpu",
     ):
+        self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.out_activation = out_activation
@@ -149,6 +166,66 @@ default="relu"
         self.n_iter_no_change = n_iter_no_change
         self.device = device
 
+    def transform(self, X):
+        """Encode ``X`` as the posterior mean of each sample's code.
+
+        Deterministic: no code is sampled (training samples one with the
+        reparametrisation trick).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to encode.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_components)
+            The posterior means.
+        """
+        return super().transform(X)
+
+    def score_samples(self, X):
+        """Estimate each sample's evidence lower bound (ELBO; higher is better).
+
+        Unlike the deterministic autoencoders' score (minus a reconstruction
+        error averaged over features), the ELBO is a bound on the log-likelihood
+        of the sample, in nats, summed over features: the reconstruction
+        log-likelihood minus the KL divergence of the posterior from the prior,
+        with ``beta`` = 1 whatever the training used.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            Each sample's ELBO in nats, averaged over the same 8 draws of
+            the code for every sample.
+        """
+        return super().score_samples(X)
+
+    def score(self, X, y=None):
+        """Mean evidence lower bound of ``X`` in nats per sample (higher is better).
+
+        Minus this is the test loss that VAE papers report (for ``loss="bce"``,
+        the Bernoulli likelihood).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+            The mean of :meth:`score_samples`.
+        """
+        return super().score(X, y)
+
     def sample(self, n_samples=1, random_state=None):
         """Draw codes from the prior N(0, I) and decode them.
 
@@ -173,7 +250,10 @@ default="relu"
     def _module_spec(self, n_features):
         return VAEModule, {
             "n_features": n_features,
-            "hidden_layer_sizes": self._hidden_sizes(),
+            "hidden_layer_sizes": [
+                *self._hidden_sizes(allow_empty=True),
+                int(self.n_components),
+            ],
             "activation": self.activation,
             "out_activation": self.out_activation,
         }

@@ -35,7 +35,7 @@ Examples
 >>> from skae import Autoencoder
 >>> X, _ = load_digits(return_X_y=True)
 >>> X = (X / 16).astype(np.float32)
->>> ae = Autoencoder((8,), max_iter=2, random_state=0).fit(X)
+>>> ae = Autoencoder(8, hidden_layer_sizes=(), max_iter=2, random_state=0).fit(X)
 >>> onx = skl2onnx.to_onnx(ae, X[:1])
 >>> session = ort.InferenceSession(onx.SerializeToString())
 >>> session.run(None, {"X": X[:3]})[0].shape
@@ -175,11 +175,11 @@ def provenance(model):
     >>> import json
     >>> from skae import DenoisingAE
     >>> from skae.onnx import provenance
-    >>> meta = provenance(DenoisingAE((8,)))
+    >>> meta = provenance(DenoisingAE(8, hidden_layer_sizes=()))
     >>> sorted(meta)
     ['skae.estimators', 'skae.versions']
-    >>> json.loads(meta["skae.estimators"])[0]["params"]["hidden_layer_sizes"]
-    [8]
+    >>> json.loads(meta["skae.estimators"])[0]["params"]["n_components"]
+    8
     """
     estimators = [
         {"path": path, "class": f"skae.{type(est).__name__}", "params": _params(est)}

@@ -168,7 +168,7 @@ def plot_reconstructions(
     >>> from skae import Autoencoder
     >>> from skae.plotting import plot_reconstructions
     >>> X = load_digits().data[:200] / 16
-    >>> ae = Autoencoder((16,), max_iter=2, random_state=0).fit(X)
+    >>> ae = Autoencoder(16, hidden_layer_sizes=(), max_iter=2, random_state=0).fit(X)
     >>> fig, axes = plot_reconstructions(ae, X, n_images=4)
     >>> axes.shape
     (2, 4)
@@ -329,7 +329,7 @@ def plot_loss_curve(estimator, *, ax=None):
     >>> from skae import Autoencoder
     >>> from skae.plotting import plot_loss_curve
     >>> X = load_digits().data[:200] / 16
-    >>> ae = Autoencoder((16,), max_iter=3, random_state=0).fit(X)
+    >>> ae = Autoencoder(16, hidden_layer_sizes=(), max_iter=3, random_state=0).fit(X)
     >>> ax = plot_loss_curve(ae)
     >>> ax.get_lines()[0].get_xdata().tolist()
     [1, 2, 3]
@@ -432,7 +432,7 @@ def plot_weights(estimator, *, n_tiles=100, image_shape=None, cmap="gray", fig=N
     >>> from skae import Autoencoder
     >>> from skae.plotting import plot_weights
     >>> X = load_digits().data[:200] / 16
-    >>> ae = Autoencoder((16,), max_iter=2, random_state=0).fit(X)
+    >>> ae = Autoencoder(16, hidden_layer_sizes=(), max_iter=2, random_state=0).fit(X)
     >>> fig, axes = plot_weights(ae)
     >>> axes.shape
     (4, 4)
@@ -525,7 +525,8 @@ def plot_samples(
     >>> from skae import VariationalAE
     >>> from skae.plotting import plot_samples
     >>> X = load_digits().data[:200] / 16
-    >>> vae = VariationalAE((32, 2), max_iter=2, random_state=0).fit(X)
+    >>> vae = VariationalAE(2, hidden_layer_sizes=(32,), max_iter=2, random_state=0)
+    >>> vae = vae.fit(X)
     >>> fig, axes = plot_samples(vae, n_samples=10, random_state=0)
     >>> axes.shape
     (3, 4)

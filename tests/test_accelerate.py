@@ -34,7 +34,12 @@ def digits01():
 def test_accelerate_autoencoder_trains_transforms_and_pickles(digits01):
     X, _ = digits01
     ae = DenoisingAE(
-        (16,), max_iter=6, batch_size=64, random_state=0, device="accelerate"
+        16,
+        hidden_layer_sizes=(),
+        max_iter=6,
+        batch_size=64,
+        random_state=0,
+        device="accelerate",
     ).fit(X)
     assert type(ae.net_).__name__ == "_AcceleratedNeuralNet"
     assert ae.net_.device.startswith("cuda" if torch.cuda.is_available() else "cpu")
@@ -56,8 +61,8 @@ def test_accelerate_matches_reconstruction_of_plain_fit(digits01):
     """Same model, other batch order: the two fits end at comparable losses."""
     X, _ = digits01
     params = dict(max_iter=8, batch_size=64, random_state=0)
-    plain = DenoisingAE((16,), **params).fit(X)
-    accel = DenoisingAE((16,), device="accelerate", **params).fit(X)
+    plain = DenoisingAE(16, hidden_layer_sizes=(), **params).fit(X)
+    accel = DenoisingAE(16, hidden_layer_sizes=(), device="accelerate", **params).fit(X)
     assert accel.score(X) == pytest.approx(plain.score(X), rel=0.25)
 
 
@@ -77,7 +82,8 @@ def test_accelerate_classifier(digits01):
 def test_accelerate_early_stopping_keeps_the_best_weights(digits01):
     X, _ = digits01
     ae = DenoisingAE(
-        (16,),
+        16,
+        hidden_layer_sizes=(),
         max_iter=8,
         early_stopping=True,
         batch_size=64,
@@ -92,7 +98,7 @@ def test_accelerate_missing_names_the_extra(digits01, monkeypatch):
     X, _ = digits01
     monkeypatch.setitem(sys.modules, "accelerate", None)  # as if not installed
     with pytest.raises(ImportError, match=r"skae\[accelerate\]"):
-        DenoisingAE((4,), max_iter=1, device="accelerate").fit(X)
+        DenoisingAE(4, hidden_layer_sizes=(), max_iter=1, device="accelerate").fit(X)
 
 
 _SCRIPT = """
@@ -105,7 +111,7 @@ from skae import DenoisingAE
 X, _ = load_digits(return_X_y=True)
 X = X / 16.0
 ae = DenoisingAE(
-    (16,), max_iter=40, tol=0.02, n_iter_no_change=2, batch_size=64,
+    16, hidden_layer_sizes=(), max_iter=40, tol=0.02, n_iter_no_change=2, batch_size=64,
     early_stopping={early_stopping}, random_state=0, device="accelerate",
 ).fit(X)
 rank = int(os.environ["RANK"])
@@ -170,7 +176,12 @@ def test_accelerate_two_cpu_processes_train_in_step(tmp_path, early_stopping):
 def test_accelerate_cuda(digits01):
     X, _ = digits01
     ae = DenoisingAE(
-        (16,), max_iter=5, batch_size=64, random_state=0, device="accelerate"
+        16,
+        hidden_layer_sizes=(),
+        max_iter=5,
+        batch_size=64,
+        random_state=0,
+        device="accelerate",
     ).fit(X)
     assert ae.net_.device.startswith("cuda")
     assert next(ae.net_.module_.parameters()).is_cuda

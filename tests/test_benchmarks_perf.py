@@ -92,7 +92,7 @@ def test_bench_memory_quick():
     names = [r[0] for r in rows]
     assert names == [
         "skae MLPClassifier((300,))",
-        "skae DenoisingAE((200,))",
+        "skae DenoisingAE(200, hidden_layer_sizes=())",
         "sklearn MLP",
     ], out
     for name, inp, baseline, before, peak, over, budget, within in rows:

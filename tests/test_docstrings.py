@@ -33,9 +33,7 @@ METHODS_IGNORE_NONE_Y = [
 # Temporary: failures in files this test's author does not own, each being fixed
 # by that file's owner; the mark is strict, so a fix shows up as XPASS to remove.
 XFAIL_PARAMETERS = {}
-XFAIL_MEANINGS = {
-    "VariationalAE.transform": "owned by skae/_vae.py's engineer, being fixed",
-}
+XFAIL_MEANINGS = {}
 
 
 def _checked(func):

@@ -23,7 +23,7 @@ def test_demo_command_prints_the_table():
     assert [r.split(" + ")[0].split(" on ")[0] for r in rows] == [
         "LogisticRegression",
         "PCA(4)",
-        "DenoisingAE(128, 4)",
+        "DenoisingAE(n_components=4)",
     ]
     for row in rows:
         _, accuracy, seconds = re.search(r"(\d+) +([\d.]+) +([\d.]+)", row).groups()

@@ -161,7 +161,14 @@ def few_labels(split):
 
 def test_encoder_pretrains_on_all_rows_and_fine_tunes_on_labelled(few_labels):
     X_train, y_semi, X_test, y_test = few_labels
-    encoder = DenoisingAE((64,), noise_level=0.2, batch_size=32, max_iter=100)
+    encoder = DenoisingAE(
+        64,
+        hidden_layer_sizes=(),
+        code_activation="relu",
+        noise_level=0.2,
+        batch_size=32,
+        max_iter=100,
+    )
     clf = MLPClassifier(
         (64,), encoder=encoder, batch_size=32, max_iter=200, random_state=0
     ).fit(X_train, y_semi)
@@ -182,7 +189,14 @@ def test_encoder_pretrains_on_all_rows_and_fine_tunes_on_labelled(few_labels):
 
 def test_encoder_weights_start_the_hidden_layers(few_labels):
     X_train, y_semi, X_test, _ = few_labels
-    encoder = Autoencoder((32, 16), pretrain_max_iter=2, max_iter=3, random_state=0)
+    encoder = Autoencoder(
+        16,
+        hidden_layer_sizes=(32,),
+        code_activation="relu",
+        pretrain_max_iter=2,
+        max_iter=3,
+        random_state=0,
+    )
     clf = MLPClassifier(
         (32, 16), encoder=encoder, solver="sgd", momentum=0.0, alpha=0.0
     )
@@ -196,7 +210,9 @@ def test_encoder_weights_start_the_hidden_layers(few_labels):
 
 def test_encoder_frozen_is_used_as_fitted(few_labels):
     X_train, y_semi, X_test, _ = few_labels
-    ae = Autoencoder((32,), max_iter=5, random_state=0).fit(X_train)
+    ae = Autoencoder(
+        32, hidden_layer_sizes=(), code_activation="relu", max_iter=5, random_state=0
+    ).fit(X_train)
     clf = MLPClassifier((32,), encoder=FrozenEstimator(ae), max_iter=1, random_state=0)
     before = ae.net_.module_.encoder[0].weight.detach().clone()
     clf.fit(X_train, y_semi)
@@ -207,7 +223,9 @@ def test_encoder_frozen_is_used_as_fitted(few_labels):
 
 def test_encoder_must_match_the_hidden_layers(few_labels):
     X_train, y_semi, _, _ = few_labels
-    ae = Autoencoder((32,), max_iter=1, random_state=0)
+    ae = Autoencoder(
+        32, hidden_layer_sizes=(), code_activation="relu", max_iter=1, random_state=0
+    )
     with pytest.raises(ValueError, match="must match the encoder's layers"):
         MLPClassifier((16,), encoder=ae).fit(X_train, y_semi)
     with pytest.raises(ValueError, match="Activations differ"):
@@ -224,7 +242,12 @@ def test_encoder_must_match_the_hidden_layers(few_labels):
 def test_encoder_parameters_in_a_grid_search(few_labels):
     X_train, y_semi, _, _ = few_labels
     clf = MLPClassifier(
-        (16,), encoder=Autoencoder((16,), max_iter=5), max_iter=5, random_state=0
+        (16,),
+        encoder=Autoencoder(
+            16, hidden_layer_sizes=(), code_activation="relu", max_iter=5
+        ),
+        max_iter=5,
+        random_state=0,
     )
     assert "encoder__l1_code" in clf.get_params()
     search = GridSearchCV(clf, {"encoder__l1_code": [0.0, 0.1]}, cv=2)

@@ -46,20 +46,27 @@ X, Y = _digits()
 
 AUTOENCODERS = {
     "autoencoder-deep-linear-code": Autoencoder(
-        (32, 8), code_activation="identity", max_iter=2, random_state=0
+        8, hidden_layer_sizes=(32,), code_activation="identity", max_iter=2,
+        random_state=0,
     ),
     "denoising-gaussian-softplus-logistic": DenoisingAE(
-        (16,), activation="softplus", out_activation="logistic", max_iter=2,
+        16,
+        hidden_layer_sizes=(),
+        activation="softplus",
+        code_activation="softplus",
+        out_activation="logistic",
+        max_iter=2,
         random_state=0,
     ),
     "denoising-mask-tanh": DenoisingAE(
-        (24, 12), noise="mask", noise_level=0.3, activation="tanh",
+        12, hidden_layer_sizes=(24,), noise="mask", noise_level=0.3, activation="tanh",
+        code_activation="tanh",
         out_activation="tanh", max_iter=2, random_state=0,
     ),
-    "vae": VariationalAE((32, 4), max_iter=2, random_state=0),
+    "vae": VariationalAE(4, hidden_layer_sizes=(32,), max_iter=2, random_state=0),
     "vae-bce": VariationalAE(
-        (16, 3), loss="bce", out_activation="logistic", activation="logistic",
-        max_iter=2, random_state=0,
+        3, hidden_layer_sizes=(16,), loss="bce", out_activation="logistic",
+        activation="logistic", max_iter=2, random_state=0,
     ),
     "conv2d": ConvAE(channels=(8, 4), max_iter=2, random_state=0),
     "conv2d-strides-even-kernel": ConvAE(
@@ -101,7 +108,17 @@ def pipeline():
     return Pipeline(
         [
             ("scale", StandardScaler()),
-            ("dae", DenoisingAE((16,), noise_level=0.3, max_iter=3, random_state=0)),
+            (
+                "dae",
+                DenoisingAE(
+                    16,
+                    hidden_layer_sizes=(),
+                    code_activation="relu",
+                    noise_level=0.3,
+                    max_iter=3,
+                    random_state=0,
+                ),
+            ),
             ("logreg", LogisticRegression(max_iter=500)),
         ]
     ).fit(X.astype(np.float64), Y)
@@ -377,9 +394,14 @@ def test_plain_skl2onnx_keeps_provenance_in_node_doc_string(pipeline):
 
 
 def test_provenance_lists_each_skae_estimator_once():
-    ae = Autoencoder((8,))
+    ae = Autoencoder(8, hidden_layer_sizes=(), code_activation="relu")
     clf = MLPClassifier((8,), encoder=ae)
-    pipe = Pipeline([("ae", DenoisingAE((4,))), ("clf", clf)])
+    pipe = Pipeline(
+        [
+            ("ae", DenoisingAE(4, hidden_layer_sizes=(), code_activation="relu")),
+            ("clf", clf),
+        ]
+    )
     entries = json.loads(skae_onnx.provenance(pipe)["skae.estimators"])
     # The classifier's encoder is one of its parameters, not a separate entry.
     assert [(e["path"], e["class"]) for e in entries] == [
@@ -394,7 +416,9 @@ def test_provenance_lists_each_skae_estimator_once():
 
 def test_unfitted_estimator_raises():
     with pytest.raises(NotFittedError):
-        skl2onnx.to_onnx(Autoencoder((4,)), X[:1])
+        skl2onnx.to_onnx(
+            Autoencoder(4, hidden_layer_sizes=(), code_activation="relu"), X[:1]
+        )
 
 
 def test_integer_input_raises(autoencoders):
@@ -422,7 +446,9 @@ def test_float64_with_zipmap_raises(classifiers):
 
 
 def test_unknown_layer_raises():
-    est = Autoencoder((8,), max_iter=1, random_state=0).fit(X)
+    est = Autoencoder(
+        8, hidden_layer_sizes=(), code_activation="relu", max_iter=1, random_state=0
+    ).fit(X)
     est.net_.module_.encoder[1] = torch.nn.LeakyReLU()
     with pytest.raises(TypeError, match="cannot export a LeakyReLU layer"):
         skl2onnx.to_onnx(est, X[:1])

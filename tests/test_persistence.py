@@ -42,32 +42,66 @@ def _labels(y):
 
 
 CASES = {
-    "autoencoder": (lambda: Autoencoder((8, 4), pretrain_max_iter=1), "int"),
-    "denoising": (lambda: DenoisingAE((8,), noise="mask", noise_level=0.3), "int"),
-    "variational": (lambda: VariationalAE((8, 2)), "int"),
+    "autoencoder": (
+        lambda: Autoencoder(
+            4, hidden_layer_sizes=(8,), code_activation="relu", pretrain_max_iter=1
+        ),
+        "int",
+    ),
+    "denoising": (
+        lambda: DenoisingAE(
+            8,
+            hidden_layer_sizes=(),
+            code_activation="relu",
+            noise="mask",
+            noise_level=0.3,
+        ),
+        "int",
+    ),
+    "variational": (lambda: VariationalAE(2, hidden_layer_sizes=(8,)), "int"),
     "conv": (lambda: ConvAE(channels=(4,)), "int"),
     "mlp": (lambda: MLPClassifier((8,), dropout=0.2), "int"),
     "mlp-encoder-str-labels": (
-        lambda: MLPClassifier((8,), encoder=DenoisingAE((8,), max_iter=2)),
+        lambda: MLPClassifier(
+            (8,),
+            encoder=DenoisingAE(
+                8, hidden_layer_sizes=(), code_activation="relu", max_iter=2
+            ),
+        ),
         "str",
     ),
     "mlp-object-str-labels": (lambda: MLPClassifier((8,)), "object"),
     "mlp-frozen-encoder": (
         lambda: MLPClassifier(
-            (8,), encoder=FrozenEstimator(Autoencoder((8,), max_iter=2).fit(_X()))
+            (8,),
+            encoder=FrozenEstimator(
+                Autoencoder(
+                    8, hidden_layer_sizes=(), code_activation="relu", max_iter=2
+                ).fit(_X())
+            ),
         ),
         "int",
     ),
     "autoencoder-sgd-no-momentum": (
-        lambda: Autoencoder((8,), solver="sgd", momentum=0.0),
+        lambda: Autoencoder(
+            8, hidden_layer_sizes=(), code_activation="relu", solver="sgd", momentum=0.0
+        ),
         "int",
     ),
-    "denoising-adagrad": (lambda: DenoisingAE((8,), solver="adagrad"), "int"),
+    "denoising-adagrad": (
+        lambda: DenoisingAE(
+            8, hidden_layer_sizes=(), code_activation="relu", solver="adagrad"
+        ),
+        "int",
+    ),
     "mlp-early-stopping": (
         lambda: MLPClassifier((8,), early_stopping=True, n_iter_no_change=1),
         "int",
     ),
-    "autoencoder-pandas-set-output": (lambda: Autoencoder((8,)), "pandas"),
+    "autoencoder-pandas-set-output": (
+        lambda: Autoencoder(8, hidden_layer_sizes=(), code_activation="relu"),
+        "pandas",
+    ),
     "mlp-pandas": (lambda: MLPClassifier((8,)), "pandas"),
 }
 
@@ -195,7 +229,11 @@ def test_partial_fit_after_load_continues_exactly(name, small, tmp_path):
 
 
 def test_unfitted_estimator_round_trip(tmp_path):
-    est = MLPClassifier((3, 2), encoder=DenoisingAE((3, 2)), batch_size=7)
+    est = MLPClassifier(
+        (3, 2),
+        encoder=DenoisingAE(2, hidden_layer_sizes=(3,), code_activation="relu"),
+        batch_size=7,
+    )
     restored = _round_trip_skae(est, tmp_path)
     assert repr(restored.get_params()) == repr(est.get_params())
     assert isinstance(restored.get_params()["hidden_layer_sizes"], tuple)

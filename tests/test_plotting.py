@@ -41,12 +41,16 @@ def data(digits):
 
 @pytest.fixture(scope="module")
 def ae(data):
-    return Autoencoder((16, 2), max_iter=3, random_state=0).fit(data[0])
+    return Autoencoder(2, hidden_layer_sizes=(16,), max_iter=3, random_state=0).fit(
+        data[0]
+    )
 
 
 @pytest.fixture(scope="module")
 def vae(data):
-    return VariationalAE((16, 2), max_iter=2, random_state=0).fit(data[0])
+    return VariationalAE(2, hidden_layer_sizes=(16,), max_iter=2, random_state=0).fit(
+        data[0]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +122,8 @@ def test_plot_reconstructions_pipeline(data):
     # drawn in the units of X.
     X = data[0]
     pipe = make_pipeline(
-        StandardScaler(), Autoencoder((8,), max_iter=2, random_state=0)
+        StandardScaler(),
+        Autoencoder(8, hidden_layer_sizes=(), max_iter=2, random_state=0),
     ).fit(X)
     _, axes = plot_reconstructions(pipe, X, n_images=2)
     expected = pipe.inverse_transform(pipe.transform(X[:2]))
@@ -144,7 +149,9 @@ def test_plot_reconstructions_image_shape(data):
 
 
 def test_plot_reconstructions_not_square(data):
-    ae60 = Autoencoder((4,), max_iter=1, random_state=0).fit(data[0][:, :60])
+    ae60 = Autoencoder(4, hidden_layer_sizes=(), max_iter=1, random_state=0).fit(
+        data[0][:, :60]
+    )
     with pytest.raises(ValueError, match="60 features are not square"):
         plot_reconstructions(ae60, data[0][:, :60])
     _, axes = plot_reconstructions(ae60, data[0][:, :60], image_shape=(6, 10))
@@ -228,10 +235,10 @@ def test_plot_codes_errors(agg):
 @pytest.mark.parametrize(
     "estimator",
     [
-        Autoencoder((8,), max_iter=3, random_state=0),
-        DenoisingAE((8,), max_iter=3, random_state=0),
+        Autoencoder(8, hidden_layer_sizes=(), max_iter=3, random_state=0),
+        DenoisingAE(8, hidden_layer_sizes=(), max_iter=3, random_state=0),
         ConvAE(channels=(2,), max_iter=3, random_state=0),
-        VariationalAE((8, 2), max_iter=3, random_state=0),
+        VariationalAE(2, hidden_layer_sizes=(8,), max_iter=3, random_state=0),
         MLPClassifier((8,), max_iter=3, random_state=0),
     ],
     ids=lambda e: type(e).__name__,
@@ -248,7 +255,9 @@ def test_plot_loss_curve_every_estimator(estimator, data):
 
 
 def test_plot_loss_curve_validation_scores(data, agg):
-    ae = Autoencoder((8,), early_stopping=True, max_iter=4, random_state=0)
+    ae = Autoencoder(
+        8, hidden_layer_sizes=(), early_stopping=True, max_iter=4, random_state=0
+    )
     ae.fit(data[0])
     assert ae.validation_scores_ is not None
     _, ax = agg.subplots()
@@ -308,7 +317,10 @@ def test_plot_weights_n_tiles_and_image_shape(ae, agg):
 @pytest.mark.parametrize(
     "estimator, key",
     [
-        (VariationalAE((16, 2), max_iter=1, random_state=0), "body.0.weight"),
+        (
+            VariationalAE(2, hidden_layer_sizes=(16,), max_iter=1, random_state=0),
+            "body.0.weight",
+        ),
         (MLPClassifier((9,), max_iter=1, random_state=0), "hidden.0.weight"),
     ],
     ids=["VariationalAE", "MLPClassifier"],

@@ -21,9 +21,18 @@ from skae import VariationalAE, load, save
 
 SEEDED = {"max_iter": 3, "random_state": 0}
 MAKERS = {
-    "autoencoder": ("Autoencoder", {"hidden_layer_sizes": (8,), **SEEDED}),
-    "denoising": ("DenoisingAE", {"hidden_layer_sizes": (8,), **SEEDED}),
-    "variational": ("VariationalAE", {"hidden_layer_sizes": (8, 2), **SEEDED}),
+    "autoencoder": (
+        "Autoencoder",
+        {"n_components": 8, "hidden_layer_sizes": (), **SEEDED},
+    ),
+    "denoising": (
+        "DenoisingAE",
+        {"n_components": 8, "hidden_layer_sizes": (), **SEEDED},
+    ),
+    "variational": (
+        "VariationalAE",
+        {"n_components": 2, "hidden_layer_sizes": (8,), **SEEDED},
+    ),
     "conv": ("ConvAE", {"channels": (4,), **SEEDED}),
     "mlp": ("MLPClassifier", {"hidden_layer_sizes": (8,), "dropout": 0.2, **SEEDED}),
 }
@@ -114,7 +123,12 @@ def test_weights_blown_up_by_the_last_step_count_as_divergence(small):
     # the step), but the step at this learning rate makes the weights infinite.
     X, y = small
     est = VariationalAE(
-        (8, 2), solver="sgd", learning_rate_init=1e38, max_iter=1, batch_size=len(X)
+        2,
+        hidden_layer_sizes=(8,),
+        solver="sgd",
+        learning_rate_init=1e38,
+        max_iter=1,
+        batch_size=len(X),
     )
     with pytest.raises(FloatingPointError, match="diverged at epoch 1"):
         est.set_params(random_state=0).fit(X, y)

@@ -65,7 +65,12 @@ def _pipeline():
             (
                 "ae",
                 DenoisingAE(
-                    (8,), noise_level=0.2, max_iter=3, batch_size=100, random_state=0
+                    8,
+                    hidden_layer_sizes=(),
+                    noise_level=0.2,
+                    max_iter=3,
+                    batch_size=100,
+                    random_state=0,
                 ),
             ),
             ("clf", LogisticRegression(max_iter=200)),
@@ -102,7 +107,7 @@ def test_grid_search_dask_matches_local(client, digits600):
     search = GridSearchCV(
         _pipeline(),
         {
-            "ae__hidden_layer_sizes": [(4,), (8,)],
+            "ae__n_components": [4, 8],
             "ae__learning_rate_init": [1e-3, 1e-2],
         },
         cv=3,
@@ -126,7 +131,7 @@ def test_randomized_search_dask_matches_local(client, digits600):
     search = RandomizedSearchCV(
         _pipeline(),
         {
-            "ae__hidden_layer_sizes": [(4,), (8,), (16,)],
+            "ae__n_components": [4, 8, 16],
             "ae__noise_level": [0.1, 0.3],
             "ae__alpha": [1e-4, 1e-2],
         },
@@ -244,7 +249,9 @@ def test_incremental_autoencoder_on_dask_matches_local_partial_fit(client, digit
 
     X, y = digits600
     X = X / 16.0
-    ae = DenoisingAE((8,), noise_level=0.2, batch_size=50, random_state=0)
+    ae = DenoisingAE(
+        8, hidden_layer_sizes=(), noise_level=0.2, batch_size=50, random_state=0
+    )
     dX = da.from_array(X, chunks=(200, X.shape[1]))
     inc = Incremental(ae, shuffle_blocks=False).fit(dX)
 

@@ -13,7 +13,12 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 def vae(digits):
     X, _ = digits
     return VariationalAE(
-        (64, 4), loss="bce", out_activation="logistic", max_iter=30, random_state=0
+        4,
+        hidden_layer_sizes=(64,),
+        loss="bce",
+        out_activation="logistic",
+        max_iter=30,
+        random_state=0,
     ).fit(X[:1500])
 
 
@@ -56,7 +61,9 @@ def test_vae_sample_from_the_prior(vae):
 
 def test_vae_bce_needs_unit_range_with_a_clear_error(digits):
     X, _ = digits
-    vae = VariationalAE((8, 2), loss="bce", out_activation="logistic", max_iter=1)
+    vae = VariationalAE(
+        2, hidden_layer_sizes=(8,), loss="bce", out_activation="logistic", max_iter=1
+    )
     with pytest.raises(ValueError, match=r"loss='bce' needs X in \[0, 1\]"):
         vae.fit(X * 16)
     with pytest.raises(ValueError, match="needs out_activation='logistic'"):
@@ -65,7 +72,7 @@ def test_vae_bce_needs_unit_range_with_a_clear_error(digits):
 
 def test_vae_gaussian_likelihood_on_standardised_data(digits_std):
     X, _ = digits_std
-    vae = VariationalAE((32, 4), max_iter=20, random_state=0).fit(X)
+    vae = VariationalAE(4, hidden_layer_sizes=(32,), max_iter=20, random_state=0).fit(X)
     # Gaussian of unit variance: at least 0.5 * log(2 pi) nats per feature.
     assert vae.loss_curve_[-1] > 0.5 * np.log(2 * np.pi) * X.shape[1]
     assert vae.loss_curve_[-1] < vae.loss_curve_[0]
@@ -74,8 +81,12 @@ def test_vae_gaussian_likelihood_on_standardised_data(digits_std):
 def test_vae_beta_weights_the_kl_term(digits):
     X, _ = digits
     kwargs = {"loss": "bce", "out_activation": "logistic", "max_iter": 15}
-    loose = VariationalAE((32, 4), beta=0.1, random_state=0, **kwargs).fit(X)
-    tight = VariationalAE((32, 4), beta=4.0, random_state=0, **kwargs).fit(X)
+    loose = VariationalAE(
+        4, hidden_layer_sizes=(32,), beta=0.1, random_state=0, **kwargs
+    ).fit(X)
+    tight = VariationalAE(
+        4, hidden_layer_sizes=(32,), beta=4.0, random_state=0, **kwargs
+    ).fit(X)
     # A heavier KL term pulls the posterior means towards the prior's 0.
     assert np.abs(tight.transform(X)).mean() < np.abs(loose.transform(X)).mean()
 
@@ -83,7 +94,8 @@ def test_vae_beta_weights_the_kl_term(digits):
 def test_vae_grid_search_over_beta_without_scoring(digits):
     X, _ = digits
     vae = VariationalAE(
-        (32, 4),
+        4,
+        hidden_layer_sizes=(32,),
         loss="bce",
         out_activation="logistic",
         batch_size=32,
