@@ -70,7 +70,7 @@ AUTOENCODERS = {
     ),
     "conv2d": ConvAE(channels=(8, 4), max_iter=2, random_state=0),
     "conv2d-strides-even-kernel": ConvAE(
-        channels=(6, 3), kernel_sizes=(4, 2), strides=(3, 2), pool_sizes=(1, 2),
+        channels=(6, 3), kernel_sizes=(4, 2), strides=(3, 2), pool_sizes=1,
         out_activation="tanh", max_iter=2, random_state=0,
     ),
     "conv2d-two-channels": ConvAE(

@@ -1,0 +1,248 @@
+"""Latency through ONNX Runtime against skae's own predict / transform, on MNIST, CPU.
+
+Three fitted models (one epoch on 2,000 images: the weights do not matter for
+timing), each exported with ``skae.onnx.to_onnx`` and served by an ONNX Runtime
+``InferenceSession`` (CPU provider, as many intra-op threads as torch has):
+
+* ``MLPClassifier((300,))``, 784-300-10: ``predict`` against ``session.run`` of
+  the ``label`` output;
+* ``DenoisingAE(200, hidden_layer_sizes=())``, 784-200 softplus: ``transform``
+  against the session;
+* the design card's pipeline, ``StandardScaler -> DenoisingAE(200,
+  hidden_layer_sizes=()) -> LogisticRegression``: ``Pipeline.predict`` against
+  the session's ``label``.
+
+Each at 1 row and 100 rows (latency: a repeat is the mean of ``--number`` calls)
+and on the 10,000 test images (a repeat is one call). Input is float32 for both
+(ONNX sessions take one type; skae's float64 path is in bench_inference). Every
+contender runs alternately, in a new random order each repeat, ``--repeats``
+times; the table gives medians and the ratio to skae's own method. Before timing,
+the session's outputs are checked against skae's (labels equal, floats within
+1e-5).
+
+    python benchmarks/bench_onnx.py            # repeats 7, 200 calls per latency
+    python benchmarks/bench_onnx.py --quick    # repeats 2, 20 calls
+"""
+
+import argparse
+import json
+import statistics
+import sys
+import time
+import warnings
+
+import numpy as np
+import onnxruntime as ort
+import torch
+from sklearn.base import is_classifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+import skae.onnx
+from skae import DenoisingAE, MLPClassifier
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+import _common  # noqa: E402
+import _mnist  # noqa: E402
+
+SKAE = "skae"
+ONNX = "ONNX Runtime"
+
+
+def fit_models(X, y):
+    """``{name: (fitted model, skae's method, ONNX output name)}``."""
+    X, y = X[:2_000], y[:2_000]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        mlp = MLPClassifier((300,), dropout=0.25, max_iter=1, random_state=0)
+        dae = DenoisingAE(
+            200,
+            hidden_layer_sizes=(),
+            activation="softplus",
+            code_activation="softplus",
+            noise="gaussian",
+            noise_level=0.01,
+            max_iter=1,
+            random_state=0,
+        )
+        pipe = Pipeline(
+            [
+                ("scale", StandardScaler()),
+                (
+                    "dae",
+                    DenoisingAE(
+                        200,
+                        hidden_layer_sizes=(),
+                        code_activation="relu",
+                        noise="gaussian",
+                        noise_level=0.3,
+                        max_iter=1,
+                        random_state=0,
+                    ),
+                ),
+                ("logreg", LogisticRegression(max_iter=200)),
+            ]
+        )
+        mlp.fit(X, y)
+        dae.fit(X)
+        pipe.fit(X, y)
+    return {
+        "MLPClassifier.predict 784-300-10": (mlp, mlp.predict, "label"),
+        "DenoisingAE.transform 784-200": (dae, dae.transform, None),
+        "Pipeline.predict (scaler, DAE 784-200, logistic)": (
+            pipe,
+            pipe.predict,
+            "label",
+        ),
+    }
+
+
+def session_for(model, X):
+    options = {"zipmap": False} if is_classifier(model) else None
+    onx = skae.onnx.to_onnx(model, X[:1], options=options)
+    session_options = ort.SessionOptions()
+    session_options.intra_op_num_threads = torch.get_num_threads()
+    return ort.InferenceSession(
+        onx.SerializeToString(), session_options, providers=["CPUExecutionProvider"]
+    )
+
+
+def check(session, method, output, X):
+    """The session answers as skae does: labels equal, floats within 1e-5."""
+    expected = method(X)
+    [got] = session.run([output] if output else None, {"X": X})[:1]
+    if expected.dtype.kind == "f":
+        diff = float(np.abs(got - expected).max())
+        assert diff <= 1e-5, diff
+        return f"max |diff| {diff:.1e}"
+    agree = float(np.mean(got == expected))
+    assert agree == 1.0, agree
+    return "labels equal"
+
+
+def contenders(models, X_test):
+    """``{case: ({contender: zero-argument callable}, calls per repeat, check)}``."""
+    cases = {}
+    for name, (model, method, output) in models.items():
+        session = session_for(model, X_test)
+        outputs = [output] if output else None
+        verdict = check(session, method, output, X_test)
+        for n_rows in (1, 100, len(X_test)):
+            Xs = X_test[:n_rows]
+            fns = {
+                SKAE: lambda method=method, Xs=Xs: method(Xs),
+                ONNX: lambda s=session, o=outputs, Xs=Xs: s.run(o, {"X": Xs}),
+            }
+            cases[(name, n_rows)] = (fns, n_rows <= 100, verdict)
+    return cases
+
+
+def _seconds(fn, number):
+    start = time.perf_counter()
+    for _ in range(number):
+        fn()
+    return (time.perf_counter() - start) / number
+
+
+def run(quick=False, repeats=7, number=200):
+    X, y, X_test, _ = _mnist.load(2_000)
+    models = fit_models(X, y)
+    cases = contenders(models, X_test)
+    results = []
+    rng = np.random.RandomState(0)
+    for (name, n_rows), (fns, latency, verdict) in cases.items():
+        calls = number if latency else 1
+        for fn in fns.values():  # warm-up
+            _seconds(fn, min(calls, 10))
+        times = {contender: [] for contender in fns}
+        for _ in range(repeats):
+            # A fresh random order each repeat, as in bench_inference.
+            for contender in rng.permutation(list(fns)):
+                times[contender].append(_seconds(fns[contender], calls))
+        base = statistics.median(times[SKAE])
+        for contender, seconds in times.items():
+            results.append(
+                {
+                    "case": name,
+                    "rows": n_rows,
+                    "contender": contender,
+                    "seconds": seconds,
+                    "median_s": statistics.median(seconds),
+                    "ratio_to_skae": statistics.median(seconds) / base,
+                    "paired_ratio": statistics.median(
+                        t / b for t, b in zip(seconds, times[SKAE], strict=True)
+                    ),
+                    "check": verdict,
+                }
+            )
+    return {
+        "machine": {**_common.machine(), "onnxruntime": ort.__version__},
+        "settings": {
+            "quick": quick,
+            "repeats": repeats,
+            "calls_per_latency_repeat": number,
+            "ort_intra_op_threads": torch.get_num_threads(),
+        },
+        "results": results,
+    }
+
+
+def _shown(seconds):
+    return f"{seconds * 1e6:.1f} us" if seconds < 0.01 else f"{seconds:.3f} s"
+
+
+def print_table(report, out=sys.stdout):
+    m = report["machine"]
+    print(
+        f"torch {m['torch']}, onnxruntime {m['onnxruntime']}, scikit-learn "
+        f"{m['scikit-learn']}, skae {m['skae']}, Python {m['python']}; "
+        f"{m['cpu_count']} CPUs, {m['torch_threads']} torch threads; "
+        f"settings {report['settings']}",
+        file=out,
+    )
+    print(
+        "| case | rows | contender | median | ratio to skae | median paired ratio "
+        "| outputs |",
+        file=out,
+    )
+    print("|---|---|---|---|---|---|---|", file=out)
+    for row in report["results"]:
+        print(
+            f"| {row['case']} | {row['rows']:,} | {row['contender']} | "
+            f"{_shown(row['median_s'])} | {row['ratio_to_skae']:.3f} | "
+            f"{row['paired_ratio']:.3f} | {row['check']} |",
+            file=out,
+        )
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument(
+        "--number", type=int, default=None, help="calls per latency repeat"
+    )
+    parser.add_argument("--threads", type=int, help="torch.set_num_threads first")
+    parser.add_argument("--json", help="also write the full report here")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if _mnist.mnist_path() is None:
+        print("skipped: MNIST not found (set SKAE_MNIST to an mnist.npz)")
+        return 0
+    report = run(
+        args.quick,
+        args.repeats or (2 if args.quick else 7),
+        args.number or (20 if args.quick else 200),
+    )
+    print_table(report)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
