@@ -34,13 +34,19 @@ def _default_estimator(n_samples):
     parameter that matters is spelled out, so that a change of the autoencoders'
     own defaults does not change the detector.
     """
-    return DenoisingAE(
-        n_components=_DEFAULT_LAYERS[-1],
-        hidden_layer_sizes=_DEFAULT_LAYERS[:-1],
-        noise="gaussian",
-        noise_level=0.1,
-        max_iter=_default_max_iter(n_samples),
-    )
+    params = {
+        "code_activation": "relu",
+        "noise": "gaussian",
+        "noise_level": 0.1,
+        "max_iter": _default_max_iter(n_samples),
+    }
+    *hidden, code = _DEFAULT_LAYERS
+    if "n_components" in DenoisingAE._parameter_constraints:
+        # The code size as a parameter of its own, apart from the hidden layers.
+        return DenoisingAE(
+            n_components=code, hidden_layer_sizes=tuple(hidden), **params
+        )
+    return DenoisingAE(hidden_layer_sizes=_DEFAULT_LAYERS, **params)
 
 
 def _default_max_iter(n_samples):
@@ -66,8 +72,9 @@ class AutoencoderOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator
     estimator : estimator object, default=None
         The autoencoder to fit; it is cloned, and the clone is ``estimator_``.
         None is a denoising autoencoder chosen on the one-class MNIST benchmark
-        (see the user guide): ``DenoisingAE(n_components=32, hidden_layer_sizes=(128,),
-        noise="gaussian", noise_level=0.1, max_iter=m)``, where ``m`` trains on
+        (see the user guide): ``n_features -> 128 -> 32`` (a ReLU hidden layer
+        and a 32-unit ReLU code), Gaussian noise of standard deviation 0.1, and
+        ``max_iter=m``, where ``m`` trains on
         about 100,000 samples in all, ``100_000 // n_samples`` epochs within
         [10, 200]. Scale the data in front of the detector, in a
         :class:`~sklearn.pipeline.Pipeline`, or inside ``estimator``.
@@ -127,13 +134,12 @@ class AutoencoderOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator
     Examples
     --------
     >>> import numpy as np
-    >>> from skae import Autoencoder, AutoencoderOutlierDetector
+    >>> from skae import AutoencoderOutlierDetector
     >>> rng = np.random.RandomState(0)
     >>> X = np.vstack([rng.normal(size=(95, 4)), rng.normal(6, 1, size=(5, 4))])
-    >>> detector = AutoencoderOutlierDetector(
-    ...     Autoencoder(n_components=2, hidden_layer_sizes=(), max_iter=20),
-    ...     contamination=0.05, random_state=0,
-    ... ).fit(X)
+    >>> detector = AutoencoderOutlierDetector(contamination=0.05, random_state=0)
+    >>> detector.fit(X).estimator_.max_iter
+    200
     >>> detector.predict(X).shape
     (100,)
     >>> int((detector.predict(X) == -1).sum())

@@ -1,0 +1,219 @@
+"""AutoencoderOutlierDetector: scikit-learn's outlier checks and its behaviour."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_digits
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skae import Autoencoder, AutoencoderOutlierDetector, DenoisingAE, VariationalAE
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+def layers(cls, sizes, **params):
+    """An autoencoder with encoder widths ``sizes``, the last the code.
+
+    Written for both signatures: the code size as the last of
+    ``hidden_layer_sizes``, or apart from them as ``n_components``.
+    """
+    *hidden, code = sizes
+    if "n_components" in cls._parameter_constraints:
+        return cls(n_components=code, hidden_layer_sizes=tuple(hidden), **params)
+    return cls(hidden_layer_sizes=tuple(sizes), **params)
+
+
+FAST = {"max_iter": 30}
+DETECTORS = [
+    AutoencoderOutlierDetector(random_state=0),
+    # A denoising autoencoder: its noise keeps a code wider than the checks'
+    # two-feature data from learning the identity.
+    AutoencoderOutlierDetector(layers(DenoisingAE, (8,), **FAST), random_state=0),
+    AutoencoderOutlierDetector(layers(VariationalAE, (8, 2), **FAST), random_state=0),
+]
+
+
+@parametrize_with_checks(DETECTORS, xfail_strict=True)
+def test_outlier_detector_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    """95 inliers around the origin and 5 far away, the last five rows."""
+    rng = np.random.RandomState(0)
+    inliers = rng.normal(size=(95, 6))
+    outliers = rng.normal(8, 1, size=(5, 6))
+    return np.vstack([inliers, outliers])
+
+
+def small_detector(**params):
+    return AutoencoderOutlierDetector(
+        layers(Autoencoder, (3,), max_iter=50), random_state=0, **params
+    )
+
+
+def test_outlier_detector_digits_one_class_auc():
+    # The one-class protocol on digits: train on the 0s of one half, the other
+    # digits in the other half are the anomalies.
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X / 16, y, test_size=0.5, random_state=0, stratify=y
+    )
+    detector = AutoencoderOutlierDetector(random_state=0).fit(X_train[y_train == 0])
+    auc = roc_auc_score(y_test != 0, -detector.score_samples(X_test))
+    assert auc > 0.95
+    # On the test set, "auto" flags most anomalies and few of the 0s.
+    flagged = detector.predict(X_test) == -1
+    assert flagged[y_test != 0].mean() > 0.5
+    assert flagged[y_test == 0].mean() < 0.2
+
+
+@pytest.mark.parametrize("contamination", [0.05, 0.1, 0.25])
+def test_outlier_detector_contamination_flags_that_share(contamination):
+    X, _ = load_digits(return_X_y=True)
+    detector = small_detector(contamination=contamination).fit(X[:500] / 16)
+    share = np.mean(detector.predict(X[:500] / 16) == -1)
+    assert abs(share - contamination) <= 1 / 500
+
+
+def test_outlier_detector_offset_semantics(blobs):
+    detector = small_detector(contamination=0.1).fit(blobs)
+    scores = detector.score_samples(blobs)
+    assert detector.offset_ == pytest.approx(np.percentile(scores, 10))
+    np.testing.assert_allclose(
+        detector.decision_function(blobs), scores - detector.offset_
+    )
+    expected = np.where(scores < detector.offset_, -1, 1)
+    np.testing.assert_array_equal(detector.predict(blobs), expected)
+    np.testing.assert_array_equal(detector.fit_predict(blobs), expected)
+    # The scores are the autoencoder's own.
+    np.testing.assert_allclose(scores, detector.estimator_.score_samples(blobs))
+
+
+def test_outlier_detector_auto_is_tukeys_fence(blobs):
+    detector = small_detector().fit(blobs)
+    scores = detector.score_samples(blobs)
+    q1, q3 = np.percentile(scores, [25, 75])
+    assert detector.offset_ == pytest.approx(q1 - 1.5 * (q3 - q1))
+    # The five planted outliers are flagged, and few of the 95 inliers.
+    flagged = detector.predict(blobs) == -1
+    assert flagged[-5:].all()
+    assert flagged[:-5].sum() <= 5
+
+
+def test_outlier_detector_auto_is_robust_to_outliers(blobs):
+    # Tukey's fence rests on the quartiles: moving the outliers much farther
+    # away leaves the threshold nearly where it was.
+    far = blobs.copy()
+    far[-5:] *= 10
+    near = small_detector().fit(blobs)
+    moved = small_detector().fit(far)
+    inlier_scale = np.ptp(near.score_samples(blobs[:-5]))
+    assert abs(moved.offset_ - near.offset_) < inlier_scale
+
+
+def test_outlier_detector_vae_scores_are_the_elbo(blobs):
+    vae = layers(VariationalAE, (8, 2), max_iter=20)
+    detector = AutoencoderOutlierDetector(vae, random_state=0).fit(blobs)
+    np.testing.assert_allclose(
+        detector.score_samples(blobs), detector.estimator_.score_samples(blobs)
+    )
+    assert detector.predict(blobs)[-5:].tolist() == [-1] * 5
+
+
+def test_outlier_detector_in_pipeline_with_scaler(blobs):
+    X = blobs * 100 + 50
+    pipe = make_pipeline(StandardScaler(), small_detector()).fit(X)
+    assert pipe.predict(X)[-5:].tolist() == [-1] * 5
+    alone = small_detector().fit(StandardScaler().fit_transform(X))
+    np.testing.assert_allclose(
+        pipe.decision_function(X),
+        alone.decision_function(StandardScaler().fit_transform(X)),
+    )
+    np.testing.assert_array_equal(pipe.fit_predict(X), pipe.predict(X))
+
+
+def test_outlier_detector_pickle_round_trip(blobs):
+    detector = small_detector().fit(blobs)
+    restored = pickle.loads(pickle.dumps(detector))
+    assert restored.offset_ == detector.offset_
+    np.testing.assert_allclose(
+        restored.decision_function(blobs), detector.decision_function(blobs)
+    )
+
+
+def test_outlier_detector_pandas_input(blobs):
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame(blobs, columns=[f"x{i}" for i in range(blobs.shape[1])])
+    detector = small_detector().fit(df)
+    np.testing.assert_array_equal(detector.feature_names_in_, df.columns)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pred = detector.predict(df)
+    with pytest.warns(UserWarning, match="feature names"):
+        np.testing.assert_array_equal(pred, detector.predict(blobs))
+    with pytest.raises(ValueError, match="feature names"):
+        detector.predict(df.rename(columns={"x0": "other"}))
+
+
+def test_outlier_detector_clones_and_seeds_the_estimator(blobs):
+    ae = layers(Autoencoder, (3,), max_iter=5, random_state=7)
+    detector = AutoencoderOutlierDetector(ae, random_state=0).fit(blobs)
+    assert detector.estimator_ is not ae
+    assert not hasattr(ae, "net_")
+    assert ae.random_state == 7
+    assert detector.estimator_.random_state == 0
+    # None keeps the estimator's own seed; a RandomState draws one.
+    kept = AutoencoderOutlierDetector(ae).fit(blobs)
+    assert kept.estimator_.random_state == 7
+    drawn = AutoencoderOutlierDetector(ae, random_state=np.random.RandomState(0))
+    assert isinstance(drawn.fit(blobs).estimator_.random_state, int)
+    # Every random_state of a Pipeline is set.
+    pipe = make_pipeline(StandardScaler(), layers(Autoencoder, (3,), max_iter=5))
+    nested = AutoencoderOutlierDetector(pipe, random_state=3).fit(blobs)
+    assert nested.estimator_.get_params()["autoencoder__random_state"] == 3
+
+
+def test_outlier_detector_seeded_fits_repeat_and_leave_global_rng(blobs):
+    # The legacy global generator is the state under test.
+    np_state = np.random.get_state()[1].copy()  # noqa: NPY002
+    torch_state = torch.random.get_rng_state().clone()
+    first = AutoencoderOutlierDetector(random_state=0).fit(blobs)
+    np.testing.assert_array_equal(np.random.get_state()[1], np_state)  # noqa: NPY002
+    assert torch.equal(torch.random.get_rng_state(), torch_state)
+    second = AutoencoderOutlierDetector(random_state=0).fit(blobs)
+    np.testing.assert_array_equal(
+        first.decision_function(blobs), second.decision_function(blobs)
+    )
+
+
+def test_outlier_detector_default_estimator(blobs):
+    detector = AutoencoderOutlierDetector(random_state=0).fit(blobs)
+    assert isinstance(detector.estimator_, DenoisingAE)
+    assert detector.estimator is None
+
+
+def test_outlier_detector_refuses_a_non_scorer(blobs):
+    with pytest.raises(ValueError, match="estimator"):
+        AutoencoderOutlierDetector(StandardScaler()).fit(blobs)
+
+
+@pytest.mark.parametrize("contamination", [0.0, 0.6, "most"])
+def test_outlier_detector_refuses_bad_contamination(blobs, contamination):
+    with pytest.raises(ValueError, match="contamination"):
+        small_detector(contamination=contamination).fit(blobs)
+
+
+def test_outlier_detector_unfitted_raises(blobs):
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        AutoencoderOutlierDetector().predict(blobs)
