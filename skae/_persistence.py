@@ -38,10 +38,10 @@ from skorch.history import History
 
 import skae
 from skae._autoencoder import Autoencoder, DenoisingAE
-from skae._base import BaseNeuralEstimator, _seeded_torch
+from skae._base import BaseNeuralEstimator
 from skae._conv import ConvAE
 from skae._mlp import MLPClassifier
-from skae._state import warn_on_version_drift
+from skae._state import rebuild_empty_net, warn_on_version_drift
 from skae._vae import VariationalAE
 
 FORMAT_NAME = "skae"
@@ -299,9 +299,7 @@ def _decode_fitted(est, fitted, ctx):
     est._validate_params()
     arrays = ctx["tensors"](fitted["weights"])
     device = _load_device(est, ctx["device"])
-    # Building a net draws initial weights: keep the caller's torch RNG as it was.
-    with _seeded_torch(0, device):
-        net = est._make_net(est.n_features_in_, device)
+    net = rebuild_empty_net(est, device)
     module = {
         k[len("module.") :]: v for k, v in arrays.items() if k.startswith("module.")
     }
@@ -403,8 +401,7 @@ def save(estimator, path):
     >>> from sklearn.datasets import load_digits
     >>> from skae import Autoencoder, load, save
     >>> X, _ = load_digits(return_X_y=True)
-    >>> ae = Autoencoder(8, hidden_layer_sizes=(), max_iter=2, random_state=0)
-    >>> ae = ae.fit(X / 16)
+    >>> ae = Autoencoder((8,), max_iter=2, random_state=0).fit(X / 16)
     >>> path = os.path.join(tempfile.mkdtemp(), "ae.skae")
     >>> save(ae, path)
     >>> load(path).transform(X[:3] / 16).shape

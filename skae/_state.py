@@ -196,9 +196,7 @@ def build_net(est, state):
             "load it with the skae that saved it."
         )
     device = _load_device(est, state["device"])
-    # Building a net draws initial weights: keep the caller's torch RNG as it was.
-    with _seeded_torch(0, device):
-        net = est._make_net(est.n_features_in_, device)
+    net = rebuild_empty_net(est, device)
     net.module_.load_state_dict(_tensors(state["module"]), strict=True)
     net.criterion_.load_state_dict(_tensors(state["criterion"]), strict=True)
     optimizer = state["optimizer"]
@@ -214,6 +212,18 @@ def build_net(est, state):
     net.history = History(state["history"])
     net.module_.eval()
     return net
+
+
+def rebuild_empty_net(est, device):
+    """Build ``est``'s net as ``fit`` would, for saved weights to be loaded into.
+
+    Building draws initial weights: the caller's torch RNG is kept as it was.
+    What building warns about (a ConvAE whose code collapses to one position) was
+    said when the estimator was fitted, and is not said again on every load.
+    """
+    with _seeded_torch(0, device), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return est._make_net(est.n_features_in_, device)
 
 
 def _load_device(est, saved):

@@ -439,6 +439,17 @@ def test_model_fitted_on_cuda_unpickles_on_the_cpu(small):
     restored.partial_fit(X, y)
 
 
+def test_fit_time_warnings_are_not_repeated_on_load(small, tmp_path):
+    # Three poolings take 8x8 digits to a 1x1 code: fit warns, loading does not.
+    X, _ = small
+    with pytest.warns(UserWarning, match="one position"):
+        est = ConvAE(channels=(2, 2, 2), max_iter=1, random_state=0).fit(X)
+    _assert_same_outputs(est, pickle.loads(pickle.dumps(est)), X)
+    _assert_same_outputs(est, copy.deepcopy(est), X)
+    skae.save(est, tmp_path / "conv.skae")
+    _assert_same_outputs(est, skae.load(tmp_path / "conv.skae"), X)
+
+
 def test_state_from_an_unknown_layout_is_a_clear_error(small):
     state = _fitted("mlp", small).__getstate__()
     state["net_"]["version"] = 99
