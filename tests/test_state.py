@@ -37,9 +37,13 @@ def _ae(cls, sizes, **params):
     """An autoencoder whose encoder layers are ``sizes``, the last one the code.
 
     Bridges the autoencoders' signature change (the code size ``n_components``
-    apart from ``hidden_layer_sizes``, under way); either works here.
+    apart from ``hidden_layer_sizes``, and a linear code by default, under way);
+    either works here. A ReLU code, so that an MLP's encoder= can take it.
     """
-    if "n_components" in cls().get_params():
+    defaults = cls().get_params()
+    if "code_activation" in defaults:
+        params = {"code_activation": "relu", **params}
+    if "n_components" in defaults:
         return cls(sizes[-1], hidden_layer_sizes=sizes[:-1], **params)
     return cls(sizes, **params)
 
