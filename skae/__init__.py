@@ -5,7 +5,7 @@ Built on PyTorch through skorch; every estimator follows the scikit-learn API.
 
 from skae._autoencoder import Autoencoder, DenoisingAE
 from skae._conv import ConvAE
-from skae._mlp import MLPClassifier
+from skae._mlp import MLPClassifier, MLPRegressor
 from skae._outlier import AutoencoderOutlierDetector
 from skae._persistence import load, save
 from skae._training import FitInterruptedWarning
@@ -20,6 +20,7 @@ __all__ = [
     "DenoisingAE",
     "FitInterruptedWarning",
     "MLPClassifier",
+    "MLPRegressor",
     "VariationalAE",
     "__version__",
     "load",

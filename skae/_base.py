@@ -14,16 +14,20 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.validation import _check_sample_weight
 
 from skae._parallel import _share_torch_threads
 from skae._state import PlainStateMixin
 from skae._training import (
     FitInterruptedWarning,  # noqa: F401 (re-exported: skae.FitInterruptedWarning)
-    _as_tensor,  # noqa: F401 (re-exported for the estimator modules)
+    _as_tensor,
+    _batch_rows,
     _deferred_interrupts,
     _seeded_torch,
     train,
+    train_lbfgs,
+    training_state,
 )
 from skae.nn import ACTIVATIONS, TensorBatchIterator
 
@@ -73,43 +77,20 @@ class BaseNeuralEstimator(PlainStateMixin, BaseEstimator):
         "beta_1": [Interval(numbers.Real, 0, 1, closed="left")],
         "beta_2": [Interval(numbers.Real, 0, 1, closed="left")],
         "epsilon": [Interval(numbers.Real, 0, None, closed="neither")],
-        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_iter_no_change": [
+            Interval(numbers.Integral, 1, None, closed="left"),
+            Options(numbers.Real, {np.inf}),
+        ],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "power_t": [Interval(numbers.Real, 0, None, closed="left")],
         "device": [StrOptions({"auto", "cpu", "cuda", "accelerate"})],
     }
 
     _net_class = None  # the skorch class, set by subclasses
 
-    # ------------------------------------------------------------------ fitted state
-    # Derived from the net's history, so that they can never disagree with it and a
-    # failed fit that rolls the history back rolls them back too.
-
-    @property
-    def loss_curve_(self):
-        return [float(row["train_loss"]) for row in self.net_.history]
-
-    @property
-    def n_iter_(self):
-        return len(self.net_.history)
-
-    @property
-    def validation_scores_(self):
-        scores = [
-            row["valid_score"] for row in self.net_.history if "valid_score" in row
-        ]
-        return scores or None
-
-    @property
-    def best_validation_score_(self):
-        scores = self.validation_scores_
-        return None if scores is None else max(scores)
-
-    @property
-    def best_loss_(self):
-        return None if self.validation_scores_ else min(self.loss_curve_)
-
     # --------------------------------------------------------------------- training
 
-    def _fit(self, X, y, *, incremental, classes=None):
+    def _fit(self, X, y, *, incremental, classes=None, sample_weight=None):
         """Validate, (re)build or continue the net, and train it.
 
         On any error the estimator is put back as it was before the call: unfitted,
@@ -119,37 +100,77 @@ class BaseNeuralEstimator(PlainStateMixin, BaseEstimator):
         """
         fitted = hasattr(self, "net_")
         continuing = fitted and (incremental or self.warm_start)
+        if incremental and self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True")
         snapshot = self._snapshot(deep=continuing) if fitted else None
         with _deferred_interrupts() as graceful:
             try:
                 X, y = self._validate_training_data(
                     X, y, reset=not continuing, incremental=incremental, classes=classes
                 )
+                if sample_weight is not None:
+                    sample_weight = _check_sample_weight(
+                        sample_weight, X, dtype=np.float64, ensure_non_negative=True
+                    )
+                sample_weight = self._weigh_classes(y, sample_weight, incremental)
                 device = self._resolve_device()
                 rng = check_random_state(self.random_state)
                 seed = rng.randint(np.iinfo(np.int32).max)
                 if continuing:
                     # A new stream for each continued call, still fixed by random_state.
-                    stream = np.random.SeedSequence([seed, self.n_iter_])
+                    stream = np.random.SeedSequence([seed, len(self.loss_curve_)])
                     seed = int(stream.generate_state(1)[0])
                 with _seeded_torch(seed, device), _share_torch_threads():
                     if not continuing:
                         self.net_ = self._make_net(X.shape[1], device)
+                        self._training_state_ = training_state()
                         self._pretrain(X, seed)
                     elif not incremental:
                         self.net_ = self._rebuild_net(self.net_, X.shape[1], device)
-                    self._train(
-                        X,
-                        y,
-                        epochs=1 if incremental else self.max_iter,
-                        early_stopping=self.early_stopping and not incremental,
-                        seed=seed,
-                        graceful=graceful,
-                    )
+                    if getattr(self, "solver", None) == "lbfgs":
+                        result = train_lbfgs(
+                            self, self.net_, X, y, sample_weight=sample_weight
+                        )
+                    else:
+                        result = self._train(
+                            X,
+                            y,
+                            epochs=1 if incremental else self.max_iter,
+                            early_stopping=self.early_stopping and not incremental,
+                            seed=seed,
+                            sample_weight=sample_weight,
+                            state=self._training_state_,
+                            graceful=graceful,
+                        )
+                self._record(result, continuing)
             except BaseException:
                 self._restore(snapshot)
                 raise
         return self
+
+    def _weigh_classes(self, y, sample_weight, incremental):
+        """Fold ``class_weight`` into the sample weights; a hook (classifiers)."""
+        return sample_weight
+
+    def _record(self, result, continuing):
+        """Set scikit-learn's fitted attributes from a training call's result.
+
+        As in scikit-learn, ``n_iter_`` counts the epochs (or L-BFGS iterations) of
+        this call, while ``loss_curve_`` and ``t_`` carry on over continued calls.
+        """
+        curve = self.loss_curve_ if continuing else []
+        self.loss_curve_ = [*curve, *result["losses"]]
+        self.n_iter_ = result["n_iter"]
+        self.loss_ = result.get("loss", self.loss_curve_[-1])
+        self.t_ = self._training_state_["t"]
+        if result["valid_scores"] is None:
+            self.validation_scores_ = self.best_validation_score_ = None
+            self.best_loss_ = min(self.loss_curve_)
+        else:
+            scores = (self.validation_scores_ or []) if continuing else []
+            self.validation_scores_ = [*scores, *result["valid_scores"]]
+            self.best_validation_score_ = max(self.validation_scores_)
+            self.best_loss_ = None
 
     def _make_net(self, n_features, device, module_spec=None, criterion_spec=None):
         """Build and initialise a skorch net; the specs default to the hooks'."""
@@ -209,7 +230,9 @@ class BaseNeuralEstimator(PlainStateMixin, BaseEstimator):
                 momentum=self.momentum,
                 nesterov=self.nesterovs_momentum and self.momentum > 0,
             )
-        return _SOLVERS[self.solver], kwargs
+        # L-BFGS runs in scipy (skae._training.train_lbfgs); the net still holds
+        # a torch optimiser, which then never steps.
+        return _SOLVERS.get(self.solver, torch.optim.SGD), kwargs
 
     def _batch_size(self, n_samples):
         if self.batch_size == "auto":
@@ -226,11 +249,9 @@ class BaseNeuralEstimator(PlainStateMixin, BaseEstimator):
     def _pretrain(self, X, seed):
         """Initialise the fresh ``net_`` from unsupervised training; a hook."""
 
-    def _train(
-        self, X, y, *, epochs, early_stopping, seed, net=None, warn=True, graceful=False
-    ):
+    def _train(self, X, y, *, epochs, early_stopping, seed, net=None, **kwargs):
         """Train ``net`` (default ``net_``) for up to ``epochs`` epochs; see train."""
-        train(
+        return train(
             self,
             self.net_ if net is None else net,
             X,
@@ -238,8 +259,7 @@ class BaseNeuralEstimator(PlainStateMixin, BaseEstimator):
             epochs=epochs,
             early_stopping=early_stopping,
             seed=seed,
-            warn=warn,
-            graceful=graceful,
+            **kwargs,
         )
 
     # ----------------------------------------------------------------- fit rollback
@@ -247,6 +267,8 @@ class BaseNeuralEstimator(PlainStateMixin, BaseEstimator):
     def _snapshot(self, deep):
         """Return the fitted attributes, with copies of what a continued fit mutates."""
         attrs = {k: v for k, v in vars(self).items() if k.endswith("_")}
+        if "_training_state_" in attrs:
+            attrs["_training_state_"] = dict(attrs["_training_state_"])
         if not deep:
             return attrs, None
         net = self.net_
@@ -283,10 +305,11 @@ class BaseNeuralEstimator(PlainStateMixin, BaseEstimator):
         """
         device = self.net_.device
         min_rows = max(64, 4 * torch.get_num_threads())
+        rows = _batch_rows(Xt, _INFERENCE_BATCH)
         out = None
         with torch.no_grad():
-            for start in range(0, len(Xt), _INFERENCE_BATCH):
-                Xb = Xt[start : start + _INFERENCE_BATCH]
+            for start in range(0, len(Xt), rows):
+                Xb = Xt[start : start + rows]
                 n_rows = len(Xb)
                 if n_rows < min_rows:
                     Xb = torch.cat([Xb, Xb.new_zeros(min_rows - n_rows, *Xb.shape[1:])])

@@ -63,12 +63,17 @@ def _share_torch_threads():
             _active_fits -= 1
 
 
-def _refresh_torch_threads():
-    """Set this thread's torch threads to its current share; outside a fit, no-op."""
+def _refresh_torch_threads(cap=None):
+    """Set this thread's torch threads to its current share; outside a fit, no-op.
+
+    ``cap`` bounds the share (a small model trains on one thread).
+    """
     base = getattr(_local, "base", None)
     if base is None:
         return
     share = max(1, base // max(1, _active_fits))
+    if cap is not None:
+        share = min(share, cap)
     if torch.get_num_threads() != share:
         torch.set_num_threads(share)
 

@@ -40,7 +40,7 @@ import skae
 from skae._autoencoder import Autoencoder, DenoisingAE
 from skae._base import BaseNeuralEstimator
 from skae._conv import ConvAE
-from skae._mlp import MLPClassifier
+from skae._mlp import MLPClassifier, MLPRegressor
 from skae._state import rebuild_empty_net, warn_on_version_drift
 from skae._vae import VariationalAE
 
@@ -60,6 +60,7 @@ _CLASSES = {
         ConvAE,
         DenoisingAE,
         MLPClassifier,
+        MLPRegressor,
         VariationalAE,
         FrozenEstimator,
     )
@@ -365,7 +366,7 @@ def save(estimator, path):
     ----------
     estimator : estimator
         An :class:`Autoencoder`, :class:`DenoisingAE`, :class:`VariationalAE`,
-        :class:`ConvAE` or :class:`MLPClassifier`.
+        :class:`ConvAE`, :class:`MLPClassifier` or :class:`MLPRegressor`.
     path : str, path-like or binary file object
         Where to write. A path is written atomically: a file that was there is
         replaced only once the new one is complete.
@@ -401,7 +402,8 @@ def save(estimator, path):
     >>> from sklearn.datasets import load_digits
     >>> from skae import Autoencoder, load, save
     >>> X, _ = load_digits(return_X_y=True)
-    >>> ae = Autoencoder((8,), max_iter=2, random_state=0).fit(X / 16)
+    >>> ae = Autoencoder(8, hidden_layer_sizes=(), max_iter=2, random_state=0)
+    >>> ae = ae.fit(X / 16)
     >>> path = os.path.join(tempfile.mkdtemp(), "ae.skae")
     >>> save(ae, path)
     >>> load(path).transform(X[:3] / 16).shape

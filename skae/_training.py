@@ -14,35 +14,105 @@ from contextlib import contextmanager
 from functools import partial
 
 import numpy as np
+import scipy.sparse as sp
 import torch
+from sklearn.base import is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from skorch.callbacks import Callback
 from torch.utils.data import TensorDataset
 
 from skae._parallel import _refresh_torch_threads
-from skae._verbose import logging_callbacks
+from skae._verbose import log_message, logging_callbacks
 
 
 def _as_tensor(X):
-    """Wrap ``X`` as a float32 CPU tensor.
+    """Wrap ``X`` as a float32 CPU tensor, or a sparse ``X`` as :class:`SparseRows`.
 
     Copies only when dtype, order or read-only memory make it necessary (torch
     cannot wrap read-only arrays). Finite float64 values beyond float32's range
     would become infinite: a ValueError says so instead.
     """
+    if sp.issparse(X):
+        return SparseRows(X)
     wide = np.asarray(X).dtype.itemsize > 4
     with np.errstate(over="ignore"):
         X = np.ascontiguousarray(X, dtype=np.float32)
+    _check_float32_range(X, wide)
+    if not X.flags.writeable:
+        X = X.copy()
+    return torch.from_numpy(X)
+
+
+def _check_float32_range(X, wide):
     if wide and not np.isfinite(X).all():
         raise ValueError(
             "Input X contains values too large for float32 (beyond "
             f"{np.finfo(np.float32).max:.3g} in absolute value), the precision skae "
             "computes in; scale X first, for example with StandardScaler."
         )
-    if not X.flags.writeable:
-        X = X.copy()
-    return torch.from_numpy(X)
+
+
+class SparseRows:
+    """A sparse matrix that hands out its rows as dense float32 tensors.
+
+    Training and inference cut ``X`` into batches; only a batch is ever dense.
+    A slice (``rows[start:stop]``) and ``index_select(0, idx)`` give a dense
+    ``(batch, n_features)`` tensor; indexing with an index or boolean tensor
+    (the validation split, the labelled rows) gives another :class:`SparseRows`.
+    The matrix is kept as float32 CSR (one copy, the size of its non-zeros).
+    """
+
+    def __init__(self, X):
+        wide = X.dtype.itemsize > 4
+        with np.errstate(over="ignore"):
+            X = sp.csr_matrix(X, dtype=np.float32)
+        _check_float32_range(X.data, wide)
+        self.X = X
+        self.shape = X.shape
+
+    def __len__(self):
+        return self.shape[0]
+
+    def size(self, dim):
+        return self.shape[dim]
+
+    def _dense(self, rows):
+        return torch.from_numpy(np.ascontiguousarray(rows.toarray()))
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            return self._dense(self.X[key])
+        key = np.asarray(key.cpu() if isinstance(key, torch.Tensor) else key)
+        if key.dtype == bool:
+            key = np.flatnonzero(key)
+        return SparseRows(self.X[key])
+
+    def index_select(self, dim, index):
+        return self._dense(self.X[index.numpy()])
+
+
+class _SparseDataset(torch.utils.data.Dataset):
+    """``TensorDataset``'s role for a :class:`SparseRows` ``X`` and dense others."""
+
+    def __init__(self, *tensors):
+        self.tensors = tensors
+
+    def __len__(self):
+        return len(self.tensors[0])
+
+    def __getitem__(self, i):
+        return tuple(t[i : i + 1][0] for t in self.tensors)
+
+
+def _batch_rows(X, rows):
+    """Return the rows per batch of ``X`` at inference.
+
+    A sparse ``X``'s densified batch is capped at about 64 MB, whatever its width.
+    """
+    if isinstance(X, SparseRows):
+        return max(1, min(rows, 2**24 // max(1, X.shape[1])))
+    return rows
 
 
 @contextmanager
@@ -53,6 +123,11 @@ def _seeded_torch(seed, device):
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
         yield
+
+
+# Rows per forward pass of L-BFGS's full-batch objective: bounds the memory of
+# the activations whatever n_samples is.
+_LBFGS_CHUNK = 8192
 
 
 class _Interrupted(Exception):
@@ -132,53 +207,82 @@ class _InterruptCheck(Callback):
             raise _Interrupted
 
 
-def _run_epoch(net, dataset):
+def _batch_loss(net, Xb, yb, wb):
+    """Return a batch's loss: the criterion's mean, or its weighted mean.
+
+    With sample weights, each sample's loss counts by its weight, as in
+    scikit-learn: ``sum(w * loss) / sum(w)`` over the batch (zero for a batch whose
+    weights are all zero).
+    """
+    output = net.module_(Xb)
+    if wb is None:
+        return net.get_loss(output, yb, X=Xb, training=True)
+    losses = net.criterion_.per_sample(output, yb)
+    return (losses * wb).sum() / wb.sum().clamp(min=torch.finfo(wb.dtype).tiny)
+
+
+def _run_epoch(net, dataset, *, has_target, weighted, per_batch_callbacks, penalty):
     """Train ``net`` for one epoch, as ``net.fit_loop(dataset, epochs=1)`` does.
 
     skorch's loop notifies every callback and reads the loss back (``.item()``) at
     every batch, which costs several percent of a small model's training time. This
     loop does only the train steps; it writes the same per-batch history (losses and
     batch sizes) after the epoch, so skorch's epoch-level callbacks (timer, loss
-    scoring, log) see what they would have seen.
+    scoring, log) see what they would have seen. ``per_batch_callbacks`` notifies
+    the batch-level callbacks too (a progress bar). A batch of ``dataset`` is
+    ``(X, y, w)`` with ``y`` only when ``has_target`` (else ``X`` is the target)
+    and ``w`` only when ``weighted``. ``penalty()`` is the L2 term that the loss
+    curve includes, as scikit-learn's does, evaluated once at the epoch's end.
     """
     net.notify("on_epoch_begin", dataset_train=dataset, dataset_valid=None)
     module, optimizer, device = net.module_, net.optimizer_, net.device
     module.train()
     net.criterion_.train()
     losses, sizes = [], []
-    for Xb, yb in net.get_iterator(dataset, training=True):
-        Xb, yb = Xb.to(device), yb.to(device)
+    for batch in net.get_iterator(dataset, training=True):
+        Xb = batch[0].to(device)
+        yb = batch[1].to(device) if has_target else Xb
+        wb = batch[-1].to(device) if weighted else None
+        if per_batch_callbacks:
+            # The callbacks only: the net's own on_batch_begin would add a second
+            # history row per batch to those written below.
+            for _, callback in net.callbacks_:
+                callback.on_batch_begin(net, batch=batch, training=True)
         optimizer.zero_grad()
-        loss = net.get_loss(module(Xb), yb, X=Xb, training=True)
+        loss = _batch_loss(net, Xb, yb, wb)
         loss.backward()
         optimizer.step()
         losses.append(loss.detach())
         sizes.append(len(Xb))
+        if per_batch_callbacks:
+            for _, callback in net.callbacks_:
+                callback.on_batch_end(net, batch=batch, training=True, loss=loss)
         if _interrupt_requested():
             raise _Interrupted
     history = net.history
+    extra = penalty()
     for loss, size in zip(torch.stack(losses).tolist(), sizes, strict=True):
         history.new_batch()
-        history.record_batch("train_loss", loss)
+        history.record_batch("train_loss", loss + extra)
         history.record_batch("train_batch_size", size)
     history.record("train_batch_count", len(sizes))
     net.notify("on_epoch_end", dataset_train=dataset, dataset_valid=None)
 
 
 class _Checkpoint:
-    """The weights, optimiser state and history length of a net at an epoch's end.
+    """A net's weights, optimiser state and history length at an epoch's end.
 
-    Saved after every complete epoch while a fit can be interrupted, so that Ctrl-C
-    can go back to the last complete epoch; copies into the same buffers each time.
+    With the training state (stopping rule, schedule) of that moment. Saved after
+    every complete epoch while a fit can be interrupted, so that Ctrl-C can go back
+    to the last complete epoch; copies into the same buffers each time.
     """
 
-    def __init__(self, net):
-        self.net = net
+    def __init__(self, net, state):
+        self.net, self.state = net, state
         self.weights = {
             k: v.detach().clone() for k, v in net.module_.state_dict().items()
         }
-        self.optimizer = copy.deepcopy(net.optimizer_.state_dict())
-        self.n_epochs = len(net.history)
+        self.save()
 
     def save(self):
         net = self.net
@@ -186,12 +290,14 @@ class _Checkpoint:
             self.weights[key].copy_(value)
         self.optimizer = copy.deepcopy(net.optimizer_.state_dict())
         self.n_epochs = len(net.history)
+        self.state_copy = dict(self.state)
 
     def restore(self):
         net = self.net
         net.module_.load_state_dict(self.weights)
         net.optimizer_.load_state_dict(self.optimizer)
         del net.history[self.n_epochs :]
+        self.state.update(self.state_copy)
 
 
 class _ValidationScoring(Callback):
@@ -214,45 +320,170 @@ class _ValidationScoring(Callback):
         net.history.record("valid_score_best", score > max(scores, default=-np.inf))
 
 
-def train(est, net, X, y, *, epochs, early_stopping, seed, warn=True, graceful=False):
-    """Run up to ``epochs`` epochs through skorch, with sklearn's stopping rule.
+def training_state():
+    """Return what the stopping rule and schedule carry from one call to the next.
+
+    scikit-learn keeps these between ``partial_fit`` calls and warm-started fits
+    (``best_loss_``, ``_no_improvement_count``, the adaptive learning rate); a
+    fresh fit starts a new state. A plain dict, so that it persists as data.
+    """
+    return {
+        "best": None,  # the best training loss, or the best validation score
+        "no_improvement": 0,
+        "lr_scale": 1.0,  # what learning_rate="adaptive" has divided by so far
+        "t": 0,  # training samples seen, scikit-learn's t_
+    }
+
+
+def _learning_rate(est, state):
+    """Return the learning rate of the next epoch under ``est``'s schedule."""
+    schedule = getattr(est, "learning_rate", "constant")
+    if schedule == "invscaling":
+        return est.learning_rate_init / (state["t"] + 1) ** est.power_t
+    return est.learning_rate_init * state["lr_scale"]
+
+
+def _validation_split(est, X, y, seed):
+    """Split off ``validation_fraction`` of the rows, stratified for classifiers."""
+    fraction = est.validation_fraction
+    if not fraction:
+        raise ValueError(
+            "early_stopping=True holds out validation_fraction of the training "
+            f"data, but validation_fraction={fraction}: set validation_fraction in "
+            "(0, 1), for example 0.1, or set early_stopping=False."
+        )
+    stratify = y if is_classifier(est) and y is not None and y.ndim == 1 else None
+    n_valid = math.ceil(fraction * len(X))
+    n_classes = 0 if stratify is None else len(np.unique(stratify))
+    if n_valid < n_classes:
+        raise ValueError(
+            f"early_stopping=True holds out validation_fraction={fraction} of "
+            f"{len(X)} samples, {n_valid} rows, fewer than the {n_classes} classes "
+            "the stratified split must put in it; raise validation_fraction to at "
+            f"least {n_classes / len(X):.3g}, or set early_stopping=False."
+        )
+    train_idx, valid_idx = train_test_split(
+        np.arange(len(X)),
+        test_size=fraction,
+        random_state=np.random.RandomState(seed),
+        stratify=stratify,
+    )
+    if len(valid_idx) < 2:
+        raise ValueError(
+            "The validation set is too small. Increase 'validation_fraction' or "
+            "the size of your dataset."
+        )
+    return train_idx, valid_idx
+
+
+def _l2_penalty(est, net, batch_size):
+    """scikit-learn's L2 term of a batch's loss, ``alpha / (2 b) * ||W||^2``."""
+    if not est.alpha:
+        return lambda: 0.0
+    weights = [p for p in net.module_.parameters() if p.ndim > 1]
+
+    def penalty():
+        with torch.no_grad():
+            total = sum(float(w.square().sum()) for w in weights)
+        return 0.5 * est.alpha * total / batch_size
+
+    return penalty
+
+
+# Below this many floating-point operations per training step, one torch thread
+# beats two: a step is then too short to pay for waking the thread pool, and on
+# a busy machine the pool's threads wait for cores (measured on digits-sized
+# MLPs: 16 ms against 111 ms per epoch with two other CPU-bound processes;
+# docs/benchmarks.md).
+_ONE_THREAD_FLOPS = 5e7
+
+
+def _step_flops(module, batch_size):
+    """Return the rough cost of one training step: 6 FLOPs per weight and row."""
+    n_weights = sum(p.numel() for p in module.parameters() if p.ndim > 1)
+    return 6 * n_weights * batch_size
+
+
+def _check_finite(est, net, loss, n_epochs):
+    # The loss is computed before each step: the epoch's last step can still have
+    # made the weights infinite.
+    if math.isfinite(loss) and all(
+        torch.isfinite(p).all() for p in net.module_.parameters()
+    ):
+        return
+    what = (
+        f"the training loss is {loss}"
+        if not math.isfinite(loss)
+        else "the weights are no longer finite"
+    )
+    raise FloatingPointError(
+        f"{type(est).__name__} diverged at epoch {n_epochs}: {what}. Lower "
+        f"learning_rate_init (now {est.learning_rate_init}) or scale the input, "
+        "for example with StandardScaler."
+    )
+
+
+def _drop_unlabelled(est, Xt, yt, wt):
+    """Rows labelled -1 served the semi-supervised MLP's pretraining only."""
+    if yt is None or not is_classifier(est) or yt.ndim != 1 or not (yt < 0).any():
+        return Xt, yt, wt
+    labelled = yt >= 0
+    return Xt[labelled], yt[labelled], None if wt is None else wt[labelled]
+
+
+def train(
+    est,
+    net,
+    X,
+    y,
+    *,
+    epochs,
+    early_stopping,
+    seed,
+    sample_weight=None,
+    state=None,
+    warn=True,
+    graceful=False,
+):
+    """Run up to ``epochs`` epochs, with scikit-learn's stopping rule and schedules.
 
     ``est`` is the estimator whose parameters rule training, ``net`` the skorch
-    net to train (``est.net_``, or a layer's net during pretraining); ``warn``
-    says whether running out of epochs warrants a ConvergenceWarning. With
-    ``graceful``, Ctrl-C ends training after the current batch with the weights,
-    optimiser state and history of the last complete epoch, and a
-    FitInterruptedWarning: the result of the fit that ``max_iter`` = the completed
-    epochs would have given. Without any complete epoch in a first fit there is
-    nothing to keep: KeyboardInterrupt.
+    net to train (``est.net_``, or a layer's net during pretraining); ``state``
+    (a :func:`training_state` dict, updated in place) carries the stopping rule and
+    the schedule across calls; ``warn`` says whether running out of epochs
+    warrants a ConvergenceWarning. With ``graceful``, Ctrl-C ends training after
+    the current batch with the weights, optimiser state and history of the last
+    complete epoch, and a FitInterruptedWarning: the result of the fit that
+    ``max_iter`` = the completed epochs would have given. Without any complete
+    epoch in a first fit there is nothing to keep: KeyboardInterrupt.
+
+    Returns a dict: ``n_iter`` (epochs run), ``losses`` (their training losses),
+    ``valid_scores`` (with early stopping) and ``converged``.
     """
+    state = training_state() if state is None else state
     Xt = _as_tensor(X)
     yt = None if y is None else torch.as_tensor(y)
-    if yt is not None and (yt < 0).any():
-        # A negative target marks an unlabelled row (the semi-supervised MLP):
-        # it served the unsupervised pretraining and has no supervised loss.
-        labelled = yt >= 0
-        Xt, yt, y = Xt[labelled], yt[labelled], y[labelled.numpy()]
+    wt = None
+    if sample_weight is not None:
+        wt = torch.as_tensor(np.asarray(sample_weight, dtype=np.float32))
+    Xt, yt, wt = _drop_unlabelled(est, Xt, yt, wt)
+    valid = None
     if early_stopping:
-        train_idx, valid_idx = train_test_split(
-            np.arange(len(Xt)),
-            test_size=est.validation_fraction,
-            random_state=np.random.RandomState(seed),
-            stratify=y if yt is not None else None,
+        train_idx, valid_idx = _validation_split(
+            est, Xt, None if yt is None else yt.numpy(), seed
         )
-        train_idx, valid_idx = (
-            torch.from_numpy(train_idx),
-            torch.from_numpy(valid_idx),
-        )
-        Xv, yv = Xt[valid_idx], None if yt is None else yt[valid_idx]
-        Xt, yt = Xt[train_idx], None if yt is None else yt[train_idx]
-    dataset = TensorDataset(Xt) if yt is None else TensorDataset(Xt, yt)
+        train_idx, valid_idx = torch.from_numpy(train_idx), torch.from_numpy(valid_idx)
+        valid = [None if t is None else t[valid_idx] for t in (Xt, yt, wt)]
+        Xt, yt, wt = (None if t is None else t[train_idx] for t in (Xt, yt, wt))
+    tensors = [t for t in (Xt, yt, wt) if t is not None]
+    sparse = isinstance(Xt, SparseRows)
+    dataset = _SparseDataset(*tensors) if sparse else TensorDataset(*tensors)
+    has_target, weighted = yt is not None, wt is not None
 
     batch_size = est._batch_size(len(Xt))
     net.batch_size = batch_size
     # The current learning_rate_init and alpha hold for continued training too.
     for group in net.optimizer_.param_groups:
-        group["lr"] = est.learning_rate_init
         if any(p.ndim > 1 for p in group["params"]):
             group["weight_decay"] = est.alpha / batch_size
     net.callbacks = [
@@ -262,27 +493,47 @@ def train(est, net, X, y, *, epochs, early_stopping, seed, warn=True, graceful=F
     ]
     net.initialize_callbacks()
     scoring = dict(net.callbacks_)["valid_score"]
-    if early_stopping:
-        scoring.scorer = partial(est._score_tensors, Xv, yv)
+    if valid is not None:
+        Xv, yv, wv = valid
+        kwargs = {} if wv is None else {"sample_weight": wv}
+        scoring.scorer = partial(est._score_tensors, Xv, yv, **kwargs)
 
     best_state = None
-    # As sklearn's best_loss_, the best carries over from earlier calls.
-    losses = (row["train_loss"] for row in net.history)
-    best = -np.inf if early_stopping else min(losses, default=np.inf)
-    no_improvement = 0
+    if state["best"] is None:
+        state["best"] = -np.inf if early_stopping else np.inf
     converged = False
-    # skae's own callbacks work per epoch; only the progress bar (verbose=2) and
-    # nets of another class (e.g. Accelerate's) need skorch's per-batch loop.
-    fast = est.verbose < 2 and type(net) is est._net_class
-    checkpoint = _Checkpoint(net) if graceful else None
+    # skae's loop serves every net but those of another class (Accelerate's),
+    # which need skorch's own.
+    fast = type(net) is est._net_class
+    if weighted and not fast:
+        raise ValueError(
+            f"sample_weight is not supported with device={est.device!r}; train on "
+            "one device, or repeat rows in proportion to their weights."
+        )
+    penalty = _l2_penalty(est, net, batch_size)
+    # Only a progress bar (verbose=2, on a terminal) needs to hear of each batch.
+    per_batch = "progress_bar" in dict(net.callbacks_)
+    threads = 1 if _step_flops(net.module_, batch_size) < _ONE_THREAD_FLOPS else None
+    checkpoint = _Checkpoint(net, state) if graceful else None
     interrupted = False
+    n_before = len(net.history)
     net.notify("on_train_begin", X=dataset, y=None)
     try:
         for _ in range(epochs):
-            _refresh_torch_threads()
+            _refresh_torch_threads(cap=threads)
+            lr = _learning_rate(est, state)
+            for group in net.optimizer_.param_groups:
+                group["lr"] = lr
             try:
                 if fast:
-                    _run_epoch(net, dataset)
+                    _run_epoch(
+                        net,
+                        dataset,
+                        has_target=has_target,
+                        weighted=weighted,
+                        per_batch_callbacks=per_batch,
+                        penalty=penalty,
+                    )
                 else:
                     net.fit_loop(dataset, None, epochs=1)
             except _Interrupted:
@@ -291,46 +542,43 @@ def train(est, net, X, y, *, epochs, early_stopping, seed, warn=True, graceful=F
                 checkpoint.restore()
                 interrupted = True
                 break
+            state["t"] += len(Xt)
             row = net.history[-1]
             loss = row["train_loss"]
-            # The loss is computed before each step: the epoch's last step can
-            # still have made the weights infinite.
-            if not math.isfinite(loss) or not all(
-                torch.isfinite(p).all() for p in net.module_.parameters()
-            ):
-                what = (
-                    f"the training loss is {loss}"
-                    if not math.isfinite(loss)
-                    else "the weights are no longer finite"
-                )
-                raise FloatingPointError(
-                    f"{type(est).__name__} diverged at epoch {len(net.history)}: "
-                    f"{what}. Lower learning_rate_init "
-                    f"(now {est.learning_rate_init}) or scale the input, for "
-                    "example with StandardScaler."
-                )
+            _check_finite(est, net, loss, len(net.history))
             if early_stopping:
                 # Validation score: higher is better.
                 score = row["valid_score"]
-                no_improvement = no_improvement + 1 if score < best + est.tol else 0
-                if score > best:
-                    best = score
+                improved = score >= state["best"] + est.tol
+                if score > state["best"]:
+                    state["best"] = score
                     best_state = {
                         k: v.detach().clone()
                         for k, v in net.module_.state_dict().items()
                     }
             else:
-                no_improvement = no_improvement + 1 if loss > best - est.tol else 0
-                best = min(best, loss)
-            if no_improvement > est.n_iter_no_change:
-                converged = True
-                if est.verbose:
-                    what = "Validation score" if early_stopping else "Training loss"
-                    print(
-                        f"{what} did not improve more than tol={est.tol} for "
-                        f"{est.n_iter_no_change} consecutive epochs. Stopping."
-                    )
-                break
+                improved = loss <= state["best"] - est.tol
+                state["best"] = min(state["best"], loss)
+            state["no_improvement"] = 0 if improved else state["no_improvement"] + 1
+            if state["no_improvement"] > est.n_iter_no_change:
+                what = "Validation score" if early_stopping else "Training loss"
+                message = (
+                    f"{what} did not improve more than tol={est.tol} for "
+                    f"{est.n_iter_no_change} consecutive epochs."
+                )
+                adaptive = getattr(est, "learning_rate", None) == "adaptive"
+                if adaptive and lr / 5 > 1e-6:
+                    state["lr_scale"] /= 5
+                    state["no_improvement"] = 0
+                    if est.verbose:
+                        log_message(
+                            net, f"{message} Setting learning rate to {lr / 5:g}"
+                        )
+                else:
+                    converged = True
+                    if est.verbose:
+                        log_message(net, f"{message} Stopping.")
+                    break
             if checkpoint is not None:
                 checkpoint.save()
     finally:
@@ -339,6 +587,7 @@ def train(est, net, X, y, *, epochs, early_stopping, seed, warn=True, graceful=F
         net.module_.eval()
     if best_state is not None:
         net.module_.load_state_dict(best_state)
+    rows = net.history[n_before:]
     if interrupted:
         warnings.warn(
             f"{type(est).__name__}.fit was interrupted (Ctrl-C) during epoch "
@@ -354,3 +603,98 @@ def train(est, net, X, y, *, epochs, early_stopping, seed, warn=True, graceful=F
             ConvergenceWarning,
             stacklevel=6,
         )
+    return {
+        "n_iter": len(rows),
+        "losses": [float(row["train_loss"]) for row in rows],
+        "valid_scores": (
+            [row["valid_score"] for row in rows] if early_stopping else None
+        ),
+        "converged": converged,
+    }
+
+
+def train_lbfgs(est, net, X, y, *, sample_weight=None):
+    """Fit ``net`` by full-batch L-BFGS-B on its torch gradients, as scikit-learn.
+
+    The objective is the mean (or weighted mean) loss over all samples plus
+    ``alpha / (2 * n) * ||W||^2`` (``n``: the sum of the weights); scipy's
+    ``L-BFGS-B`` runs with ``maxiter=max_iter``, ``maxfun=max_fun`` and
+    ``gtol=tol``. Parameters are float32 in the module and float64 in scipy. The
+    loss and its gradient are accumulated over chunks of rows, so memory is that
+    of one chunk's activations.
+
+    Returns a dict as :func:`train` does, with ``n_iter`` L-BFGS iterations and
+    ``losses`` the objective after each.
+    """
+    from scipy.optimize import minimize
+    from sklearn.utils.optimize import _check_optimize_result
+
+    Xt = _as_tensor(X)
+    yt = None if y is None else torch.as_tensor(y)
+    wt = None
+    if sample_weight is not None:
+        wt = torch.as_tensor(np.asarray(sample_weight, dtype=np.float32))
+    Xt, yt, wt = _drop_unlabelled(est, Xt, yt, wt)
+    module, criterion, device = net.module_, net.criterion_, net.device
+    params = list(module.parameters())
+    penalised = [p for p in params if p.ndim > 1]
+    total_weight = float(len(Xt) if wt is None else wt.sum())
+    chunk = _batch_rows(Xt, _LBFGS_CHUNK)
+    curve = []
+
+    def objective(theta):
+        torch.nn.utils.vector_to_parameters(
+            torch.from_numpy(theta).to(device=device, dtype=torch.float32), params
+        )
+        for p in params:
+            p.grad = None
+        value = 0.0
+        for start in range(0, len(Xt), chunk):
+            Xb = Xt[start : start + chunk].to(device)
+            yb = Xb if yt is None else yt[start : start + chunk].to(device)
+            losses = criterion.per_sample(module(Xb), yb)
+            if wt is not None:
+                losses = losses * wt[start : start + chunk].to(device)
+            part = losses.sum() / total_weight
+            part.backward()
+            value += float(part.detach())
+        if est.alpha:
+            reg = sum(p.square().sum() for p in penalised)
+            reg = reg * (0.5 * est.alpha / total_weight)
+            reg.backward()
+            value += float(reg.detach())
+        grad = torch.nn.utils.parameters_to_vector([p.grad for p in params])
+        return value, grad.detach().cpu().double().numpy()
+
+    x0 = torch.nn.utils.parameters_to_vector(params).detach().cpu().double().numpy()
+    module.train()
+    criterion.train()
+    try:
+        result = minimize(
+            objective,
+            x0,
+            method="L-BFGS-B",
+            jac=True,
+            callback=lambda intermediate_result: curve.append(
+                float(intermediate_result.fun)
+            ),
+            options={
+                "maxfun": est.max_fun,
+                "maxiter": est.max_iter,
+                "gtol": est.tol,
+            },
+        )
+    finally:
+        module.eval()
+    torch.nn.utils.vector_to_parameters(
+        torch.from_numpy(result.x).to(device=device, dtype=torch.float32), params
+    )
+    _check_finite(est, net, float(result.fun), result.nit)
+    n_iter = _check_optimize_result("lbfgs", result, est.max_iter)
+    return {
+        "n_iter": n_iter,
+        "losses": curve or [float(result.fun)],
+        "loss": float(result.fun),
+        "valid_scores": None,
+        "converged": result.success,
+    }

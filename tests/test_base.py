@@ -162,7 +162,7 @@ def test_diverging_run_stops_with_an_error_and_keeps_nothing_broken(make, small)
         # Weights, not outputs: an epoch that ends with a finite loss can leave
         # weights so large that the outputs overflow, and those are refused.
         before = {k: v.clone() for k, v in est.net_.module_.state_dict().items()}
-        n_iter = est.n_iter_
+        n_epochs = len(est.loss_curve_)
         try:
             est.partial_fit(X, y)
         except FloatingPointError:
@@ -171,7 +171,7 @@ def test_diverging_run_stops_with_an_error_and_keeps_nothing_broken(make, small)
         pytest.fail("training did not diverge")
     after = est.net_.module_.state_dict()
     assert all(torch.equal(after[k], v) for k, v in before.items())
-    assert est.n_iter_ == n_iter
+    assert len(est.loss_curve_) == n_epochs
     assert all(torch.isfinite(p).all() for p in est.net_.module_.parameters())
 
 
@@ -182,9 +182,12 @@ def test_partial_fit_runs_one_epoch_and_keeps_weights(make, small):
     est.partial_fit(X, y, **kwargs)
     first = est.net_.module_.state_dict()
     first = {k: v.clone() for k, v in first.items()}
-    for n_iter in range(2, 6):
+    for n_epochs in range(2, 6):
         est.partial_fit(X, y)
-        assert est.n_iter_ == n_iter
+        # As in scikit-learn: n_iter_ counts this call's epochs, loss_curve_ all.
+        assert est.n_iter_ == 1
+        assert len(est.loss_curve_) == n_epochs
+        assert est.t_ == n_epochs * len(X)
     assert est.loss_curve_[-1] < est.loss_curve_[0]
     assert any(
         not torch.equal(v, est.net_.module_.state_dict()[k]) for k, v in first.items()
@@ -196,7 +199,8 @@ def test_warm_start_continues_and_cold_start_restarts(make, small):
     est = make(max_iter=4, warm_start=True, random_state=0).fit(X, y)
     curve = est.loss_curve_
     est.fit(X, y)
-    assert est.n_iter_ == 8
+    assert est.n_iter_ == 4
+    assert len(est.loss_curve_) == 8
     assert est.loss_curve_[:4] == curve
     assert est.loss_curve_[4] < curve[0]
     est.set_params(warm_start=False).fit(X, y)
@@ -345,7 +349,7 @@ def test_ctrl_c_keeps_the_last_complete_epoch(make, small):
     assert est.loss_curve_ == same.loss_curve_
     # And it is a usable fitted estimator: it continues training.
     est.partial_fit(X, y)
-    assert est.n_iter_ == same.n_iter_ + 1
+    assert len(est.loss_curve_) == len(same.loss_curve_) + 1
     assert np.isfinite(output(est, X)).all()
 
 
@@ -372,7 +376,8 @@ def test_ctrl_c_in_a_continued_fit_keeps_the_previous_epochs(make, small):
         with pytest.warns(FitInterruptedWarning):
             est.fit(X2, y2)
     assert sent.is_set()
-    assert est.n_iter_ == 2
+    assert len(est.loss_curve_) == 2
+    assert est.n_iter_ == 0  # no complete epoch in this call
     np.testing.assert_array_equal(output(est, X), before)
 
 

@@ -26,7 +26,9 @@ ESTIMATORS = [
     MLPRegressor(hidden_layer_sizes=(16,), learning_rate_init=0.01, **FAST),
     MLPRegressor(hidden_layer_sizes=(16,), solver="lbfgs", **FAST),
     VariationalAE(n_components=2, hidden_layer_sizes=(8,), **FAST),
-    ConvAE(channels=(4, 2), **FAST),
+    # pool_sizes=1: the checks' 2 to 4 features would pool to one position, which
+    # ConvAE rightly warns about.
+    ConvAE(channels=(4, 2), pool_sizes=1, **FAST),
     Autoencoder(n_components=4, hidden_layer_sizes=(8,), pretrain_max_iter=3, **FAST),
     MLPClassifier(
         hidden_layer_sizes=(16,),
@@ -44,17 +46,31 @@ ESTIMATORS = [
 
 
 def expected_failed_checks(estimator):
+    failures = {}
+    if isinstance(estimator, MLPClassifier | MLPRegressor):
+        why = (
+            "stochastic training: weights change which samples share a batch with "
+            "which, so a weighted fit and a fit on repeated rows take other steps "
+            "(scikit-learn's own MLPs fail it the same way with their stochastic "
+            "solvers)"
+            if estimator.solver != "lbfgs"
+            else "the full-batch L-BFGS fits agree to about 1e-4 relative, not the "
+            "check's 1e-7: skae computes in float32, scikit-learn's MLP in float64; "
+            "tests/test_mlp.py::test_mlp_sample_weight_equals_repeated_rows checks "
+            "it at float32's tolerance"
+        )
+        failures["check_sample_weight_equivalence_on_dense_data"] = why
+        if estimator.get_params().get("encoder") is None:
+            failures["check_sample_weight_equivalence_on_sparse_data"] = why
     if isinstance(estimator, MLPClassifier) and estimator.encoder is not None:
-        return {
-            "check_classifiers_classes": (
-                "The check fits binary labels [-1, 1] and expects both as classes_; "
-                "with an encoder, -1 marks an unlabelled sample, as in "
-                "SelfTrainingClassifier, which scikit-learn exempts from this check "
-                "by name (estimator_checks._choose_check_classifiers_labels). The "
-                "same estimator passes it without an encoder, above."
-            )
-        }
-    return {}
+        failures["check_classifiers_classes"] = (
+            "The check fits binary labels [-1, 1] and expects both as classes_; "
+            "with an encoder, -1 marks an unlabelled sample, as in "
+            "SelfTrainingClassifier, which scikit-learn exempts from this check "
+            "by name (estimator_checks._choose_check_classifiers_labels). The "
+            "same estimator passes it without an encoder, above."
+        )
+    return failures
 
 
 # Short training runs are expected not to converge: that is the point of FAST.

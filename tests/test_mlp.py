@@ -1,13 +1,20 @@
-"""Behaviour of MLPClassifier on small seeded data."""
+"""Behaviour of MLPClassifier and MLPRegressor on small seeded data."""
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 import torch
+from sklearn import config_context
 from sklearn.base import clone
+from sklearn.datasets import make_multilabel_classification, make_regression
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.frozen import FrozenEstimator
+from sklearn.metrics import get_scorer
 from sklearn.model_selection import GridSearchCV, cross_validate, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
 
-from skae import Autoencoder, ConvAE, DenoisingAE, MLPClassifier
+from skae import Autoencoder, ConvAE, DenoisingAE, MLPClassifier, MLPRegressor
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -105,7 +112,7 @@ def test_partial_fit_classes(split):
     clf.partial_fit(X_train[y_train >= 5], y_train[y_train >= 5])
     with pytest.raises(ValueError, match="classes not in `self.classes_`"):
         clf.partial_fit(X_train, y_train + 10)
-    assert clf.n_iter_ == 2
+    assert len(clf.loss_curve_) == 2
 
 
 def test_warm_start_needs_the_same_classes(split):
@@ -226,10 +233,13 @@ def test_encoder_must_match_the_hidden_layers(few_labels):
     ae = Autoencoder(
         32, hidden_layer_sizes=(), code_activation="relu", max_iter=1, random_state=0
     )
-    with pytest.raises(ValueError, match="must match the encoder's layers"):
+    with pytest.raises(ValueError, match="make them equal"):
         MLPClassifier((16,), encoder=ae).fit(X_train, y_semi)
+    deep = Autoencoder(8, hidden_layer_sizes=(32,), max_iter=1, random_state=0)
     with pytest.raises(ValueError, match="Activations differ"):
-        MLPClassifier((32,), activation="tanh", encoder=ae).fit(X_train, y_semi)
+        MLPClassifier((32, 8), activation="tanh", encoder=deep).fit(X_train, y_semi)
+    # The default linear code starts a ReLU layer: only the code's may differ.
+    MLPClassifier((32, 8), max_iter=1, encoder=deep).fit(X_train, y_semi)
     with pytest.raises(ValueError, match="encoder must be an Autoencoder"):
         MLPClassifier((32,), encoder=ConvAE(max_iter=1)).fit(X_train, y_semi)
     with pytest.raises(ValueError, match="All samples are unlabelled"):
@@ -254,3 +264,227 @@ def test_encoder_parameters_in_a_grid_search(few_labels):
     labelled = y_semi != -1
     search.fit(X_train[labelled], y_semi[labelled])
     assert search.best_estimator_.encoder_.l1_code in (0.0, 0.1)
+
+
+# ------------------------------------------- scikit-learn parity, the regressor
+
+
+def test_mlp_regressor_fits_one_and_several_outputs():
+    X, y = make_regression(n_samples=200, n_features=8, n_targets=3, random_state=0)
+    y = y / y.std(axis=0)
+    reg = MLPRegressor(hidden_layer_sizes=(32,), solver="lbfgs", random_state=0)
+    reg.fit(X, y)
+    assert reg.score(X, y) > 0.95
+    assert reg.n_outputs_ == 3 and reg.out_activation_ == "identity"
+    assert reg.predict(X).shape == (200, 3) and reg.predict(X).dtype == np.float64
+    one = clone(reg).fit(X.astype(np.float32), y[:, 0])
+    assert one.predict(X[:5].astype(np.float32)).shape == (5,)
+    assert one.predict(X[:5].astype(np.float32)).dtype == np.float32
+    assert one.coefs_[0].dtype == np.float32
+
+
+def test_mlp_regressor_poisson_has_an_exp_output():
+    rng = np.random.RandomState(0)
+    X = rng.uniform(size=(300, 2))
+    y = rng.poisson(np.exp(X @ [1.0, -1.0] + 1))
+    reg = MLPRegressor(loss="poisson", hidden_layer_sizes=(), solver="lbfgs").fit(X, y)
+    assert reg.out_activation_ == "exp" and (reg.predict(X) > 0).all()
+    # A linear Poisson model: the coefficients of the GLM that generated y.
+    np.testing.assert_allclose(reg.coefs_[0].ravel(), [1.0, -1.0], atol=0.3)
+    with pytest.raises(ValueError, match="non-negative y"):
+        clone(reg).fit(X, -y)
+
+
+def test_mlp_n_iter_counts_the_last_call_as_in_sklearn(small):
+    X, y = small
+    clf = MLPClassifier((16,), max_iter=3, warm_start=True, random_state=0).fit(X, y)
+    clf.fit(X, y)
+    assert clf.n_iter_ == 3 and len(clf.loss_curve_) == 6 and clf.t_ == 6 * len(X)
+    assert clf.loss_ == clf.loss_curve_[-1]
+    clf.partial_fit(X, y)
+    assert clf.n_iter_ == 1 and len(clf.loss_curve_) == 7
+
+
+def test_mlp_fitted_attributes_match_sklearns_layout(small):
+    X, y = small
+    clf = MLPClassifier((16, 8), max_iter=3, random_state=0).fit(X, y)
+    assert [c.shape for c in clf.coefs_] == [(64, 16), (16, 8), (8, 10)]
+    assert [b.shape for b in clf.intercepts_] == [(16,), (8,), (10,)]
+    assert clf.n_layers_ == 4 and clf.n_outputs_ == 10
+    assert clf.out_activation_ == "softmax"
+    weight = clf.net_.module_.output.weight.detach().numpy()
+    np.testing.assert_array_equal(clf.coefs_[-1], weight.T)
+    binary = MLPClassifier((16,), max_iter=3, random_state=0).fit(X, y > 4)
+    assert binary.n_outputs_ == 1 and binary.out_activation_ == "logistic"
+    assert binary.coefs_[-1].shape == (16, 1)
+
+
+def test_mlp_activation_by_position_as_in_sklearn():
+    assert MLPClassifier((5,), "tanh").activation == "tanh"
+    assert MLPRegressor("poisson", (5,), "tanh").get_params()["loss"] == "poisson"
+
+
+def test_mlp_partial_fit_refuses_what_sklearn_refuses(small):
+    X, y = small
+    with pytest.raises(ValueError, match="does not support early_stopping"):
+        MLPClassifier(early_stopping=True).partial_fit(X, y, classes=np.unique(y))
+    clf = MLPClassifier((8,)).partial_fit(X, y, classes=np.arange(10))
+    with pytest.raises(ValueError, match="not the same as on last call"):
+        clf.partial_fit(X, y, classes=np.arange(11))
+    assert not hasattr(MLPClassifier(solver="lbfgs"), "partial_fit")
+    assert not hasattr(MLPRegressor(solver="lbfgs"), "partial_fit")
+
+
+def test_mlp_partial_fit_equals_fit_in_float32(small):
+    """sklearn's test_partial_fit_regression, at float32's tolerance."""
+    X, y = small
+    y = X[:, 20] - X[:, 30]
+    kwargs = dict(solver="sgd", learning_rate_init=0.01, batch_size=len(X))
+    fitted = MLPRegressor(max_iter=20, tol=0, random_state=1, **kwargs).fit(X, y)
+    stepped = MLPRegressor(random_state=1, **kwargs)
+    for _ in range(20):
+        stepped.partial_fit(X, y)
+    np.testing.assert_allclose(stepped.predict(X), fitted.predict(X), atol=1e-5)
+
+
+def test_mlp_learning_rate_schedules(small):
+    X, y = small
+    sgd = dict(solver="sgd", learning_rate_init=0.1, random_state=0)
+    clf = MLPClassifier(
+        (8,), learning_rate="invscaling", power_t=0.25, max_iter=2, **sgd
+    )
+    clf.fit(X, y)
+    # The second epoch ran at learning_rate_init / (t + 1) ** power_t, t = n_samples.
+    lr = clf.net_.optimizer_.param_groups[0]["lr"]
+    assert lr == pytest.approx(0.1 / (len(X) + 1) ** 0.25)
+    # "adaptive" divides by 5 instead of stopping, and stops below 1e-6.
+    clf = MLPClassifier((8,), learning_rate="adaptive", tol=1e3, max_iter=1000, **sgd)
+    clf.fit(X, y)
+    assert clf.n_iter_ < 1000
+    assert clf.net_.optimizer_.param_groups[0]["lr"] < 1e-5
+    # n_iter_no_change=inf never stops.
+    clf = MLPClassifier((8,), tol=1e3, n_iter_no_change=np.inf, max_iter=15, **sgd)
+    clf.fit(X, y)
+    assert clf.n_iter_ == 15
+
+
+def test_mlp_lbfgs_as_in_sklearn(small):
+    X, y = small
+    clf = MLPClassifier((32,), solver="lbfgs", max_iter=200, random_state=0).fit(X, y)
+    assert clf.score(X, y) > 0.99
+    with pytest.warns(ConvergenceWarning, match="lbfgs failed to converge"):
+        limited = MLPClassifier((32,), solver="lbfgs", max_fun=10, random_state=0)
+        limited.fit(X, y)
+    assert limited.n_iter_ <= 10
+    with pytest.raises(ValueError, match="dropout"):
+        MLPClassifier(solver="lbfgs", dropout=0.5).fit(X, y)
+
+
+def test_mlp_multilabel_as_in_sklearn():
+    X, Y = make_multilabel_classification(n_samples=100, random_state=0)
+    clf = MLPClassifier((50,), solver="lbfgs", max_iter=200, random_state=0).fit(X, Y)
+    assert clf.score(X, Y) > 0.9
+    proba = clf.predict_proba(X)
+    assert proba.shape == Y.shape and not np.allclose(proba.sum(1), 1)
+    np.testing.assert_array_equal(clf.predict(X), proba > 0.5)
+    np.testing.assert_allclose(clf.predict_log_proba(X), np.log(proba), rtol=1e-7)
+    np.testing.assert_array_equal(clf.classes_, np.arange(Y.shape[1]))
+
+
+# ------------------------------------------------ sample and class weights
+
+
+@pytest.mark.parametrize("Estimator", [MLPClassifier, MLPRegressor], ids=str)
+def test_mlp_sample_weight_equals_repeated_rows(small, Estimator):
+    X, y = small
+    X, y = X[:120], (y[:120] if Estimator is MLPClassifier else X[:120, 20])
+    w = np.random.RandomState(0).randint(0, 3, len(X))
+    # A linear model on full-batch L-BFGS: one optimum, so the two fits agree.
+    kwargs = dict(
+        hidden_layer_sizes=(), solver="lbfgs", alpha=0.1, tol=1e-10, max_iter=2000
+    )
+    weighted = Estimator(**kwargs, random_state=0).fit(X, y, sample_weight=w)
+    repeated = Estimator(**kwargs, random_state=0).fit(
+        np.repeat(X, w, axis=0), np.repeat(y, w)
+    )
+    out = "predict_proba" if Estimator is MLPClassifier else "predict"
+    np.testing.assert_allclose(
+        getattr(weighted, out)(X), getattr(repeated, out)(X), atol=2e-3
+    )
+
+
+def test_mlp_sample_weight_errors(small):
+    X, y = small
+    with pytest.raises(ValueError, match="Negative values in data"):
+        MLPClassifier().fit(X, y, sample_weight=-np.ones(len(y)))
+    with pytest.raises(ValueError, match="at least one"):
+        MLPClassifier().fit(X, y, sample_weight=np.zeros(len(y)))
+
+
+def test_mlp_class_weight_balanced_raises_minority_recall(digits):
+    X, y = digits
+    rng = np.random.RandomState(0)
+    positive = np.flatnonzero(y == 0)
+    negative = rng.permutation(np.flatnonzero(y != 0))[: 9 * len(positive)]
+    rows = np.concatenate([positive, negative])  # 10 % positive
+    X, y = X[rows][:, ::8], (y[rows] == 0).astype(int)  # 8 pixels: a hard problem
+    # A strongly regularised linear model: unweighted, it predicts the majority.
+    kwargs = dict(hidden_layer_sizes=(), solver="lbfgs", alpha=1.0, random_state=0)
+    plain = MLPClassifier(**kwargs).fit(X, y)
+    balanced = MLPClassifier(**kwargs, class_weight="balanced").fit(X, y)
+    recall = lambda clf: (clf.predict(X)[y == 1] == 1).mean()  # noqa: E731
+    assert recall(balanced) > recall(plain) + 0.5
+    with pytest.raises(ValueError, match="not supported for partial_fit"):
+        MLPClassifier(class_weight="balanced").partial_fit(X, y, classes=[0, 1])
+
+
+def test_mlp_sample_weight_reaches_the_mlp_through_routing(small):
+    X, y = small
+    w = np.random.RandomState(0).uniform(0, 2, len(y))
+    direct = MLPClassifier((8,), max_iter=5, random_state=0).fit(X, y, sample_weight=w)
+    with config_context(enable_metadata_routing=True):
+        mlp = MLPClassifier((8,), max_iter=5, random_state=0)
+        mlp.set_fit_request(sample_weight=True).set_score_request(sample_weight=False)
+        pipe = make_pipeline(FunctionTransformer(), mlp)
+        pipe.fit(X, y, sample_weight=w)
+        np.testing.assert_array_equal(pipe.predict_proba(X), direct.predict_proba(X))
+        # The scorer takes the weights too: a weighted accuracy.
+        scorer = get_scorer("accuracy").set_score_request(sample_weight=True)
+        grid = {"mlpclassifier__alpha": [1e-4]}
+        search = GridSearchCV(pipe, grid, cv=2, scoring=scorer)
+        search.fit(X, y, sample_weight=w)
+        plain = MLPClassifier((8,), max_iter=5, random_state=0)
+        unweighted = GridSearchCV(
+            make_pipeline(FunctionTransformer(), plain), grid, cv=2, scoring=scorer
+        ).fit(X, y)
+        assert not np.array_equal(search.predict_proba(X), unweighted.predict_proba(X))
+
+
+# ------------------------------------------------------------------ sparse input
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+def test_mlp_sparse_input_matches_dense(small, fmt):
+    X, y = small
+    Xs = sp.csr_matrix(X) if fmt == "csr" else sp.csc_matrix(X)
+    kwargs = dict(hidden_layer_sizes=(15,), solver="lbfgs", random_state=1)
+    dense = MLPClassifier(**kwargs, max_iter=50).fit(X, y)
+    sparse = MLPClassifier(**kwargs, max_iter=50).fit(Xs, y)
+    np.testing.assert_allclose(sparse.predict_proba(Xs), dense.predict_proba(X))
+    np.testing.assert_array_equal(sparse.predict(X), sparse.predict(Xs))
+    reg = MLPRegressor(hidden_layer_sizes=(8,), max_iter=3, early_stopping=True)
+    assert reg.fit(Xs, X[:, 20]).predict(Xs).shape == (len(X),)
+
+
+def test_mlp_validation_fraction_zero_names_the_parameter(small):
+    X, y = small
+    with pytest.raises(ValueError, match="validation_fraction=0.0"):
+        MLPClassifier(early_stopping=True, validation_fraction=0.0).fit(X, y)
+
+
+def test_mlp_too_small_validation_split_names_validation_fraction(small):
+    X, y = small
+    clf = MLPClassifier((8,), early_stopping=True, validation_fraction=0.02)
+    with pytest.raises(ValueError, match=r"validation_fraction=0\.02") as error:
+        clf.fit(X[:200], y[:200])
+    assert "test_size" not in str(error.value)

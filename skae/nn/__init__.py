@@ -5,7 +5,7 @@ these modules and train them.
 """
 
 from skae.nn.data import TensorBatchIterator
-from skae.nn.losses import ReconstructionLoss, reconstruction_error
+from skae.nn.losses import MLPLoss, ReconstructionLoss, reconstruction_error
 from skae.nn.modules import (
     ACTIVATIONS,
     AutoencoderModule,
@@ -20,6 +20,7 @@ __all__ = [
     "AutoencoderModule",
     "GaussianNoiseModule",
     "MaskingNoiseModule",
+    "MLPLoss",
     "MLPModule",
     "ReconstructionLoss",
     "TensorBatchIterator",

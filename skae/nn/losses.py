@@ -1,5 +1,10 @@
-"""Reconstruction losses for autoencoders."""
+"""Losses: reconstruction errors for autoencoders, and the MLPs' losses.
 
+Each loss module has ``per_sample(output, target) -> (batch,)``, which training
+with sample weights averages by weight, and a ``forward`` that is its mean.
+"""
+
+import torch
 from torch import nn
 from torch.nn import functional as F
 
@@ -38,13 +43,67 @@ class ReconstructionLoss(nn.Module):
         self.kind = kind
         self.l1_code = l1_code
 
+    def per_sample(self, output, target):
+        """Each sample's loss.
+
+        ``((batch, n_features), (batch, n_components)), (batch, n_features) ->
+        (batch,)``.
+        """
+        reconstruction, code = output
+        loss = reconstruction_error(reconstruction, target, self.kind)
+        if self.l1_code:
+            loss = loss + self.l1_code * code.abs().mean(dim=1)
+        return loss
+
     def forward(self, output, target):
         """Mean loss of a batch.
 
         ``((batch, n_features), (batch, n_components)), (batch, n_features) -> ()``.
         """
-        reconstruction, code = output
-        loss = reconstruction_error(reconstruction, target, self.kind).mean()
-        if self.l1_code:
-            loss = loss + self.l1_code * code.abs().mean()
-        return loss
+        return self.per_sample(output, target).mean()
+
+
+class MLPLoss(nn.Module):
+    """The losses of scikit-learn's MLPs, on the network's raw outputs.
+
+    ``kind`` and the output activation it implies:
+
+    - ``"log_loss"``: softmax cross-entropy; targets are class indices.
+    - ``"binary_log_loss"``: logistic outputs, cross-entropy summed over the
+      outputs (binary or multilabel); targets are 0/1 of shape (batch,) or
+      (batch, n_outputs).
+    - ``"squared_error"``: identity output, half the squared error averaged over
+      the outputs.
+    - ``"poisson"``: exponential output, the half Poisson deviance
+      ``y log(y / mu) - y + mu`` summed over the outputs, with ``mu = exp(output)``.
+
+    Parameters
+    ----------
+    kind : {"log_loss", "binary_log_loss", "squared_error", "poisson"}
+        The loss.
+    """
+
+    def __init__(self, kind):
+        super().__init__()
+        if kind not in ("log_loss", "binary_log_loss", "squared_error", "poisson"):
+            raise ValueError(f"Unknown MLP loss {kind!r}.")
+        self.kind = kind
+
+    def per_sample(self, output, target):
+        """Each sample's loss: ``(batch, n_outputs), target -> (batch,)``."""
+        if self.kind == "log_loss":
+            return F.cross_entropy(output, target, reduction="none")
+        if target.ndim == 1:
+            target = target[:, None]
+        target = target.to(output.dtype)
+        if self.kind == "binary_log_loss":
+            loss = F.binary_cross_entropy_with_logits(output, target, reduction="none")
+            return loss.sum(dim=1)
+        if self.kind == "squared_error":
+            return 0.5 * (output - target).square().mean(dim=1)
+        deviance = output.exp() - target * output + torch.xlogy(target, target) - target
+        return deviance.sum(dim=1)
+
+    def forward(self, output, target):
+        """Mean loss of a batch: ``(batch, n_outputs), target -> ()``."""
+        return self.per_sample(output, target).mean()

@@ -212,14 +212,17 @@ class MLPModule(nn.Module):
 
         ``encoder`` is a sequential of linear layers and activations, such as
         :attr:`AutoencoderModule.encoder`, with the same widths as the hidden
-        layers.
+        layers and the same activations but for the last (the code's).
         """
 
         def activations(sequential):
             skip = (nn.Linear, nn.Dropout)
             return [type(m).__name__ for m in sequential if not isinstance(m, skip)]
 
-        if activations(self.hidden) != activations(encoder):
+        # The code layer's activation may differ (autoencoders default to a
+        # linear code): its weights still start the MLP's last hidden layer,
+        # which keeps its own activation.
+        if activations(self.hidden)[:-1] != activations(encoder)[:-1]:
             raise ValueError(
                 f"Activations differ: {activations(self.hidden)} cannot take "
                 f"{activations(encoder)}."

@@ -119,14 +119,22 @@ class VAELoss(nn.Module):
         self.kind = kind
         self.beta = beta
 
+    def per_sample(self, output, target):
+        """Each sample's loss.
+
+        ``((batch, n_features), (batch, k), (batch, k)), (batch, n_features) ->
+        (batch,)``.
+        """
+        reconstruction, mean, log_var = output
+        nll = reconstruction_nll(reconstruction, target, self.kind)
+        return nll + self.beta * kl_to_standard_normal(mean, log_var)
+
     def forward(self, output, target):
         """Mean loss of a batch.
 
         ``((batch, n_features), (batch, k), (batch, k)), (batch, n_features) -> ()``.
         """
-        reconstruction, mean, log_var = output
-        nll = reconstruction_nll(reconstruction, target, self.kind)
-        return (nll + self.beta * kl_to_standard_normal(mean, log_var)).mean()
+        return self.per_sample(output, target).mean()
 
 
 def elbo(module, x, eps, kind):

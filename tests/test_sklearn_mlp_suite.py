@@ -1,0 +1,99 @@
+"""scikit-learn's own MLP test suite, run against skae's MLPClassifier and MLPRegressor.
+
+The installed ``sklearn/neural_network/tests/test_mlp.py`` is executed unchanged
+except for the classes it imports: while its module body runs,
+``sklearn.neural_network`` hands out skae's classes, so every test (and every
+parametrisation) that names ``MLPClassifier`` or ``MLPRegressor`` gets skae's. The
+tests are then collected from here. The few that read scikit-learn's private
+internals or compare its float64 numerics exactly are marked below as expected
+failures, each with its reason; skae's own tests check the public behaviour they
+stand for.
+"""
+
+import importlib.util
+
+import pytest
+import sklearn.neural_network
+from sklearn.neural_network.tests import test_mlp as _sklearn_suite
+
+import skae
+
+# The reason each of these cannot pass, and where skae checks the same behaviour
+# (tests/test_mlp.py unless named).
+PRIVATE = "reads scikit-learn's private internals: "
+FLOAT32 = (
+    "compares at rtol 1e-7, scikit-learn's float64 precision; skae computes in "
+    "float32 (rounding near 1e-7 relative): "
+)
+EXPECTED_FAILURES = {
+    "test_fit": PRIVATE + "sets coefs_ and the SGD velocities (_coef_velocity) by "
+    "hand, then compares one step with a worked example in float64",
+    "test_gradient": PRIVATE + "_loss_grad_lbfgs and _unpack, scikit-learn's "
+    "hand-written backpropagation; skae's gradients are torch's autograd",
+    "test_learning_rate_warmstart": PRIVATE + "_optimizer.learning_rate; "
+    "test_mlp_learning_rate_schedules checks invscaling's rate on net_.optimizer_",
+    "test_adaptive_learning_rate": PRIVATE + "_optimizer.learning_rate; "
+    "test_mlp_learning_rate_schedules checks adaptive's rate on net_.optimizer_",
+    "test_n_iter_no_change": PRIVATE + "_no_improvement_count; "
+    "tests/test_base.py::test_stopping_rule_and_convergence_warning checks the "
+    "same rule through n_iter_",
+    "test_n_iter_no_change_inf": PRIVATE + "_no_improvement_count; "
+    "test_mlp_learning_rate_schedules checks that n_iter_no_change=inf runs "
+    "max_iter epochs",
+    "test_partial_fit_regression": FLOAT32 + "100 partial_fit calls against one "
+    "fit of 100 epochs, whose batches sum their rows in other orders; "
+    "test_mlp_partial_fit_equals_fit_in_float32 checks it at float32 tolerance",
+    "test_nonfinite_params": "matches scikit-learn's message 'Solver produced "
+    "non-finite parameter weights'; skae refuses input beyond float32's range "
+    "before training, with a ValueError that says so (tests/test_reliability.py)",
+    "test_early_stopping_stratified": "matches the class as scikit-learn's "
+    "label-binarised y names it (\"['True']\"); skae's stratified split raises the "
+    "same ValueError naming the class by its index ([1])",
+    "test_mlp_diverging_loss": "expects a diverging fit to finish with NaN "
+    "validation scores; skae stops a diverging fit with a FloatingPointError that "
+    "names the epoch and what to change, and puts the estimator back as it was "
+    "(tests/test_base.py::test_diverging_run_stops_with_an_error_and_keeps_nothing_broken)",
+}
+# Too slow for the suite's time budget as well as reading private state: these
+# run 3000-epoch fits (minutes here) only to read _no_improvement_count.
+NOT_RUN = {"test_n_iter_no_change", "test_n_iter_no_change_inf"}
+
+
+def _load_suite_with_skae():
+    spec = importlib.util.spec_from_file_location(
+        "_sklearn_test_mlp_on_skae", _sklearn_suite.__file__
+    )
+    module = importlib.util.module_from_spec(spec)
+    saved = {
+        name: getattr(sklearn.neural_network, name)
+        for name in ("MLPClassifier", "MLPRegressor")
+    }
+    try:
+        sklearn.neural_network.MLPClassifier = skae.MLPClassifier
+        sklearn.neural_network.MLPRegressor = skae.MLPRegressor
+        spec.loader.exec_module(module)
+    finally:
+        for name, cls in saved.items():
+            setattr(sklearn.neural_network, name, cls)
+    return module
+
+
+_suite = _load_suite_with_skae()
+assert _suite.MLPClassifier is skae.MLPClassifier
+assert _suite.MLPRegressor is skae.MLPRegressor
+
+for _name, _test in vars(_suite).items():
+    if _name.startswith("test_") and callable(_test):
+        if _name in EXPECTED_FAILURES:
+            _test = pytest.mark.xfail(
+                reason=EXPECTED_FAILURES[_name],
+                strict=True,
+                run=_name not in NOT_RUN,
+            )(_test)
+        globals()[_name] = _test
+
+
+@pytest.fixture
+def global_random_seed():
+    """scikit-learn's fixture (its conftest), at its default seed."""
+    return 42
