@@ -64,7 +64,9 @@ print(
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 dae = DenoisingAE(
-    hidden_layer_sizes=layers,
+    n_components=layers[-1],
+    hidden_layer_sizes=layers[:-1],
+    code_activation="relu",
     noise="mask",
     noise_level=0.2,
     out_activation="logistic",

@@ -118,8 +118,10 @@ The reconstruction error of a sample is its squared error (or binary
     error, and :meth:`score` its mean, so that higher is better and
     :class:`~sklearn.model_selection.GridSearchCV` needs no ``scoring``.
 
-    Computation runs in float32; float64 input gives float64 output. Sparse input is
-    refused with a :class:`TypeError`: densify it (``X.toarray()``) first."""
+    Computation runs in float32; float64 input gives float64 output. Sparse input
+    (CSR or CSC) is kept sparse: each batch is densified on its own, so memory
+    grows by one batch (at inference, at most about 64 MB), not by the dense
+    matrix."""
 
 
 class _BaseAutoencoder(
@@ -135,42 +137,49 @@ class _BaseAutoencoder(
     """
 
     _net_class = NeuralNet
+    # Sparse X (CSR or CSC) is kept sparse and densified a batch at a time.
+    _accept_sparse = ("csr", "csc")
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Fit the autoencoder to ``X``.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data.
         y : None
             Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples in the reconstruction loss (and in the
+            early-stopping score).
 
         Returns
         -------
         self : object
             The fitted autoencoder.
         """
-        return self._fit(X, None, incremental=False)
+        return self._fit(X, None, incremental=False, sample_weight=sample_weight)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None):
+    def partial_fit(self, X, y=None, sample_weight=None):
         """Run one epoch over ``X``, continuing from the current weights.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data.
         y : None
             Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples in the reconstruction loss.
 
         Returns
         -------
         self : object
             The autoencoder.
         """
-        return self._fit(X, None, incremental=True)
+        return self._fit(X, None, incremental=True, sample_weight=sample_weight)
 
     def transform(self, X):
         """Encode ``X``.
@@ -186,7 +195,9 @@ class _BaseAutoencoder(
             The codes.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=FLOAT_DTYPES, reset=False)
+        X = validate_data(
+            self, X, dtype=FLOAT_DTYPES, accept_sparse=self._accept_sparse, reset=False
+        )
         return self._apply(self.net_.module_.encode, X)
 
     def inverse_transform(self, X):
@@ -226,7 +237,9 @@ class _BaseAutoencoder(
             Minus each sample's reconstruction error, averaged over features.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=FLOAT_DTYPES, reset=False)
+        X = validate_data(
+            self, X, dtype=FLOAT_DTYPES, accept_sparse=self._accept_sparse, reset=False
+        )
         self._check_loss_range(X)
         return self._apply(self._score_batch, X)
 
@@ -254,12 +267,15 @@ class _BaseAutoencoder(
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.input_tags.sparse = bool(self._accept_sparse)
         return tags
 
     # --------------------------------------------------------------------- hooks
 
     def _validate_training_data(self, X, y, *, reset, incremental, classes):
-        X = validate_data(self, X, dtype=FLOAT_DTYPES, reset=reset)
+        X = validate_data(
+            self, X, dtype=FLOAT_DTYPES, accept_sparse=self._accept_sparse, reset=reset
+        )
         if self.loss == "bce" and self.out_activation not in ("logistic", "sigmoid"):
             raise ValueError(
                 "loss='bce' needs out_activation='logistic' (reconstructions in "
@@ -287,12 +303,16 @@ class _BaseAutoencoder(
     def _train(self, X, y, *, epochs, **kwargs):
         if epochs == "auto":
             # The budget is the intended end of training, not a failure to converge.
-            epochs = _auto_max_iter(len(X))
+            epochs = _auto_max_iter(X.shape[0])
             kwargs["warn"] = False
         return super()._train(X, y, epochs=epochs, **kwargs)
 
-    def _score_tensors(self, Xt, yt=None):
-        return self._infer(self._score_batch, Xt).mean().item()
+    def _score_tensors(self, Xt, yt=None, sample_weight=None):
+        scores = self._infer(self._score_batch, Xt)
+        if sample_weight is None:
+            return scores.mean().item()
+        weights = sample_weight.double()
+        return ((scores * weights).sum() / weights.sum()).item()
 
 
 def _ae_docs(n_components, hidden, hidden_why=""):

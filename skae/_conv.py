@@ -88,6 +88,9 @@ default="relu"
     ((1, 8, 8), (3, 16))
     """.format(**DOCS)
 
+    # Convolutions need the image: sparse X is refused with scikit-learn's error.
+    _accept_sparse = False
+
     _parameter_constraints = {
         **{
             k: v

@@ -652,8 +652,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     >>> from sklearn.datasets import make_regression
     >>> from skae import MLPRegressor
     >>> X, y = make_regression(n_samples=200, n_features=5, random_state=0)
-    >>> reg = MLPRegressor((32,), max_iter=5, random_state=0).fit(X, y / 100)
-    >>> reg.predict(X[:3]).shape
+    >>> reg = MLPRegressor(hidden_layer_sizes=(32,), max_iter=5, random_state=0)
+    >>> reg.fit(X, y / 100).predict(X[:3]).shape
     (3,)
     """.format(**_docs(""))
 

@@ -243,11 +243,6 @@ def _run_epoch(net, dataset, *, has_target, weighted, per_batch_callbacks, penal
         Xb = batch[0].to(device)
         yb = batch[1].to(device) if has_target else Xb
         wb = batch[-1].to(device) if weighted else None
-        if per_batch_callbacks:
-            # The callbacks only: the net's own on_batch_begin would add a second
-            # history row per batch to those written below.
-            for _, callback in net.callbacks_:
-                callback.on_batch_begin(net, batch=batch, training=True)
         optimizer.zero_grad()
         loss = _batch_loss(net, Xb, yb, wb)
         loss.backward()
@@ -255,16 +250,25 @@ def _run_epoch(net, dataset, *, has_target, weighted, per_batch_callbacks, penal
         losses.append(loss.detach())
         sizes.append(len(Xb))
         if per_batch_callbacks:
+            # A progress bar reads each batch's row of the history as it ends:
+            # write the rows as skorch's loop does, then tell the callbacks.
+            net.history.new_batch()
+            net.history.record_batch("train_loss", loss.item())
+            net.history.record_batch("train_batch_size", len(Xb))
             for _, callback in net.callbacks_:
                 callback.on_batch_end(net, batch=batch, training=True, loss=loss)
         if _interrupt_requested():
             raise _Interrupted
     history = net.history
     extra = penalty()
-    for loss, size in zip(torch.stack(losses).tolist(), sizes, strict=True):
-        history.new_batch()
-        history.record_batch("train_loss", loss + extra)
-        history.record_batch("train_batch_size", size)
+    if per_batch_callbacks:
+        for row in history[-1]["batches"]:
+            row["train_loss"] += extra
+    else:
+        for loss, size in zip(torch.stack(losses).tolist(), sizes, strict=True):
+            history.new_batch()
+            history.record_batch("train_loss", loss + extra)
+            history.record_batch("train_batch_size", size)
     history.record("train_batch_count", len(sizes))
     net.notify("on_epoch_end", dataset_train=dataset, dataset_valid=None)
 

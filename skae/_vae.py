@@ -75,8 +75,8 @@ class VariationalAE(_BaseAutoencoder):
     the same standard normal draws for every sample and every call, so scores are
     repeatable and a sample's score does not depend on the others.
 
-    Computation runs in float32; float64 input gives float64 output. Sparse input is
-    refused with a :class:`TypeError`.
+    Computation runs in float32; float64 input gives float64 output. Sparse input
+    (CSR or CSC) is densified one batch at a time.
 
     References
     ----------

@@ -1,9 +1,13 @@
 """Behaviour of Autoencoder and DenoisingAE on small seeded data."""
 
+import subprocess
+import sys
+import textwrap
 import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
@@ -12,7 +16,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import skae._autoencoder
-from skae import Autoencoder, DenoisingAE
+from skae import Autoencoder, ConvAE, DenoisingAE, VariationalAE
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -269,3 +273,69 @@ def test_auto_max_iter_follows_the_training_set_size(digits_std, monkeypatch):
         assert DenoisingAE(4, **kwargs).fit(X[:1000]).n_iter_ == 10  # at least 10
     with pytest.warns(ConvergenceWarning):
         DenoisingAE(4, max_iter=3, **kwargs).fit(X[:100])
+
+
+# ------------------------------------------------- sample weights, sparse input
+
+
+def test_autoencoder_sample_weight_equals_repeated_rows(digits):
+    X, _ = digits
+    X = X[:60]
+    w = np.random.RandomState(0).randint(0, 3, len(X))
+    # Full batches ("auto" takes all of n <= 200 rows) and no penalty: a weighted
+    # epoch takes the same step as an epoch over the repeated rows.
+    kwargs = dict(n_components=4, hidden_layer_sizes=(), solver="sgd", alpha=0.0)
+    kwargs.update(learning_rate_init=0.1, max_iter=20, random_state=0)
+    weighted = Autoencoder(**kwargs).fit(X, sample_weight=w)
+    repeated = Autoencoder(**kwargs).fit(np.repeat(X, w, axis=0))
+    np.testing.assert_allclose(weighted.transform(X), repeated.transform(X), atol=1e-4)
+    unweighted = Autoencoder(**kwargs).fit(X)
+    assert not np.allclose(weighted.transform(X), unweighted.transform(X), atol=1e-3)
+
+
+@pytest.mark.parametrize("Estimator", [Autoencoder, DenoisingAE, VariationalAE])
+def test_autoencoder_sparse_input_matches_dense(digits, Estimator):
+    X, _ = digits
+    X = X[:200]
+    Xs = sp.csr_matrix(X)
+    kwargs = dict(n_components=4, hidden_layer_sizes=(16,), max_iter=3, random_state=0)
+    dense, sparse = Estimator(**kwargs).fit(X), Estimator(**kwargs).fit(Xs.tocsc())
+    np.testing.assert_allclose(sparse.transform(Xs), dense.transform(X), rtol=1e-5)
+    np.testing.assert_allclose(sparse.score_samples(Xs), sparse.score_samples(X))
+
+
+def test_conv_autoencoder_refuses_sparse_input(digits):
+    X, _ = digits
+    with pytest.raises(TypeError, match="dense data is required"):
+        ConvAE(max_iter=1).fit(sp.csr_matrix(X[:50]))
+
+
+@pytest.mark.slow
+def test_sparse_200k_by_100k_trains_with_bounded_memory(tmp_path):
+    """The sparse acceptance case: a dense copy would take 80 GB."""
+    script = tmp_path / "sparse_fit.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import resource, sys, warnings
+            import numpy as np, scipy.sparse as sp
+            from skae import Autoencoder, MLPClassifier
+            warnings.simplefilter("ignore")
+            X = sp.random(200_000, 100_000, density=1e-4, format="csr",
+                          dtype=np.float32, random_state=0)
+            y = np.random.RandomState(0).randint(0, 2, X.shape[0])
+            def peak():
+                return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+            before = peak()
+            MLPClassifier((16,), max_iter=1, random_state=0).fit(X, y).predict(X)
+            Autoencoder(16, hidden_layer_sizes=(), max_iter=1,
+                        random_state=0).fit(X).transform(X)
+            print(f"{peak() - before:.3f}")
+            """
+        )
+    )
+    out = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, check=True
+    )
+    growth_gb = float(out.stdout.strip().splitlines()[-1])
+    assert growth_gb < 2.0

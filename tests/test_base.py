@@ -11,7 +11,6 @@ import warnings
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
 import torch
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
@@ -104,9 +103,8 @@ def test_pickle_and_clone_round_trip(make, small):
             "could not convert",
         ),
         (lambda X: X + 1j, ValueError, "Complex data not supported"),
-        (sp.csr_matrix, TypeError, "Sparse data was passed"),
     ],
-    ids=["nan", "inf", "empty", "1d", "strings", "complex", "sparse"],
+    ids=["nan", "inf", "empty", "1d", "strings", "complex"],
 )
 def test_bad_input_clear_error_and_nothing_half_fitted(make, small, bad, error, match):
     X, y = small
@@ -248,10 +246,10 @@ def test_verbose_levels(make, small, capsys):
     assert captured.out == captured.err == ""
     make(max_iter=2, random_state=0, verbose=1).fit(X, y)
     captured = capsys.readouterr()
-    assert "epoch" in captured.out and "train_loss" in captured.out
-    assert len(captured.out.strip().splitlines()) == 4  # header, rule, 2 epochs
-    make(max_iter=2, random_state=0, verbose=2).fit(X, y)
-    assert "it/s" in capsys.readouterr().err  # tqdm's progress bar
+    # scikit-learn's line per epoch, no table (tests/test_verbose.py: terminals,
+    # pipes and progress bars).
+    lines = captured.out.strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("Iteration 1, loss = ")
 
 
 def test_batch_size_larger_than_data_is_clipped_with_warning(make, small):
@@ -264,7 +262,7 @@ def test_batch_size_larger_than_data_is_clipped_with_warning(make, small):
 def test_invalid_parameters_are_rejected_at_fit(make, small):
     X, y = small
     with pytest.raises(ValueError, match="'solver' parameter"):
-        make(solver="lbfgs").fit(X, y)
+        make(solver="newton").fit(X, y)
     with pytest.raises(ValueError, match=f"{make.shape_param} must be"):
         make(**{make.shape_param: (8, 0)}).fit(X, y)
 
