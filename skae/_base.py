@@ -164,7 +164,10 @@ class BaseNeuralEstimator(PlainStateMixin, BaseEstimator):
         self.loss_ = result.get("loss", self.loss_curve_[-1])
         self.t_ = self._training_state_["t"]
         if result["valid_scores"] is None:
-            self.validation_scores_ = self.best_validation_score_ = None
+            # A continued call without scoring (partial_fit) keeps the scores of
+            # the epochs that had them, as scikit-learn's attributes do.
+            if not continuing:
+                self.validation_scores_ = self.best_validation_score_ = None
             self.best_loss_ = min(self.loss_curve_)
         else:
             scores = (self.validation_scores_ or []) if continuing else []

@@ -214,8 +214,7 @@ class _BaseMLP(BaseNeuralEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        # Sparse X trains the MLP; an encoder (an autoencoder) still needs it dense.
-        tags.input_tags.sparse = self.encoder is None
+        tags.input_tags.sparse = True
         return tags
 
 

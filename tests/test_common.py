@@ -60,8 +60,7 @@ def expected_failed_checks(estimator):
             "it at float32's tolerance"
         )
         failures["check_sample_weight_equivalence_on_dense_data"] = why
-        if estimator.get_params().get("encoder") is None:
-            failures["check_sample_weight_equivalence_on_sparse_data"] = why
+        failures["check_sample_weight_equivalence_on_sparse_data"] = why
     if not isinstance(estimator, MLPClassifier | MLPRegressor):  # the autoencoders
         why = (
             "stochastic training (mini-batches, and the noise of DenoisingAE and "
