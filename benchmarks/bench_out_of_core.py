@@ -158,7 +158,7 @@ def worker(args):
                 "peak_rss_mb": _peak_rss_mb(),
                 "rss_before_training_mb": baseline,
                 "final_loss": est.loss_curve_[-1],
-                "epochs": est.n_iter_,
+                "epochs": len(est.loss_curve_),
             }
         )
     )

@@ -34,9 +34,10 @@ class ThreadProbeAE(DenoisingAE):
     """DenoisingAE that records the torch threads its training ran with."""
 
     def _train(self, *args, **kwargs):
-        super()._train(*args, **kwargs)
+        result = super()._train(*args, **kwargs)
         # Still inside the fit: the thread count the epochs ran with.
         self.torch_threads_ = torch.get_num_threads()
+        return result
 
 
 def make_search(max_iter):

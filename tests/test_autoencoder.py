@@ -321,8 +321,16 @@ def test_sparse_200k_by_100k_trains_with_bounded_memory(tmp_path):
             import numpy as np, scipy.sparse as sp
             from skae import Autoencoder, MLPClassifier
             warnings.simplefilter("ignore")
-            X = sp.random(200_000, 100_000, density=1e-4, format="csr",
-                          dtype=np.float32, random_state=0)
+            # 10 non-zeros a row: density 1e-4 (sp.random would draw the
+            # positions from all 2e10 cells, an array of 149 GiB).
+            rng = np.random.RandomState(0)
+            n, d, per_row = 200_000, 100_000, 10
+            X = sp.csr_matrix(
+                (rng.uniform(size=n * per_row).astype(np.float32),
+                 rng.randint(0, d, n * per_row),
+                 np.arange(0, n * per_row + 1, per_row)),
+                shape=(n, d),
+            )
             y = np.random.RandomState(0).randint(0, 2, X.shape[0])
             def peak():
                 return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
