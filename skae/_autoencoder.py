@@ -412,7 +412,9 @@ class Autoencoder(_BaseAutoencoder):
         solver="adam",
         alpha=0.0001,
         batch_size="auto",
+        learning_rate="constant",
         learning_rate_init=0.001,
+        power_t=0.5,
         max_iter="auto",
         shuffle=True,
         random_state=None,
@@ -440,7 +442,9 @@ class Autoencoder(_BaseAutoencoder):
         self.solver = solver
         self.alpha = alpha
         self.batch_size = batch_size
+        self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
         self.max_iter = max_iter
         self.shuffle = shuffle
         self.random_state = random_state
@@ -638,7 +642,9 @@ class DenoisingAE(Autoencoder):
         solver="adam",
         alpha=0.0001,
         batch_size="auto",
+        learning_rate="constant",
         learning_rate_init=0.001,
+        power_t=0.5,
         max_iter="auto",
         shuffle=True,
         random_state=None,
@@ -667,7 +673,9 @@ class DenoisingAE(Autoencoder):
             solver=solver,
             alpha=alpha,
             batch_size=batch_size,
+            learning_rate=learning_rate,
             learning_rate_init=learning_rate_init,
+            power_t=power_t,
             max_iter=max_iter,
             shuffle=shuffle,
             random_state=random_state,

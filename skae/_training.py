@@ -6,6 +6,7 @@ Nothing here knows which estimator it trains beyond the parameters it reads.
 """
 
 import copy
+import ctypes
 import math
 import signal
 import threading
@@ -53,6 +54,19 @@ def _check_float32_range(X, wide):
         )
 
 
+def _find_malloc_trim():
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except (AttributeError, OSError):  # not glibc (macOS, Windows, musl)
+        return None
+
+
+_malloc_trim = _find_malloc_trim()
+
+# Densified batches between two trims (see SparseRows._dense).
+_TRIM_EVERY = 8
+
+
 class SparseRows:
     """A sparse matrix that hands out its rows as dense float32 tensors.
 
@@ -61,6 +75,13 @@ class SparseRows:
     ``(batch, n_features)`` tensor; indexing with an index or boolean tensor
     (the validation split, the labelled rows) gives another :class:`SparseRows`.
     The matrix is kept as float32 CSR (one copy, the size of its non-zeros).
+
+    With more than one torch thread, glibc's allocator keeps some of what each
+    wide batch frees in its per-thread arenas instead of returning it: measured at
+    100,000 features and 200 rows a batch, resident memory grew by 2.4 MB a batch,
+    2.2 GB over one epoch of 200,000 rows. Every ``_TRIM_EVERY`` densified batches,
+    ``malloc_trim`` hands those pages back (about 1 % of the epoch's time there),
+    so memory stays at a few batches' worth whatever the number of rows.
     """
 
     def __init__(self, X):
@@ -70,6 +91,7 @@ class SparseRows:
         _check_float32_range(X.data, wide)
         self.X = X
         self.shape = X.shape
+        self._densified = 0
 
     def __len__(self):
         return self.shape[0]
@@ -78,6 +100,9 @@ class SparseRows:
         return self.shape[dim]
 
     def _dense(self, rows):
+        self._densified += 1
+        if _malloc_trim is not None and self._densified % _TRIM_EVERY == 0:
+            _malloc_trim(0)
         return torch.from_numpy(np.ascontiguousarray(rows.toarray()))
 
     def __getitem__(self, key):

@@ -123,7 +123,9 @@ class VariationalAE(_BaseAutoencoder):
         solver="adam",
         alpha=0.0001,
         batch_size="auto",
+        learning_rate="constant",
         learning_rate_init=0.001,
+        power_t=0.5,
         max_iter="auto",
         shuffle=True,
         random_state=None,
@@ -149,7 +151,9 @@ class VariationalAE(_BaseAutoencoder):
         self.solver = solver
         self.alpha = alpha
         self.batch_size = batch_size
+        self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
         self.max_iter = max_iter
         self.shuffle = shuffle
         self.random_state = random_state

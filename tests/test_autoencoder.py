@@ -304,6 +304,30 @@ def test_autoencoder_sparse_input_matches_dense(digits, Estimator):
     np.testing.assert_allclose(sparse.score_samples(Xs), sparse.score_samples(X))
 
 
+@pytest.mark.parametrize(
+    "Estimator, kwargs",
+    [
+        (Autoencoder, dict(n_components=4, hidden_layer_sizes=(16,))),
+        (DenoisingAE, dict(n_components=4, hidden_layer_sizes=(16,))),
+        (VariationalAE, dict(n_components=2, hidden_layer_sizes=(16,))),
+        (ConvAE, dict(channels=(4,))),
+    ],
+    ids=["Autoencoder", "DenoisingAE", "VariationalAE", "ConvAE"],
+)
+def test_autoencoder_learning_rate_schedules_as_the_mlps(digits, Estimator, kwargs):
+    X, _ = digits
+    X = X[:100] / 16.0
+    sgd = dict(solver="sgd", learning_rate_init=0.01, random_state=0, **kwargs)
+    ae = Estimator(learning_rate="invscaling", power_t=0.25, max_iter=2, **sgd).fit(X)
+    # The second epoch ran at learning_rate_init / (t + 1) ** power_t, t = n_samples.
+    lr = ae.net_.optimizer_.param_groups[0]["lr"]
+    assert lr == pytest.approx(0.01 / (len(X) + 1) ** 0.25)
+    # "adaptive" divides by 5 instead of stopping, and stops below 1e-6.
+    ae = Estimator(learning_rate="adaptive", tol=1e3, max_iter=1000, **sgd).fit(X)
+    assert ae.n_iter_ < 1000
+    assert ae.net_.optimizer_.param_groups[0]["lr"] < 1e-5
+
+
 def test_conv_autoencoder_refuses_sparse_input(digits):
     X, _ = digits
     with pytest.raises(TypeError, match="dense data is required"):
@@ -346,4 +370,5 @@ def test_sparse_200k_by_100k_trains_with_bounded_memory(tmp_path):
         [sys.executable, str(script)], capture_output=True, text=True, check=True
     )
     growth_gb = float(out.stdout.strip().splitlines()[-1])
-    assert growth_gb < 2.0
+    print(f"peak memory growth: {growth_gb:.3f} GB")
+    assert growth_gb < 2.0, f"peak memory grew by {growth_gb:.3f} GB"
