@@ -1,0 +1,172 @@
+"""The VAE paper row: a 784-400-20 VAE on MNIST to a test loss of at most 102 nats.
+
+The convention is pytorch/examples ``vae/main.py``'s (whose 10-epoch run reports
+105.6 nats): grey-level pixels in [0, 1] as the targets of a Bernoulli likelihood
+(binary cross-entropy on the sigmoid output, summed over the 784 pixels), plus the
+KL divergence of the Gaussian posterior to N(0, I); the test loss is minus this
+evidence lower bound per test image, in nats. skae's is ``-VariationalAE.score``
+(the mean over 8 draws of the code per image, an estimate of the same bound).
+
+The model is that of benchmarks/bench_vae.py: 784-400-20, ReLU, sigmoid output,
+Adam, batches of 128, no weight decay. The recipe adds training time and a
+schedule: ``--epochs`` epochs (100 by default), one ``partial_fit`` each (Adam's
+state carries over), with ``learning_rate_init`` following a cosine from 1e-3
+down to 1e-5. Only the ``partial_fit`` calls are timed; the test loss every
+``--every`` epochs (the curve) is measured outside the timing. The recipe was
+fixed before the run, not chosen on the test images.
+
+    python benchmarks/bench_paper_vae.py            # 60,000 images, 100 epochs
+    python benchmarks/bench_paper_vae.py --quick    # 10,000 images, 2 epochs
+"""
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+import warnings
+
+import torch
+from sklearn.exceptions import ConvergenceWarning
+
+from skae import VariationalAE
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+import _common  # noqa: E402
+import _mnist  # noqa: E402
+
+TARGET_NATS, GOAL_NATS = 102.0, 100.0
+PAPER = "pytorch/examples vae/main.py: 105.6 nats after 10 epochs"
+
+
+def cosine_rates(peak, epochs, floor=0.01):
+    """One rate per epoch: cosine from ``peak`` down to ``floor * peak``."""
+    return [
+        peak * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * e / epochs)))
+        for e in range(epochs)
+    ]
+
+
+def make_vae(seed):
+    return VariationalAE(
+        20,
+        hidden_layer_sizes=(400,),
+        activation="relu",
+        out_activation="logistic",
+        loss="bce",
+        batch_size=128,
+        alpha=0.0,
+        random_state=seed,
+    )
+
+
+def run(quick=False, epochs=100, every=5, peak=1e-3, seed=0, log=sys.stderr):
+    X, _, X_test, _ = _mnist.load(10_000 if quick else None)
+    if quick:
+        epochs, every = 2, 1
+    load_before = os.getloadavg()
+    vae, seconds, curve = make_vae(seed), 0.0, []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for epoch, rate in enumerate(cosine_rates(peak, epochs), 1):
+            vae.set_params(learning_rate_init=rate)
+            start = time.perf_counter()
+            vae.partial_fit(X)
+            seconds += time.perf_counter() - start
+            if epoch % every == 0 or epoch == epochs:
+                row = (epoch, seconds, rate, vae.loss_, -vae.score(X_test))
+                curve.append(row)
+                print("epoch", *row, os.getloadavg()[0], file=log, flush=True)
+    return {
+        "machine": _common.machine(),
+        "load_before": load_before,
+        "load_after": os.getloadavg(),
+        "settings": {
+            "quick": quick,
+            "n_train": len(X),
+            "epochs": epochs,
+            "schedule": f"cosine from {peak:g} to {peak / 100:g}, one partial_fit an "
+            "epoch",
+            "seed": seed,
+            "params": {
+                k: v
+                for k, v in vae.get_params().items()
+                if k
+                in (
+                    "n_components",
+                    "hidden_layer_sizes",
+                    "activation",
+                    "out_activation",
+                    "loss",
+                    "batch_size",
+                    "alpha",
+                    "solver",
+                )
+            },
+        },
+        "fit_seconds": seconds,
+        "test_loss_nats": curve[-1][4],
+        "curve": curve,
+    }
+
+
+def print_report(report, out=sys.stdout):
+    m = report["machine"]
+    print(
+        f"torch {m['torch']}, skae {m['skae']}, {m['cpu_count']} CPUs, "
+        f"{m['torch_threads']} torch threads; load average (1, 5, 15 min) "
+        f"{report['load_before']} before, {report['load_after']} after",
+        file=out,
+    )
+    print(f"settings {report['settings']}", file=out)
+    print(
+        "| epoch | cumulative fit s | rate | training loss | test loss, nats |",
+        file=out,
+    )
+    print("|---|---|---|---|---|", file=out)
+    for epoch, seconds, rate, train, test in report["curve"]:
+        print(
+            f"| {epoch} | {seconds:.0f} | {rate:.2e} | {train:.2f} | {test:.2f} |",
+            file=out,
+        )
+    loss = report["test_loss_nats"]
+    met = "met" if loss <= TARGET_NATS else f"missed by {loss - TARGET_NATS:.2f}"
+    goal = "met" if loss <= GOAL_NATS else f"missed by {loss - GOAL_NATS:.2f}"
+    print(
+        "| model | epochs | fit s | test loss, nats | target <= 102 | goal <= 100 "
+        "| reference |",
+        file=out,
+    )
+    print("|---|---|---|---|---|---|---|", file=out)
+    print(
+        f"| skae VariationalAE 784-400-20 | {report['settings']['epochs']} "
+        f"| {report['fit_seconds']:.0f} | {loss:.2f} | {met} | {goal} | {PAPER} |",
+        file=out,
+    )
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--epochs", type=int, default=100)
+    parser.add_argument("--every", type=int, default=5, help="epochs between scores")
+    parser.add_argument("--lr", type=float, default=1e-3, help="the schedule's peak")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2, help="torch threads")
+    parser.add_argument("--json", help="also write the full report here")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    if _mnist.mnist_path() is None:
+        print("skipped: MNIST not found (set SKAE_MNIST to an mnist.npz)")
+        return 0
+    report = run(args.quick, args.epochs, args.every, args.lr, args.seed)
+    print_report(report)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
