@@ -669,6 +669,10 @@ def train_lbfgs(est, net, X, y, *, sample_weight=None):
     penalised = [p for p in params if p.ndim > 1]
     total_weight = float(len(Xt) if wt is None else wt.sum())
     chunk = _batch_rows(Xt, _LBFGS_CHUNK)
+    # An evaluation is a pass over all rows, a chunk at a time: small ones run
+    # on one thread, as small training steps do.
+    small = _step_flops(module, min(len(Xt), chunk)) < _ONE_THREAD_FLOPS
+    _refresh_torch_threads(cap=1 if small else None)
     curve = []
 
     def objective(theta):
