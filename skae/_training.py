@@ -11,7 +11,7 @@ import math
 import signal
 import threading
 import warnings
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from functools import partial
 
 import numpy as np
@@ -20,7 +20,8 @@ import torch
 from sklearn.base import is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, PrintLog
+from threadpoolctl import threadpool_limits
 from torch.utils.data import TensorDataset
 
 from skae._parallel import _refresh_torch_threads
@@ -63,8 +64,8 @@ def _find_malloc_trim():
 
 _malloc_trim = _find_malloc_trim()
 
-# Densified batches between two trims (see SparseRows._dense).
-_TRIM_EVERY = 8
+# Bytes densified between two trims (see SparseRows._dense).
+_TRIM_BYTES = 2**28
 
 
 class SparseRows:
@@ -79,9 +80,10 @@ class SparseRows:
     With more than one torch thread, glibc's allocator keeps some of what each
     wide batch frees in its per-thread arenas instead of returning it: measured at
     100,000 features and 200 rows a batch, resident memory grew by 2.4 MB a batch,
-    2.2 GB over one epoch of 200,000 rows. Every ``_TRIM_EVERY`` densified batches,
-    ``malloc_trim`` hands those pages back (about 1 % of the epoch's time there),
-    so memory stays at a few batches' worth whatever the number of rows.
+    2.2 GB over one epoch of 200,000 rows. After every ``_TRIM_BYTES`` (256 MB)
+    densified, ``malloc_trim`` hands those pages back (a cost well below that of
+    densifying them), so memory stays at a few batches' worth whatever the number
+    of rows.
     """
 
     def __init__(self, X):
@@ -91,7 +93,7 @@ class SparseRows:
         _check_float32_range(X.data, wide)
         self.X = X
         self.shape = X.shape
-        self._densified = 0
+        self._densified = 0  # bytes since the last trim
 
     def __len__(self):
         return self.shape[0]
@@ -100,8 +102,9 @@ class SparseRows:
         return self.shape[dim]
 
     def _dense(self, rows):
-        self._densified += 1
-        if _malloc_trim is not None and self._densified % _TRIM_EVERY == 0:
+        self._densified += 4 * rows.shape[0] * rows.shape[1]
+        if _malloc_trim is not None and self._densified >= _TRIM_BYTES:
+            self._densified = 0
             _malloc_trim(0)
         return torch.from_numpy(np.ascontiguousarray(rows.toarray()))
 
@@ -263,12 +266,16 @@ def _run_epoch(net, dataset, *, has_target, weighted, per_batch_callbacks, penal
     module, optimizer, device = net.module_, net.optimizer_, net.device
     module.train()
     net.criterion_.train()
+    # What optimizer.zero_grad() does (set_to_none), without its per-call wrappers
+    # (dynamo's disable and the profiler's record_function): 3 % of a digits fit.
+    params = [p for group in optimizer.param_groups for p in group["params"]]
     losses, sizes = [], []
     for batch in net.get_iterator(dataset, training=True):
         Xb = batch[0].to(device)
         yb = batch[1].to(device) if has_target else Xb
         wb = batch[-1].to(device) if weighted else None
-        optimizer.zero_grad()
+        for p in params:
+            p.grad = None
         loss = _batch_loss(net, Xb, yb, wb)
         loss.backward()
         optimizer.step()
@@ -298,6 +305,32 @@ def _run_epoch(net, dataset, *, has_target, weighted, per_batch_callbacks, penal
     net.notify("on_epoch_end", dataset_train=dataset, dataset_valid=None)
 
 
+def _copy_into(dst, src):
+    """Return a deep copy of ``src``, written into ``dst``'s tensors where it can.
+
+    ``src`` is a state dict (nested dicts and lists of tensors and plain values);
+    where ``dst`` has the same structure, its tensors get ``src``'s values in place.
+    """
+    if isinstance(src, torch.Tensor):
+        if (
+            isinstance(dst, torch.Tensor)
+            and dst.shape == src.shape
+            and dst.dtype == src.dtype
+            and dst.device == src.device
+        ):
+            return dst.copy_(src)
+        return src.detach().clone()
+    if isinstance(src, dict):
+        dst = dst if isinstance(dst, dict) else {}
+        return {key: _copy_into(dst.get(key), value) for key, value in src.items()}
+    if isinstance(src, list):
+        dst = (
+            dst if isinstance(dst, list) and len(dst) == len(src) else [None] * len(src)
+        )
+        return [_copy_into(d, value) for d, value in zip(dst, src, strict=True)]
+    return copy.deepcopy(src)
+
+
 class _Checkpoint:
     """A net's weights, optimiser state and history length at an epoch's end.
 
@@ -311,13 +344,16 @@ class _Checkpoint:
         self.weights = {
             k: v.detach().clone() for k, v in net.module_.state_dict().items()
         }
+        self.optimizer = None
         self.save()
 
     def save(self):
         net = self.net
         for key, value in net.module_.state_dict().items():
             self.weights[key].copy_(value)
-        self.optimizer = copy.deepcopy(net.optimizer_.state_dict())
+        # A deepcopy of the optimiser state at every epoch was 10 % of a digits
+        # fit; copying into the tensors of the previous copy is a few memcpys.
+        self.optimizer = _copy_into(self.optimizer, net.optimizer_.state_dict())
         self.n_epochs = len(net.history)
         self.state_copy = dict(self.state)
 
@@ -433,6 +469,35 @@ def _step_flops(module, batch_size):
     return 6 * n_weights * batch_size
 
 
+# torch's fused optimiser steps run on the CPU from torch 2.4.
+_FUSED_ON_CPU = tuple(int(v) for v in torch.__version__.split(".")[:2]) >= (2, 4)
+_FUSABLE = (torch.optim.Adam, torch.optim.AdamW, torch.optim.SGD, torch.optim.Adagrad)
+
+
+def _fuse_steps(optimizer):
+    """Switch a CPU optimiser's groups to torch's fused step; return what to restore.
+
+    The fused step updates a parameter in one kernel instead of a Python loop of
+    element-wise operations: 15 % of a digits fit with Adam (measured,
+    docs/benchmarks.md). The same update, up to float32 rounding, and as
+    deterministic (element-wise). Only for the training calls of skae's own loop:
+    the net keeps the optimiser as it was built. Returns ``[(group, old value)]``.
+    """
+    if not _FUSED_ON_CPU or type(optimizer) not in _FUSABLE:
+        return []
+    groups = optimizer.param_groups
+    params = [p for group in groups for p in group["params"]]
+    if not all(p.device.type == "cpu" and p.dtype == torch.float32 for p in params):
+        return []
+    old = []
+    for group in groups:
+        if group.get("fused") or group.get("foreach") or group.get("differentiable"):
+            continue
+        old.append((group, group.get("fused")))
+        group["fused"] = True
+    return old
+
+
 def _check_finite(est, net, loss, n_epochs):
     # The loss is computed before each step: the epoch's last step can still have
     # made the weights infinite.
@@ -521,6 +586,11 @@ def train(
         ("interrupt", _InterruptCheck()),
     ]
     net.initialize_callbacks()
+    # skae prints through its own callbacks (net.verbose is 0): skorch's table would
+    # still be formatted, and thrown away, at every epoch (7 % of a digits fit).
+    net.callbacks_ = [
+        (name, cb) for name, cb in net.callbacks_ if not isinstance(cb, PrintLog)
+    ]
     scoring = dict(net.callbacks_)["valid_score"]
     if valid is not None:
         Xv, yv, wv = valid
@@ -546,6 +616,7 @@ def train(
     checkpoint = _Checkpoint(net, state) if graceful else None
     interrupted = False
     n_before = len(net.history)
+    unfuse = _fuse_steps(net.optimizer_) if fast else []
     net.notify("on_train_begin", X=dataset, y=None)
     try:
         for _ in range(epochs):
@@ -611,6 +682,8 @@ def train(
             if checkpoint is not None:
                 checkpoint.save()
     finally:
+        for group, fused in unfuse:
+            group["fused"] = fused
         scoring.scorer = None
         net.notify("on_train_end", X=dataset, y=None)
         net.module_.eval()
@@ -669,6 +742,8 @@ def train_lbfgs(est, net, X, y, *, sample_weight=None):
     penalised = [p for p in params if p.ndim > 1]
     total_weight = float(len(Xt) if wt is None else wt.sum())
     chunk = _batch_rows(Xt, _LBFGS_CHUNK)
+    if isinstance(Xt, SparseRows) and len(Xt) <= chunk:
+        Xt = Xt[0 : len(Xt)]  # one chunk: densify once, not at every evaluation
     # An evaluation is a pass over all rows, a chunk at a time: small ones run
     # on one thread, as small training steps do.
     small = _step_flops(module, min(len(Xt), chunk)) < _ONE_THREAD_FLOPS
@@ -702,21 +777,27 @@ def train_lbfgs(est, net, X, y, *, sample_weight=None):
     x0 = torch.nn.utils.parameters_to_vector(params).detach().cpu().double().numpy()
     module.train()
     criterion.train()
+    # scipy's L-BFGS-B update is BLAS work on vectors of the parameters' size:
+    # for a small model, BLAS threads only wait for cores (on a busy machine,
+    # 100 iterations of a 200-parameter problem took 2.3 s with them, 0.04 s
+    # without).
+    blas = threadpool_limits(1, user_api="blas") if small else nullcontext()
     try:
-        result = minimize(
-            objective,
-            x0,
-            method="L-BFGS-B",
-            jac=True,
-            callback=lambda intermediate_result: curve.append(
-                float(intermediate_result.fun)
-            ),
-            options={
-                "maxfun": est.max_fun,
-                "maxiter": est.max_iter,
-                "gtol": est.tol,
-            },
-        )
+        with blas:
+            result = minimize(
+                objective,
+                x0,
+                method="L-BFGS-B",
+                jac=True,
+                callback=lambda intermediate_result: curve.append(
+                    float(intermediate_result.fun)
+                ),
+                options={
+                    "maxfun": est.max_fun,
+                    "maxiter": est.max_iter,
+                    "gtol": est.tol,
+                },
+            )
     finally:
         module.eval()
     torch.nn.utils.vector_to_parameters(
