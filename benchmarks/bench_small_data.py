@@ -1,0 +1,414 @@
+"""Fit and 1-row predict time on small problems, quiet and busy, against scikit-learn.
+
+The digits (1,797 x 64, pixels / 16), 100 epochs by default, no early stop on
+either side (``tol=0``, ``n_iter_no_change=max_iter``: both run every epoch):
+
+* ``classifier``: ``skae.MLPClassifier((100,))`` against
+  ``sklearn.neural_network.MLPClassifier((100,))``, both Adam at 1e-3, batches of
+  200, ``alpha=1e-4``; and, for reference, a plain PyTorch loop over the same model
+  (``randperm``, index, ``zero_grad``, ``backward``, ``step``) at 1 and at 2 torch
+  threads.
+* ``autoencoder``: the demo's ``skae.DenoisingAE(8, hidden_layer_sizes=(128,))``
+  (64-128-8-128-64, masking noise 0.2) against ``sklearn.neural_network.
+  MLPRegressor((128, 8, 128))`` fitting X to X, the same solver settings.
+* scikit-learn runs at NumPy's BLAS default threads, and again under
+  ``threadpoolctl.threadpool_limits(1)`` (``1 BLAS thread``): OpenBLAS's threads
+  spin while they wait, which on busy cores costs far more than it saves.
+* ``predict``: one row, ``MLPClassifier.predict`` on each side (and
+  ``DenoisingAE.transform`` against ``MLPRegressor.predict``), the median of many
+  calls; skae at torch's default threads (outside ``fit``, skae leaves them to
+  torch) and after ``torch.set_num_threads(1)``.
+
+skae picks its own torch threads (one below a FLOP threshold per training step:
+these models); scikit-learn runs NumPy's BLAS at its default threads (the
+threadpoolctl line). Each phase runs ``--repeats`` rounds, every contender once a
+round, in a new random order each round; a ``quiet`` phase, then a ``busy`` one
+with ``--burners`` CPU-bound processes (pure-Python loops) started by this script.
+The tables give medians, the ratio of medians to scikit-learn's, the median of the
+per-round ratios, the slowdown busy / quiet of each contender, and the load
+average (``os.getloadavg``) at each phase's start and end.
+
+    python benchmarks/bench_small_data.py            # 100 epochs, 5 rounds a phase
+    python benchmarks/bench_small_data.py --quick    # 500 rows, 2 epochs, 1 round
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier as SklearnClassifier
+from sklearn.neural_network import MLPRegressor as SklearnRegressor
+from threadpoolctl import threadpool_limits
+from torch import nn
+
+from skae import DenoisingAE, MLPClassifier
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+import _common  # noqa: E402
+
+SOLVER = {
+    "solver": "adam",
+    "learning_rate_init": 1e-3,
+    "batch_size": 200,
+    "alpha": 1e-4,
+    "tol": 0.0,
+}
+SKLEARN = "scikit-learn"
+SKAE_1 = "skae, torch.set_num_threads(1)"
+
+
+def _quiet(fit, *args):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return fit(*args)
+
+
+# --------------------------------------------------------------------- contenders
+
+
+def skae_classifier(X, y, epochs):
+    clf = MLPClassifier(
+        (100,), max_iter=epochs, n_iter_no_change=epochs, random_state=0, **SOLVER
+    )
+    return _quiet(clf.fit, X, y)
+
+
+def sklearn_classifier(X, y, epochs):
+    clf = SklearnClassifier(
+        hidden_layer_sizes=(100,),
+        max_iter=epochs,
+        n_iter_no_change=epochs,
+        random_state=0,
+        **SOLVER,
+    )
+    return _quiet(clf.fit, X, y)
+
+
+def plain_classifier(X, y, epochs, threads):
+    """The hand-written loop, at ``threads`` torch threads."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(64, 100), nn.ReLU(), nn.Linear(100, 10))
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+        loss_fn = nn.CrossEntropyLoss()
+        Xt = torch.from_numpy(X.astype(np.float32))
+        yt = torch.from_numpy(y.astype(np.int64))
+        for _ in range(epochs):
+            order = torch.randperm(len(Xt))
+            for start in range(0, len(Xt), 200):
+                idx = order[start : start + 200]
+                optimizer.zero_grad()
+                loss_fn(model(Xt[idx]), yt[idx]).backward()
+                optimizer.step()
+        return model
+    finally:
+        torch.set_num_threads(before)
+
+
+def skae_autoencoder(X, y, epochs):
+    dae = DenoisingAE(
+        8,
+        hidden_layer_sizes=(128,),
+        max_iter=epochs,
+        n_iter_no_change=epochs,
+        random_state=0,
+        **SOLVER,
+    )
+    return _quiet(dae.fit, X)
+
+
+def sklearn_autoencoder(X, y, epochs):
+    reg = SklearnRegressor(
+        hidden_layer_sizes=(128, 8, 128),
+        max_iter=epochs,
+        n_iter_no_change=epochs,
+        random_state=0,
+        **SOLVER,
+    )
+    return _quiet(reg.fit, X, X)
+
+
+def _one_blas_thread(fit):
+    def fit_one(X, y, epochs):
+        with threadpool_limits(1, user_api="blas"):
+            return fit(X, y, epochs)
+
+    return fit_one
+
+
+SKLEARN_1 = "scikit-learn, 1 BLAS thread"
+FIT_CASES = {
+    "classifier": {
+        "skae": skae_classifier,
+        SKLEARN: sklearn_classifier,
+        SKLEARN_1: _one_blas_thread(sklearn_classifier),
+        "plain torch loop, 1 thread": lambda X, y, e: plain_classifier(X, y, e, 1),
+        "plain torch loop, 2 threads": lambda X, y, e: plain_classifier(X, y, e, 2),
+    },
+    "autoencoder": {
+        "skae": skae_autoencoder,
+        SKLEARN: sklearn_autoencoder,
+        SKLEARN_1: _one_blas_thread(sklearn_autoencoder),
+    },
+}
+
+
+# ------------------------------------------------------------------------ harness
+
+
+def alternate(contenders, repeats, seed, measure):
+    """``measure(contender)`` for each contender, ``repeats`` rounds, random order.
+
+    A new order each round: no contender always runs first, last, or after the same
+    other one. Returns ``{name: [result of each round]}``.
+    """
+    names = list(contenders)
+    results = {name: [] for name in names}
+    rng = np.random.RandomState(seed)
+    for _ in range(repeats):
+        for i in rng.permutation(len(names)):
+            results[names[i]].append(measure(contenders[names[i]]))
+    return results
+
+
+# A pure-Python CPU-bound loop that ends when this script does, however it ends.
+_BURNER = """
+import os
+parent = os.getppid()
+x = 0
+while os.getppid() == parent:
+    for _ in range(100_000):
+        x = (x * 48271 + 1) % 65537
+"""
+
+
+@contextmanager
+def burners(n):
+    """Run ``n`` CPU-bound processes (a pure-Python loop each) for the block."""
+    procs = [subprocess.Popen([sys.executable, "-c", _BURNER]) for _ in range(n)]
+    try:
+        time.sleep(0.5 if n else 0)  # let them get going
+        yield procs
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait()
+
+
+def _load():
+    return [round(v, 2) for v in os.getloadavg()]
+
+
+def fit_times(X, y, epochs, repeats, seed):
+    out = {}
+    for case, contenders in FIT_CASES.items():
+
+        def measure(fit):
+            start = time.perf_counter()
+            fit(X, y, epochs)
+            return time.perf_counter() - start
+
+        out[case] = alternate(contenders, repeats, seed, measure)
+    return out
+
+
+def predict_times(models, row, calls, repeats, seed):
+    """Median seconds of one ``predict(row)`` call, over ``calls`` calls a round."""
+    out = {}
+    for case, contenders in models.items():
+
+        def measure(contender):
+            method, threads = contender
+            before = torch.get_num_threads()
+            torch.set_num_threads(threads or before)
+            try:
+                times = []
+                for _ in range(calls):
+                    start = time.perf_counter()
+                    method(row)
+                    times.append(time.perf_counter() - start)
+            finally:
+                torch.set_num_threads(before)
+            return statistics.median(times)
+
+        out[case] = alternate(contenders, repeats, seed, measure)
+    return out
+
+
+def _summary(times, base):
+    """Medians, ratio of medians to ``base`` and the median per-round ratio."""
+    return {
+        name: {
+            "seconds": t,
+            "median_s": statistics.median(t),
+            "ratio": statistics.median(t) / statistics.median(times[base]),
+            "paired_ratio": statistics.median(
+                a / b for a, b in zip(t, times[base], strict=True)
+            ),
+        }
+        for name, t in times.items()
+    }
+
+
+def run(quick=False, repeats=None, epochs=None, calls=None, n_burners=2):
+    repeats = repeats or (1 if quick else 5)
+    epochs = epochs or (2 if quick else 100)
+    calls = calls or (50 if quick else 2000)
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    if quick:  # a smoke run, fast even on a busy machine
+        X, y = X[:500], y[:500]
+    # Untimed warm-up: the first torch optimiser imports torch._dynamo, the first
+    # fits start thread pools.
+    for contenders in FIT_CASES.values():
+        for fit in contenders.values():
+            fit(X[:400], y[:400], 1)
+    clf = skae_classifier(X, y, 2)
+    sk_clf = sklearn_classifier(X, y, 2)
+    dae = skae_autoencoder(X, y, 2)
+    sk_reg = sklearn_autoencoder(X, y, 2)
+    # (method, torch threads for the calls: None keeps torch's default)
+    models = {
+        "classifier predict": {
+            "skae": (clf.predict, None),
+            SKAE_1: (clf.predict, 1),
+            SKLEARN: (sk_clf.predict, None),
+        },
+        "autoencoder transform / predict": {
+            "skae": (dae.transform, None),
+            SKAE_1: (dae.transform, 1),
+            SKLEARN: (sk_reg.predict, None),
+        },
+    }
+    # skae's thread choice for these models (its rule, applied to the fitted ones).
+    from skae._training import _ONE_THREAD_FLOPS, _step_flops
+
+    skae_threads = {
+        case: 1
+        if _step_flops(est.net_.module_, 200) < _ONE_THREAD_FLOPS
+        else torch.get_num_threads()
+        for case, est in {"classifier": clf, "autoencoder": dae}.items()
+    }
+    phases = {}
+    for phase, n in {"quiet": 0, "busy": n_burners}.items():
+        with burners(n):
+            load_start = _load()
+            fits = fit_times(X, y, epochs, repeats, seed=len(phases))
+            preds = predict_times(models, X[:1], calls, repeats, seed=len(phases))
+            phases[phase] = {
+                "burners": n,
+                "load_start": load_start,
+                "load_end": _load(),
+                "fit": {c: _summary(t, SKLEARN) for c, t in fits.items()},
+                "predict": {c: _summary(t, SKLEARN) for c, t in preds.items()},
+            }
+    return {
+        "machine": _common.machine(),
+        "settings": {
+            "quick": quick,
+            "repeats": repeats,
+            "epochs": epochs,
+            "predict_calls": calls,
+            "burners": n_burners,
+        },
+        "skae_torch_threads": skae_threads,
+        "phases": phases,
+    }
+
+
+def print_table(report, out=sys.stdout):
+    m = report["machine"]
+    print(
+        f"torch {m['torch']}, scikit-learn {m['scikit-learn']}, numpy {m['numpy']}, "
+        f"skae {m['skae']}, Python {m['python']}; {m['cpu_count']} CPUs, "
+        f"{m['torch_threads']} torch threads, BLAS {m['blas_threads']}; "
+        f"skae's torch threads {report['skae_torch_threads']}; "
+        f"settings {report['settings']}",
+        file=out,
+    )
+    for phase, p in report["phases"].items():
+        print(
+            f"{phase}: {p['burners']} burners, load average {p['load_start']} at "
+            f"the start, {p['load_end']} at the end",
+            file=out,
+        )
+    print(file=out)
+    print(
+        "| phase | case | contender | median fit s | ratio to scikit-learn "
+        "| median paired ratio |",
+        file=out,
+    )
+    print("|---|---|---|---|---|---|", file=out)
+    for phase, p in report["phases"].items():
+        for case, rows in p["fit"].items():
+            for name, row in rows.items():
+                print(
+                    f"| {phase} | {case} | {name} | {row['median_s']:.3f} | "
+                    f"{row['ratio']:.3f} | {row['paired_ratio']:.3f} |",
+                    file=out,
+                )
+    quiet, busy = report["phases"]["quiet"], report["phases"]["busy"]
+    print(file=out)
+    print(
+        "| case | contender | quiet median fit s | busy median fit s "
+        "| slowdown busy / quiet |",
+        file=out,
+    )
+    print("|---|---|---|---|---|", file=out)
+    for case, rows in quiet["fit"].items():
+        for name, row in rows.items():
+            b = busy["fit"][case][name]["median_s"]
+            print(
+                f"| {case} | {name} | {row['median_s']:.3f} | {b:.3f} | "
+                f"{b / row['median_s']:.3f} |",
+                file=out,
+            )
+    print(file=out)
+    print(
+        "| phase | case | contender | median µs per 1-row call "
+        "| ratio to scikit-learn | median paired ratio |",
+        file=out,
+    )
+    print("|---|---|---|---|---|---|", file=out)
+    for phase, p in report["phases"].items():
+        for case, rows in p["predict"].items():
+            for name, row in rows.items():
+                print(
+                    f"| {phase} | {case} | {name} | {row['median_s'] * 1e6:.1f} | "
+                    f"{row['ratio']:.3f} | {row['paired_ratio']:.3f} |",
+                    file=out,
+                )
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--repeats", type=int, default=None, help="rounds a phase")
+    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--calls", type=int, default=None, help="predict calls")
+    parser.add_argument("--burners", type=int, default=2)
+    parser.add_argument("--json", help="also write the full report here")
+    args = parser.parse_args(argv)
+    report = run(args.quick, args.repeats, args.epochs, args.calls, args.burners)
+    print_table(report)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,180 @@
+"""Fit time on sparse (TF-IDF-like) input against scikit-learn's MLP, CPU.
+
+A synthetic CSR matrix shaped like TF-IDF text features: ``--rows`` documents
+over ``--features`` terms, ``--density`` of the entries non-zero (term counts
+drawn from a Zipf-like law, log-scaled, rows scaled to unit L2 norm), and 5
+classes from a sparse linear model of the terms. Both sides train an
+``MLPClassifier((100,))`` on the same CSR matrix: Adam at 1e-3, batches of 200,
+``alpha=1e-4``, no early stop (``tol=0``, ``n_iter_no_change=max_iter``).
+scikit-learn multiplies the sparse batch by its dense weights; skae densifies
+one batch at a time (``skae._training.SparseRows``). For reference, skae also fits
+the same matrix made dense beforehand (what a user could do when it fits in
+memory).
+
+Contenders run ``--repeats`` rounds, in a new random order each round, on the
+machine as it is (no burners); the table gives medians, the ratio of medians to
+scikit-learn's and the median per-round ratio, with the load average at the
+start and the end.
+
+    python benchmarks/bench_sparse.py            # 3,000 x 15,000 at 0.5 %, 20 epochs
+    python benchmarks/bench_sparse.py --quick    # 1,000 x 10,000, 3 epochs
+"""
+
+import argparse
+import json
+import sys
+import time
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier as SklearnClassifier
+
+from skae import MLPClassifier
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+import _common  # noqa: E402
+from bench_small_data import SKLEARN, SOLVER, _load, _summary, alternate  # noqa: E402
+
+
+def tfidf_like(n_rows, n_features, density, n_classes=5, seed=0):
+    """A CSR matrix shaped like TF-IDF features, and class labels from it."""
+    rng = np.random.RandomState(seed)
+    nnz_per_row = max(1, round(density * n_features))
+    # Frequent terms are shared by many documents: a Zipf-like choice of columns.
+    weights = 1.0 / np.arange(1, n_features + 1) ** 0.7
+    weights /= weights.sum()
+    indices = np.concatenate(
+        [
+            np.sort(rng.choice(n_features, nnz_per_row, replace=False, p=weights))
+            for _ in range(n_rows)
+        ]
+    )
+    counts = rng.zipf(2.0, size=n_rows * nnz_per_row).clip(max=50)
+    data = 1.0 + np.log(counts)
+    indptr = np.arange(0, n_rows * nnz_per_row + 1, nnz_per_row)
+    X = sp.csr_matrix((data, indices, indptr), shape=(n_rows, n_features))
+    norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
+    X = sp.diags(1.0 / norms) @ X
+    coef = sp.random(n_features, n_classes, density=0.05, random_state=rng).toarray()
+    y = np.asarray(X @ coef).argmax(axis=1)
+    return X.tocsr(), y
+
+
+def skae_fit(X, y, epochs):
+    clf = MLPClassifier(
+        (100,), max_iter=epochs, n_iter_no_change=epochs, random_state=0, **SOLVER
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return clf.fit(X, y)
+
+
+def sklearn_fit(X, y, epochs):
+    clf = SklearnClassifier(
+        hidden_layer_sizes=(100,),
+        max_iter=epochs,
+        n_iter_no_change=epochs,
+        random_state=0,
+        **SOLVER,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return clf.fit(X, y)
+
+
+def run(quick=False, repeats=None, epochs=None, rows=None, features=None, density=None):
+    repeats = repeats or (2 if quick else 5)
+    epochs = epochs or (3 if quick else 20)
+    rows = rows or (1_000 if quick else 3_000)
+    features = features or (10_000 if quick else 15_000)
+    density = density or 0.005
+    X, y = tfidf_like(rows, features, density)
+    X_dense = X.toarray()
+    contenders = {
+        "skae, CSR": lambda: skae_fit(X, y, epochs),
+        SKLEARN + ", CSR": lambda: sklearn_fit(X, y, epochs),
+        "skae, the same matrix dense": lambda: skae_fit(X_dense, y, epochs),
+    }
+    skae_fit(X[:400], y[:400], 1)  # warm-up: the first optimiser, thread pools
+    sklearn_fit(X[:400], y[:400], 1)
+    accuracy = {}
+
+    def measure(fit):
+        start = time.perf_counter()
+        model = fit()
+        seconds = time.perf_counter() - start
+        accuracy[fit] = model.score(X, y)
+        return seconds
+
+    load_start = _load()
+    times = alternate(contenders, repeats, 0, measure)
+    load_end = _load()
+    summary = _summary(times, SKLEARN + ", CSR")
+    for name, fit in contenders.items():
+        summary[name]["train_accuracy"] = accuracy[fit]
+    return {
+        "machine": _common.machine(),
+        "settings": {
+            "quick": quick,
+            "repeats": repeats,
+            "epochs": epochs,
+            "rows": rows,
+            "features": features,
+            "density": density,
+            "nnz": int(X.nnz),
+        },
+        "load_start": load_start,
+        "load_end": load_end,
+        "results": summary,
+    }
+
+
+def print_table(report, out=sys.stdout):
+    m = report["machine"]
+    print(
+        f"torch {m['torch']}, scikit-learn {m['scikit-learn']}, numpy {m['numpy']}, "
+        f"skae {m['skae']}, Python {m['python']}; {m['cpu_count']} CPUs, "
+        f"{m['torch_threads']} torch threads, BLAS {m['blas_threads']}; "
+        f"settings {report['settings']}; load average {report['load_start']} at "
+        f"the start, {report['load_end']} at the end",
+        file=out,
+    )
+    print(file=out)
+    print(
+        "| contender | median fit s | ratio to scikit-learn | median paired ratio "
+        "| training accuracy |",
+        file=out,
+    )
+    print("|---|---|---|---|---|", file=out)
+    for name, row in report["results"].items():
+        print(
+            f"| {name} | {row['median_s']:.3f} | {row['ratio']:.3f} | "
+            f"{row['paired_ratio']:.3f} | {row['train_accuracy']:.4f} |",
+            file=out,
+        )
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--rows", type=int, default=None)
+    parser.add_argument("--features", type=int, default=None)
+    parser.add_argument("--density", type=float, default=None)
+    parser.add_argument("--json", help="also write the full report here")
+    args = parser.parse_args(argv)
+    report = run(
+        args.quick, args.repeats, args.epochs, args.rows, args.features, args.density
+    )
+    print_table(report)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
