@@ -15,9 +15,10 @@ either side (``tol=0``, ``n_iter_no_change=max_iter``: both run every epoch):
   ``threadpoolctl.threadpool_limits(1)`` (``1 BLAS thread``): OpenBLAS's threads
   spin while they wait, which on busy cores costs far more than it saves.
 * ``predict``: one row, ``MLPClassifier.predict`` on each side (and
-  ``DenoisingAE.transform`` against ``MLPRegressor.predict``), the median of many
-  calls; skae at torch's default threads (outside ``fit``, skae leaves them to
-  torch) and after ``torch.set_num_threads(1)``.
+  ``DenoisingAE.transform`` against ``MLPRegressor.predict``), the median of
+  ``--calls`` calls a round (or of those made in 2 s, at least 20); skae at
+  torch's default threads (outside ``fit``, skae leaves them to torch) and after
+  ``torch.set_num_threads(1)``.
 
 skae picks its own torch threads (one below a FLOP threshold per training step:
 these models); scikit-learn runs NumPy's BLAS at its default threads (the
@@ -65,6 +66,7 @@ SOLVER = {
 }
 SKLEARN = "scikit-learn"
 SKAE_1 = "skae, torch.set_num_threads(1)"
+CALL_SECONDS = 2.0
 
 
 def _quiet(fit, *args):
@@ -212,9 +214,10 @@ def _load():
     return [round(v, 2) for v in os.getloadavg()]
 
 
-def fit_times(X, y, epochs, repeats, seed):
+def fit_times(X, y, epochs, repeats, seed, skip=()):
     out = {}
     for case, contenders in FIT_CASES.items():
+        contenders = {k: v for k, v in contenders.items() if k not in skip}
 
         def measure(fit):
             start = time.perf_counter()
@@ -236,7 +239,12 @@ def predict_times(models, row, calls, repeats, seed):
             torch.set_num_threads(threads or before)
             try:
                 times = []
-                for _ in range(calls):
+                deadline = time.perf_counter() + CALL_SECONDS
+                # On a busy machine a call can take milliseconds: a round stops
+                # after CALL_SECONDS (and at least 20 calls).
+                while len(times) < calls and (
+                    len(times) < 20 or time.perf_counter() < deadline
+                ):
                     start = time.perf_counter()
                     method(row)
                     times.append(time.perf_counter() - start)
@@ -263,7 +271,7 @@ def _summary(times, base):
     }
 
 
-def run(quick=False, repeats=None, epochs=None, calls=None, n_burners=2):
+def run(quick=False, repeats=None, epochs=None, calls=None, n_burners=2, skip=()):
     repeats = repeats or (1 if quick else 5)
     epochs = epochs or (2 if quick else 100)
     calls = calls or (50 if quick else 2000)
@@ -306,7 +314,7 @@ def run(quick=False, repeats=None, epochs=None, calls=None, n_burners=2):
     for phase, n in {"quiet": 0, "busy": n_burners}.items():
         with burners(n):
             load_start = _load()
-            fits = fit_times(X, y, epochs, repeats, seed=len(phases))
+            fits = fit_times(X, y, epochs, repeats, len(phases), skip)
             preds = predict_times(models, X[:1], calls, repeats, seed=len(phases))
             phases[phase] = {
                 "burners": n,
@@ -323,6 +331,7 @@ def run(quick=False, repeats=None, epochs=None, calls=None, n_burners=2):
             "epochs": epochs,
             "predict_calls": calls,
             "burners": n_burners,
+            "skipped": list(skip),
         },
         "skae_torch_threads": skae_threads,
         "phases": phases,
@@ -400,9 +409,18 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--calls", type=int, default=None, help="predict calls")
     parser.add_argument("--burners", type=int, default=2)
+    parser.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        help="a fit contender to leave out (repeatable), e.g. 'plain torch loop, "
+        "2 threads', which takes minutes a fit on a busy machine",
+    )
     parser.add_argument("--json", help="also write the full report here")
     args = parser.parse_args(argv)
-    report = run(args.quick, args.repeats, args.epochs, args.calls, args.burners)
+    report = run(
+        args.quick, args.repeats, args.epochs, args.calls, args.burners, args.skip
+    )
     print_table(report)
     if args.json:
         with open(args.json, "w") as f:
