@@ -102,6 +102,8 @@ def _local_then_dask(search, X, y):
     return local, remote
 
 
+# 24 fits (45 s on a busy machine); the partial_fit tests keep Dask in make test.
+@pytest.mark.slow
 def test_grid_search_dask_matches_local(client, digits600):
     X, y = digits600
     search = GridSearchCV(
