@@ -54,7 +54,7 @@ def test_bench_paper_vae_quick(tmp_path):
 @needs_mnist
 def test_bench_paper_mlp_quick(tmp_path):
     stdout, report = _run("bench_paper_mlp.py", tmp_path)
-    assert re.findall(r"^\| (\d) \| 2 \| [\d.]+ \| ([\d.]+) \|", stdout, re.M)
+    assert re.findall(r"^\| (\d) \| 2 \| [\d.]+ \| [\d.]+ \| ([\d.]+) \|", stdout, re.M)
     assert [run["seed"] for run in report["runs"]] == [0, 1]
     for run in report["runs"]:
         assert len(run["curve"]) == 2 and run["fit_seconds"] > 0
