@@ -9,13 +9,13 @@ evidence lower bound per test image, in nats. skae's is ``-VariationalAE.score``
 
 The model is that of benchmarks/bench_vae.py: 784-400-20, ReLU, sigmoid output,
 Adam, batches of 128, no weight decay. The recipe adds training time and a
-schedule: ``--epochs`` epochs (100 by default), one ``partial_fit`` each (Adam's
+schedule: ``--epochs`` epochs (80 by default), one ``partial_fit`` each (Adam's
 state carries over), with ``learning_rate_init`` following a cosine from 1e-3
 down to 1e-5. Only the ``partial_fit`` calls are timed; the test loss every
 ``--every`` epochs (the curve) is measured outside the timing. The recipe was
 fixed before the run, not chosen on the test images.
 
-    python benchmarks/bench_paper_vae.py            # 60,000 images, 100 epochs
+    python benchmarks/bench_paper_vae.py            # 60,000 images, 80 epochs
     python benchmarks/bench_paper_vae.py --quick    # 10,000 images, 2 epochs
 """
 
@@ -61,21 +61,22 @@ def make_vae(seed):
     )
 
 
-def run(quick=False, epochs=100, every=5, peak=1e-3, seed=0, log=sys.stderr):
+def run(quick=False, epochs=80, every=5, peak=1e-3, seed=0, log=sys.stderr):
     X, _, X_test, _ = _mnist.load(10_000 if quick else None)
     if quick:
         epochs, every = 2, 1
     load_before = os.getloadavg()
-    vae, seconds, curve = make_vae(seed), 0.0, []
+    vae, seconds, cpu, curve = make_vae(seed), 0.0, 0.0, []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         for epoch, rate in enumerate(cosine_rates(peak, epochs), 1):
             vae.set_params(learning_rate_init=rate)
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             vae.partial_fit(X)
             seconds += time.perf_counter() - start
+            cpu += time.process_time() - start_cpu
             if epoch % every == 0 or epoch == epochs:
-                row = (epoch, seconds, rate, vae.loss_, -vae.score(X_test))
+                row = (epoch, seconds, rate, vae.loss_, -vae.score(X_test), cpu)
                 curve.append(row)
                 print("epoch", *row, os.getloadavg()[0], file=log, flush=True)
     return {
@@ -106,6 +107,7 @@ def run(quick=False, epochs=100, every=5, peak=1e-3, seed=0, log=sys.stderr):
             },
         },
         "fit_seconds": seconds,
+        "fit_cpu_seconds": cpu,
         "test_loss_nats": curve[-1][4],
         "curve": curve,
     }
@@ -121,27 +123,30 @@ def print_report(report, out=sys.stdout):
     )
     print(f"settings {report['settings']}", file=out)
     print(
-        "| epoch | cumulative fit s | rate | training loss | test loss, nats |",
+        "| epoch | cumulative fit s | CPU s | rate | training loss | test loss, nats |",
         file=out,
     )
-    print("|---|---|---|---|---|", file=out)
-    for epoch, seconds, rate, train, test in report["curve"]:
+    print("|---|---|---|---|---|---|", file=out)
+    for epoch, seconds, rate, train, test, cpu in report["curve"]:
         print(
-            f"| {epoch} | {seconds:.0f} | {rate:.2e} | {train:.2f} | {test:.2f} |",
+            f"| {epoch} | {seconds:.0f} | {cpu:.0f} | {rate:.2e} | {train:.2f} "
+            f"| {test:.2f} |",
             file=out,
         )
     loss = report["test_loss_nats"]
     met = "met" if loss <= TARGET_NATS else f"missed by {loss - TARGET_NATS:.2f}"
     goal = "met" if loss <= GOAL_NATS else f"missed by {loss - GOAL_NATS:.2f}"
     print(
-        "| model | epochs | fit s | test loss, nats | target <= 102 | goal <= 100 "
+        "| model | epochs | fit s | fit CPU s | test loss, nats | target <= 102 "
+        "| goal <= 100 "
         "| reference |",
         file=out,
     )
-    print("|---|---|---|---|---|---|---|", file=out)
+    print("|---|---|---|---|---|---|---|---|", file=out)
     print(
         f"| skae VariationalAE 784-400-20 | {report['settings']['epochs']} "
-        f"| {report['fit_seconds']:.0f} | {loss:.2f} | {met} | {goal} | {PAPER} |",
+        f"| {report['fit_seconds']:.0f} | {report['fit_cpu_seconds']:.0f} "
+        f"| {loss:.2f} | {met} | {goal} | {PAPER} |",
         file=out,
     )
 
@@ -149,7 +154,7 @@ def print_report(report, out=sys.stdout):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--epochs", type=int, default=100)
+    parser.add_argument("--epochs", type=int, default=80)
     parser.add_argument("--every", type=int, default=5, help="epochs between scores")
     parser.add_argument("--lr", type=float, default=1e-3, help="the schedule's peak")
     parser.add_argument("--seed", type=int, default=0)
