@@ -21,6 +21,7 @@ from skorch import NeuralNet, NeuralNetClassifier
 from skorch.callbacks import PassthroughScoring, PrintLog
 from skorch.hf import AccelerateMixin
 from skorch.utils import to_tensor
+from threadpoolctl import threadpool_limits
 from torch.utils.data import DataLoader, Dataset
 
 # ------------------------------------------------------------------ torch threads
@@ -76,6 +77,35 @@ def _refresh_torch_threads(cap=None):
         share = min(share, cap)
     if torch.get_num_threads() != share:
         torch.set_num_threads(share)
+
+
+_blas_lock = threading.Lock()
+_blas_users = 0
+_blas_limiter = None
+
+
+@contextmanager
+def _one_blas_thread():
+    """Limit BLAS (numpy's, scipy's) to one thread while any fit is inside.
+
+    The limit is process-wide, so concurrent fits share one: the first to enter
+    sets it and the last to leave restores the original, which two independent
+    ``threadpool_limits`` contexts, leaving in another order than they entered,
+    would not do.
+    """
+    global _blas_users, _blas_limiter
+    with _blas_lock:
+        if _blas_users == 0:
+            _blas_limiter = threadpool_limits(1, user_api="blas")
+        _blas_users += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_users -= 1
+            if _blas_users == 0:
+                _blas_limiter.restore_original_limits()
+                _blas_limiter = None
 
 
 # --------------------------------------------------------------------- Accelerate

@@ -21,10 +21,9 @@ from sklearn.base import is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from skorch.callbacks import Callback, PrintLog
-from threadpoolctl import threadpool_limits
 from torch.utils.data import TensorDataset
 
-from skae._parallel import _refresh_torch_threads
+from skae._parallel import _one_blas_thread, _refresh_torch_threads
 from skae._verbose import log_message, logging_callbacks
 
 
@@ -781,7 +780,7 @@ def train_lbfgs(est, net, X, y, *, sample_weight=None):
     # for a small model, BLAS threads only wait for cores (on a busy machine,
     # 100 iterations of a 200-parameter problem took 2.3 s with them, 0.04 s
     # without).
-    blas = threadpool_limits(1, user_api="blas") if small else nullcontext()
+    blas = _one_blas_thread() if small else nullcontext()
     try:
         with blas:
             result = minimize(

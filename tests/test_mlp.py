@@ -1,5 +1,7 @@
 """Behaviour of MLPClassifier and MLPRegressor on small seeded data."""
 
+import threading
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -13,8 +15,10 @@ from sklearn.metrics import get_scorer
 from sklearn.model_selection import GridSearchCV, cross_validate, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from skae import Autoencoder, ConvAE, DenoisingAE, MLPClassifier, MLPRegressor
+from skae._parallel import _one_blas_thread
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -366,6 +370,38 @@ def test_mlp_learning_rate_schedules(small):
     clf = MLPClassifier((8,), tol=1e3, n_iter_no_change=np.inf, max_iter=15, **sgd)
     clf.fit(X, y)
     assert clf.n_iter_ == 15
+
+
+def _blas_threads():
+    return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+
+def test_lbfgs_blas_limit_is_restored_after_overlapping_fits(small):
+    X, y = small
+    with threadpool_limits(2, user_api="blas"):
+        before = _blas_threads()
+        with _one_blas_thread():
+            assert set(_blas_threads()) == {1}
+            with _one_blas_thread():  # a second fit inside: still one thread
+                assert set(_blas_threads()) == {1}
+            assert set(_blas_threads()) == {1}  # until the last one leaves
+        assert _blas_threads() == before
+        # Two L-BFGS fits at once, each leaving when it is done: the original
+        # limit comes back after both.
+        fits = [
+            threading.Thread(
+                target=MLPClassifier(
+                    (8,), solver="lbfgs", max_iter=max_iter, random_state=0
+                ).fit,
+                args=(X, y),
+            )
+            for max_iter in (5, 40)
+        ]
+        for fit in fits:
+            fit.start()
+        for fit in fits:
+            fit.join()
+        assert _blas_threads() == before
 
 
 def test_mlp_lbfgs_as_in_sklearn(small):
