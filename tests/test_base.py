@@ -300,6 +300,20 @@ def test_cuda_matches_cpu(make, small):
     np.testing.assert_array_equal(output(gpu, X), output(restored, X))
 
 
+@pytest.fixture(autouse=True)
+def python_sigint_handler():
+    """Python's own SIGINT handler, which the Ctrl-C tests are about.
+
+    A process started in the background by a script (``nohup``, ``&``) inherits
+    SIGINT ignored; Python then installs no handler, skae leaves the ignored
+    signal alone, and a simulated Ctrl-C is lost (a suite started that way sat in
+    the first Ctrl-C test until its fit ran out).
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 @contextlib.contextmanager
 def ctrl_c_when(condition):
     """Send the main thread one Ctrl-C (SIGINT, through Python's signal machinery)
@@ -333,8 +347,7 @@ def test_ctrl_c_keeps_the_last_complete_epoch(make, small):
     X, y = small
     # First a short fit: the first fit of a process imports parts of torch lazily.
     make(max_iter=1, random_state=0).fit(X, y)
-    # Bounded, so that a lost Ctrl-C fails the test instead of hanging the suite
-    # (a make test on a heavily loaded machine once sat here for over 12 minutes).
+    # Bounded, so that a lost Ctrl-C fails the test instead of hanging the suite.
     est = make(max_iter=5_000, n_iter_no_change=100_000, random_state=0)
     with ctrl_c_when(lambda: epochs_begun(est) >= 3) as sent:
         with pytest.warns(FitInterruptedWarning, match="interrupted"):
