@@ -63,7 +63,8 @@ def test_bench_small_data_quick(tmp_path):
     assert len(slowdowns) == 8
     assert all(float(v) > 0 for row in slowdowns for v in row[1:])
     predicts = re.findall(
-        r"^\| (quiet|busy) \| ([\w /]+) \| (skae[\w.(), ]*|scikit-learn) \| ([\d.]+) "
+        r"^\| (quiet|busy) \| (classifier predict|autoencoder transform / predict) "
+        r"\| (skae[\w.(), ]*|scikit-learn) \| ([\d.]+) "
         r"\| ([\d.]+) \| ([\d.]+) \|$",
         stdout,
         flags=re.M,
