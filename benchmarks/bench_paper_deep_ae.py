@@ -75,7 +75,7 @@ def run(quick=False, budget=1800.0, peak=1e-3, every=2, seed=0, log=sys.stderr):
     pca = PCA(30, random_state=0).fit(X)
     pca_error = squared_error(lambda Z: pca.inverse_transform(pca.transform(Z)), X_test)
     load_before = os.getloadavg()
-    ae, seconds, last, curve = make_autoencoder(seed), 0.0, 0.0, []
+    ae, seconds, cpu, last, curve = make_autoencoder(seed), 0.0, 0.0, 0.0, []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         for epoch in range(1, max_epochs + 1):
@@ -83,15 +83,16 @@ def run(quick=False, budget=1800.0, peak=1e-3, every=2, seed=0, log=sys.stderr):
                 break
             rate = rate_at(seconds, budget, peak)
             ae.set_params(learning_rate_init=rate)
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             ae.partial_fit(X)
             last = time.perf_counter() - start
             seconds += last
+            cpu += time.process_time() - start_cpu
             if epoch % every == 0 or seconds + last > budget or epoch == max_epochs:
                 error = squared_error(
                     lambda Z: ae.inverse_transform(ae.transform(Z)), X_test
                 )
-                curve.append((epoch, seconds, rate, ae.loss_, error))
+                curve.append((epoch, seconds, rate, ae.loss_, error, cpu))
                 print("epoch", *curve[-1], os.getloadavg()[0], file=log, flush=True)
     return {
         "machine": _common.machine(),
@@ -122,6 +123,7 @@ def run(quick=False, budget=1800.0, peak=1e-3, every=2, seed=0, log=sys.stderr):
             },
         },
         "fit_seconds": seconds,
+        "fit_cpu_seconds": cpu,
         "epochs": curve[-1][0],
         "test_error": curve[-1][4],
         "pca_test_error": pca_error,
@@ -139,26 +141,30 @@ def print_report(report, out=sys.stdout):
     )
     print(f"settings {report['settings']}", file=out)
     print(
-        "| epoch | cumulative fit s | rate | training loss | test squared error |",
+        "| epoch | cumulative fit s | CPU s | rate | training loss "
+        "| test squared error |",
         file=out,
     )
-    print("|---|---|---|---|---|", file=out)
-    for epoch, seconds, rate, train, error in report["curve"]:
+    print("|---|---|---|---|---|---|", file=out)
+    for epoch, seconds, rate, train, error, cpu in report["curve"]:
         print(
-            f"| {epoch} | {seconds:.0f} | {rate:.2e} | {train:.4f} | {error:.2f} |",
+            f"| {epoch} | {seconds:.0f} | {cpu:.0f} | {rate:.2e} | {train:.4f} "
+            f"| {error:.2f} |",
             file=out,
         )
     error = report["test_error"]
     met = "met" if error <= TARGET else f"missed by {error - TARGET:.2f}"
     print(
-        "| model | epochs | fit s | test squared error per image | target <= 3.00 "
+        "| model | epochs | fit s | fit CPU s | test squared error per image "
+        "| target <= 3.00 "
         "| PCA(30) here | PCA(30) in the paper |",
         file=out,
     )
-    print("|---|---|---|---|---|---|---|", file=out)
+    print("|---|---|---|---|---|---|---|---|", file=out)
     print(
         f"| skae Autoencoder 784-1000-500-250-30 | {report['epochs']} "
-        f"| {report['fit_seconds']:.0f} | {error:.2f} | {met} "
+        f"| {report['fit_seconds']:.0f} | {report['fit_cpu_seconds']:.0f} "
+        f"| {error:.2f} | {met} "
         f"| {report['pca_test_error']:.2f} | {PAPER_PCA} |",
         file=out,
     )
