@@ -20,11 +20,13 @@ from sklearn.utils.validation import _check_sample_weight
 from skae._parallel import _share_torch_threads
 from skae._state import PlainStateMixin
 from skae._training import (
+    _ONE_THREAD_FLOPS,
     FitInterruptedWarning,  # noqa: F401 (re-exported: skae.FitInterruptedWarning)
     _as_tensor,
     _batch_rows,
     _deferred_interrupts,
     _seeded_torch,
+    _step_flops,
     train,
     train_lbfgs,
     training_state,
@@ -305,8 +307,25 @@ class BaseNeuralEstimator(PlainStateMixin, BaseEstimator):
         CPU BLAS picks other kernels, with another summation order, for matrices of
         few rows (below about twice the thread count, measured), so short batches
         are padded with zero rows to a size that takes the common kernel.
+
+        A small model (a training step of 64 rows under ``_ONE_THREAD_FLOPS``, a
+        property of the model, not of the batch) runs on one torch thread, as it
+        trains: waking the thread pool costs more than the arithmetic, and on a
+        busy machine a 1-row ``predict`` at two threads waited milliseconds for
+        a core (docs/benchmarks.md).
         """
         device = self.net_.device
+        threads = torch.get_num_threads()
+        one = threads > 1 and _step_flops(self.net_.module_, 64) < _ONE_THREAD_FLOPS
+        if one:
+            torch.set_num_threads(1)
+        try:
+            return self._infer_batches(fn, Xt, device)
+        finally:
+            if one:
+                torch.set_num_threads(threads)
+
+    def _infer_batches(self, fn, Xt, device):
         min_rows = max(64, 4 * torch.get_num_threads())
         rows = _batch_rows(Xt, _INFERENCE_BATCH)
         out = None
