@@ -20,13 +20,12 @@ from sklearn.utils.validation import _check_sample_weight
 from skae._parallel import _share_torch_threads
 from skae._state import PlainStateMixin
 from skae._training import (
-    _ONE_THREAD_FLOPS,
     FitInterruptedWarning,  # noqa: F401 (re-exported: skae.FitInterruptedWarning)
     _as_tensor,
     _batch_rows,
     _deferred_interrupts,
+    _one_thread,
     _seeded_torch,
-    _step_flops,
     train,
     train_lbfgs,
     training_state,
@@ -316,7 +315,7 @@ class BaseNeuralEstimator(PlainStateMixin, BaseEstimator):
         """
         device = self.net_.device
         threads = torch.get_num_threads()
-        one = threads > 1 and _step_flops(self.net_.module_, 64) < _ONE_THREAD_FLOPS
+        one = threads > 1 and _one_thread(self.net_.module_, 64)
         if one:
             torch.set_num_threads(1)
         try:

@@ -462,10 +462,14 @@ def _l2_penalty(est, net, batch_size):
 _ONE_THREAD_FLOPS = 5e7
 
 
-def _step_flops(module, batch_size):
-    """Return the rough cost of one training step: 6 FLOPs per weight and row."""
+def _one_thread(module, rows):
+    """Whether a step of ``rows`` rows is small enough for one torch thread.
+
+    The rough cost of a training step is 6 FLOPs per weight and row; training,
+    L-BFGS's evaluations and inference all decide by it.
+    """
     n_weights = sum(p.numel() for p in module.parameters() if p.ndim > 1)
-    return 6 * n_weights * batch_size
+    return 6 * n_weights * rows < _ONE_THREAD_FLOPS
 
 
 # torch's fused optimiser steps run on the CPU from torch 2.4.
@@ -611,7 +615,7 @@ def train(
     penalty = _l2_penalty(est, net, batch_size)
     # Only a progress bar (verbose=2, on a terminal) needs to hear of each batch.
     per_batch = "progress_bar" in dict(net.callbacks_)
-    threads = 1 if _step_flops(net.module_, batch_size) < _ONE_THREAD_FLOPS else None
+    threads = 1 if _one_thread(net.module_, batch_size) else None
     checkpoint = _Checkpoint(net, state) if graceful else None
     interrupted = False
     n_before = len(net.history)
@@ -745,7 +749,7 @@ def train_lbfgs(est, net, X, y, *, sample_weight=None):
         Xt = Xt[0 : len(Xt)]  # one chunk: densify once, not at every evaluation
     # An evaluation is a pass over all rows, a chunk at a time: small ones run
     # on one thread, as small training steps do.
-    small = _step_flops(module, min(len(Xt), chunk)) < _ONE_THREAD_FLOPS
+    small = _one_thread(module, min(len(Xt), chunk))
     _refresh_torch_threads(cap=1 if small else None)
     curve = []
 
