@@ -11,6 +11,7 @@ import math
 import signal
 import threading
 import warnings
+import weakref
 from contextlib import contextmanager, nullcontext
 from functools import partial
 
@@ -466,10 +467,18 @@ def _one_thread(module, rows):
     """Whether a step of ``rows`` rows is small enough for one torch thread.
 
     The rough cost of a training step is 6 FLOPs per weight and row; training,
-    L-BFGS's evaluations and inference all decide by it.
+    L-BFGS's evaluations and inference all decide by it. A module's weight count
+    is kept after the first call: walking its parameters took about a tenth of a
+    1-row ``predict`` (docs/benchmarks.md), and a module's shapes are fixed.
     """
-    n_weights = sum(p.numel() for p in module.parameters() if p.ndim > 1)
+    n_weights = _N_WEIGHTS.get(module)
+    if n_weights is None:
+        n_weights = sum(p.numel() for p in module.parameters() if p.ndim > 1)
+        _N_WEIGHTS[module] = n_weights
     return 6 * n_weights * rows < _ONE_THREAD_FLOPS
+
+
+_N_WEIGHTS = weakref.WeakKeyDictionary()
 
 
 # torch's fused optimiser steps run on the CPU from torch 2.4.

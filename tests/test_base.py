@@ -62,6 +62,25 @@ def test_random_state_repeats_fits_and_leaves_global_rngs_alone(make, small):
     assert not np.array_equal(out_a, output(c, X))
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_rows_result_does_not_depend_on_its_batch(make, small, threads):
+    # Short batches are padded to a row count whose BLAS kernel is the one of
+    # long batches (BaseNeuralEstimator._infer): each row, alone or in any short
+    # slice, gets bitwise what it gets in the whole.
+    X, y = small
+    est = make(max_iter=2, random_state=0).fit(X, y)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        whole = output(est, X)
+        for start in (0, 5):
+            for n in (1, 2, 3, 5, 7, 11, 13, 16, 17, 40):
+                part = output(est, X[start : start + n])
+                np.testing.assert_array_equal(part, whole[start : start + n])
+    finally:
+        torch.set_num_threads(before)
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int64])
 def test_dtype_float64_in_float64_out_float32_in_float32_out(make, small, dtype):
     X, y = small
