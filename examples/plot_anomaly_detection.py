@@ -70,6 +70,7 @@ dae = DenoisingAE(
     noise="mask",
     noise_level=0.2,
     out_activation="logistic",
+    loss="mse",
     batch_size=64,
     max_iter=max_iter,
 )

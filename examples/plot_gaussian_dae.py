@@ -62,6 +62,7 @@ dae = DenoisingAE(
     code_activation="softplus",
     noise="gaussian",
     noise_level=0.01,
+    loss="mse",
     solver="adam",
     learning_rate_init=1e-3,
     batch_size=128,

@@ -49,6 +49,7 @@ dae = DenoisingAE(
     code_activation="relu",
     noise="mask",
     out_activation="logistic",
+    loss="mse",
     max_iter=max_iter,
     random_state=0,
 )

@@ -33,20 +33,21 @@ MNIST = os.environ.get("SKAE_EXAMPLES_MNIST")
 if MNIST:
     X_train, y_train = load_mnist(path=MNIST, subset="train", return_X_y=True)
     X_test, y_test = load_mnist(path=MNIST, subset="test", return_X_y=True)
-    code_sizes, n_hidden, max_iter, batch_size = (10, 30, 100), 256, 10, 128
+    code_sizes = (10, 30, 64)
 else:
     X, y = load_digits(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=0.25, random_state=0, stratify=y
+        X, y, test_size=0.3, random_state=0, stratify=y
     )
-    code_sizes, n_hidden, max_iter, batch_size = (4, 8, 16), 128, 30, 64
+    code_sizes = (8, 16, 32)
 
 # %%
 # The pipelines
 # -------------
-# The autoencoders train for a fixed number of epochs, and the logistic regression
-# on raw pixels may stop at its own ``max_iter``: both warnings are expected here
-# and silenced.
+# The autoencoder is ``DenoisingAE(n_components=k)`` with every other parameter at
+# its default (:doc:`/learning_quality` has how they were chosen). The logistic
+# regression on raw pixels may stop at its own ``max_iter``: that warning is
+# expected here and silenced.
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 
@@ -61,16 +62,7 @@ def pipeline(reducer):
 candidates = [("raw pixels", X_train.shape[1], None)]
 for k in code_sizes:
     candidates.append(("PCA", k, PCA(n_components=k, random_state=0)))
-    dae = DenoisingAE(
-        n_components=k,
-        hidden_layer_sizes=(n_hidden,),
-        code_activation="relu",
-        noise="gaussian",
-        noise_level=0.3,
-        batch_size=batch_size,
-        max_iter=max_iter,
-        random_state=0,
-    )
+    dae = DenoisingAE(n_components=k, random_state=0)
     candidates.append(("DenoisingAE", k, dae))
 
 results = []
@@ -84,23 +76,23 @@ for name, dims, reducer in candidates:
     print(f"{name:<12} {dims:>5} {accuracy:>13.4f} {seconds:>6.1f}")
 
 # %%
-# Measured on the full MNIST on 2026-11-26 (784-256-k denoising autoencoders, 10
-# epochs; :doc:`/examples_results` has the command):
+# Measured on the full MNIST on 2026-12-02 (the defaults: 784-256-k, Huber's loss,
+# masking noise 0.2, 20 epochs; :doc:`/examples_results` has the command):
 #
 # ============ ===== =============
 # features     dims  test accuracy
 # ============ ===== =============
-# raw pixels   784   0.9215
-# PCA          10    0.8069
-# DenoisingAE  10    0.8032
+# raw pixels   784   0.9219
+# PCA          10    0.8071
+# DenoisingAE  10    0.8796
 # PCA          30    0.8933
-# DenoisingAE  30    0.8681
-# PCA          100   0.9199
-# DenoisingAE  100   0.9195
+# DenoisingAE  30    0.9097
+# PCA          64    0.9107
+# DenoisingAE  64    0.9275
 # ============ ===== =============
 #
-# At this training budget the autoencoder's code is no better a feature set for a
-# linear classifier than PCA's.
+# The autoencoder's code is the better feature set for a linear classifier at
+# every size, by 7.3 points at 10 dimensions and 1.6 to 1.7 at 30 and 64.
 #
 # Test accuracy by code size
 # --------------------------

@@ -51,8 +51,17 @@ default="relu"
     out_activation : {{"identity", "logistic", "sigmoid", "tanh"}}, default="identity"
         Activation of the reconstruction.
 
-    loss : {{"mse", "bce"}}, default="mse"
-        Reconstruction error, as in :class:`Autoencoder`.
+    loss : {{"mse", "huber", "bce"}}, default="mse"
+        Reconstruction error, as in :class:`Autoencoder`. The squared error stays
+        the default here: the fully connected autoencoders' Huber default was
+        chosen on standardised pixels, while images for a convolutional model
+        are usually scaled to [0, 1] or [-1, 1], where errors beyond
+        ``huber_delta`` are rare and Huber's loss is about half the squared
+        error.
+
+    huber_delta : float, default=0.5
+        Where Huber's loss turns from quadratic to linear, as in
+        :class:`Autoencoder`; ignored by the other losses.
 
     l1_code : float, default=0.0
         Sparsity penalty on the code, as in :class:`Autoencoder`.
@@ -104,7 +113,8 @@ default="relu"
         "pool_sizes": _POSITIVE_INTS,
         "activation": [StrOptions(set(ACTIVATIONS))],
         "out_activation": [StrOptions(_OUT_ACTIVATIONS)],
-        "loss": [StrOptions({"mse", "bce"})],
+        "loss": [StrOptions({"huber", "mse", "bce"})],
+        "huber_delta": [Interval(numbers.Real, 0, None, closed="neither")],
         "l1_code": [Interval(numbers.Real, 0, None, closed="left")],
     }
 
@@ -119,6 +129,7 @@ default="relu"
         activation="relu",
         out_activation="identity",
         loss="mse",
+        huber_delta=0.5,
         l1_code=0.0,
         solver="adam",
         alpha=0.0001,
@@ -150,6 +161,7 @@ default="relu"
         self.activation = activation
         self.out_activation = out_activation
         self.loss = loss
+        self.huber_delta = huber_delta
         self.l1_code = l1_code
         self.solver = solver
         self.alpha = alpha

@@ -21,18 +21,47 @@ from skae import Autoencoder, ConvAE, DenoisingAE, VariationalAE
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
-def test_autoencoder_learns_better_than_the_mean(digits_std):
+def _reference_error(reconstruction, X, loss, delta=0.5):
+    """Per-sample reconstruction error in NumPy: the documented formulas."""
+    e = np.abs(reconstruction - X)
+    if loss == "mse":
+        return (e**2).mean(1)
+    return np.where(e <= delta, 0.5 * e**2, delta * (e - 0.5 * delta)).mean(1)
+
+
+@pytest.mark.parametrize("loss", [None, "mse", "huber"])
+def test_autoencoder_learns_better_than_the_mean(digits_std, loss):
     X, _ = digits_std
-    ae = Autoencoder(32, hidden_layer_sizes=(), max_iter=30, random_state=0).fit(X)
+    kwargs = {} if loss is None else {"loss": loss}
+    ae = Autoencoder(32, hidden_layer_sizes=(), max_iter=30, random_state=0, **kwargs)
+    ae.fit(X)
+    loss = loss or "huber"  # the default
     assert ae.loss_curve_[-1] < 0.5 * ae.loss_curve_[0]
-    # The mean as reconstruction scores minus the mean variance, here -1.
-    baseline = -np.mean((X - X.mean(0)) ** 2)
+    # The mean as the reconstruction of every sample.
+    baseline = -_reference_error(X.mean(0), X, loss).mean()
     assert ae.score(X) > 0.5 * baseline
     scores = ae.score_samples(X)
     assert scores.shape == (len(X),)
     np.testing.assert_allclose(ae.score(X), scores.mean())
     reconstruction = ae.inverse_transform(ae.transform(X))
-    np.testing.assert_allclose(-((reconstruction - X) ** 2).mean(1), scores, rtol=1e-4)
+    np.testing.assert_allclose(
+        -_reference_error(reconstruction, X, loss), scores, rtol=1e-4
+    )
+
+
+def test_huber_delta_sets_where_the_loss_turns_linear(digits_std):
+    X, _ = digits_std
+    ae = Autoencoder(8, hidden_layer_sizes=(), max_iter=3, random_state=0).fit(X)
+    reconstruction = ae.inverse_transform(ae.transform(X))
+    for delta in (0.1, 2.0):
+        ae.set_params(huber_delta=delta)
+        np.testing.assert_allclose(
+            -_reference_error(reconstruction, X, "huber", delta),
+            ae.score_samples(X),
+            rtol=1e-4,
+        )
+    with pytest.raises(ValueError, match="huber_delta"):
+        Autoencoder(huber_delta=0).fit(X)
 
 
 @pytest.mark.parametrize("hidden, k", [((), 16), ((32, 8), 2)], ids=["shallow", "deep"])
@@ -216,7 +245,9 @@ def test_grid_search_without_scoring_alone_and_in_a_pipeline(digits):
 
 def test_layerwise_pretraining_starts_the_stack_from_shallow_autoencoders(digits_std):
     X, _ = digits_std
+    # The thresholds below were measured with the squared error.
     kwargs = {"activation": "tanh", "code_activation": "identity", "random_state": 0}
+    kwargs["loss"] = "mse"
     stacked = Autoencoder(
         4, hidden_layer_sizes=(48, 16), pretrain_max_iter=15, max_iter=1, **kwargs
     )

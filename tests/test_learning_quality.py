@@ -24,9 +24,12 @@ def _accuracy(reducer, split):
     return pipe.fit(X_train, y_train).score(X_test, y_test)
 
 
+@pytest.mark.parametrize("seed", [0, 1])
 @pytest.mark.parametrize("k", [8, 16, 32])
-def test_default_denoising_ae_beats_pca_on_digits(digits_split, k):
+def test_default_denoising_ae_beats_pca_on_digits(digits_split, k, seed):
     # Everything but the code size at its default (issue: "defaults that work").
-    dae = _accuracy(DenoisingAE(n_components=k, random_state=0), digits_split)
+    # Two seeds: the earlier squared-error default won with seed 0 and lost at
+    # k = 16 with seed 1 (docs/learning_quality.md).
+    dae = _accuracy(DenoisingAE(n_components=k, random_state=seed), digits_split)
     pca = _accuracy(PCA(k, random_state=0), digits_split)
     assert dae > pca, (dae, pca)

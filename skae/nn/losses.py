@@ -9,14 +9,18 @@ from torch import nn
 from torch.nn import functional as F
 
 
-def reconstruction_error(reconstruction, target, kind="mse"):
+def reconstruction_error(reconstruction, target, kind="mse", delta=1.0):
     """Per-sample reconstruction error, averaged over features.
 
     ``(batch, n_features), (batch, n_features) -> (batch,)``. ``kind`` is ``"mse"``
-    (squared error) or ``"bce"`` (binary cross-entropy; ``reconstruction`` in (0, 1)).
+    (squared error), ``"huber"`` (Huber's loss: ``0.5 * e**2`` where ``|e| <=
+    delta``, ``delta * (|e| - 0.5 * delta)`` beyond, so rare large errors count
+    linearly) or ``"bce"`` (binary cross-entropy; ``reconstruction`` in (0, 1)).
     """
     if kind == "mse":
         err = (reconstruction - target).square()
+    elif kind == "huber":
+        err = F.huber_loss(reconstruction, target, reduction="none", delta=delta)
     elif kind == "bce":
         err = F.binary_cross_entropy(reconstruction, target, reduction="none")
     else:
@@ -32,16 +36,19 @@ class ReconstructionLoss(nn.Module):
 
     Parameters
     ----------
-    kind : {"mse", "bce"}, default="mse"
+    kind : {"mse", "huber", "bce"}, default="mse"
         Reconstruction error, see :func:`reconstruction_error`.
     l1_code : float, default=0.0
         Weight of the sparsity penalty on the code activations.
+    delta : float, default=1.0
+        Where Huber's loss turns from quadratic to linear (``kind="huber"``).
     """
 
-    def __init__(self, kind="mse", l1_code=0.0):
+    def __init__(self, kind="mse", l1_code=0.0, delta=1.0):
         super().__init__()
         self.kind = kind
         self.l1_code = l1_code
+        self.delta = delta
 
     def per_sample(self, output, target):
         """Each sample's loss.
@@ -50,7 +57,7 @@ class ReconstructionLoss(nn.Module):
         (batch,)``.
         """
         reconstruction, code = output
-        loss = reconstruction_error(reconstruction, target, self.kind)
+        loss = reconstruction_error(reconstruction, target, self.kind, self.delta)
         if self.l1_code:
             loss = loss + self.l1_code * code.abs().mean(dim=1)
         return loss
