@@ -52,6 +52,7 @@ def model(batch_size, max_iter=1):
         code_activation="relu",
         noise="gaussian",
         noise_level=0.2,
+        loss="mse",  # the network of the documented runs
         batch_size=batch_size,
         max_iter=max_iter,
         random_state=0,

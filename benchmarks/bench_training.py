@@ -180,6 +180,7 @@ def skae_dae(X, epochs):
         code_activation="softplus",
         noise="gaussian",
         noise_level=0.01,
+        loss="mse",  # the plain loop's loss
         batch_size=128,
         alpha=0.0,
         max_iter=epochs,
