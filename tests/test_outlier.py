@@ -199,6 +199,11 @@ def test_outlier_detector_default_estimator(blobs):
     detector = AutoencoderOutlierDetector(random_state=0).fit(blobs)
     assert isinstance(detector.estimator_, DenoisingAE)
     assert detector.estimator is None
+    # The network bench_outlier.py chose, whatever the autoencoders' own defaults.
+    params = detector.estimator_.get_params()
+    assert params["loss"] == "mse"
+    assert (params["n_components"], params["hidden_layer_sizes"]) == (32, (128,))
+    assert (params["noise"], params["noise_level"]) == ("gaussian", 0.1)
 
 
 def test_outlier_detector_refuses_a_non_scorer(blobs):
