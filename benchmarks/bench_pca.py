@@ -105,14 +105,14 @@ def score(reducer, data):
     return accuracy, timed.wall, timed.cpu
 
 
-def run(datasets, seeds=(0,)):
+def run(datasets, seeds=(0,), params=None):
     rows = []
     for name in datasets:
         data = load(name)
         for k in CODE_SIZES[name]:
             pca, _, _ = score(PCA(k, random_state=0), data)
             for seed in seeds:
-                dae = DenoisingAE(n_components=k, random_state=seed)
+                dae = DenoisingAE(n_components=k, random_state=seed, **(params or {}))
                 accuracy, wall, cpu = score(dae, data)
                 row = {
                     "dataset": name,
@@ -143,6 +143,13 @@ def main(argv=None):
         "--datasets", nargs="+", choices=sorted(CODE_SIZES), metavar="NAME"
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument(
+        "--params",
+        type=json.loads,
+        default={},
+        help="DenoisingAE parameters other than the defaults, as JSON, for screens: "
+        "'{\"noise_level\": 0.3}'",
+    )
     parser.add_argument("--json", help="also write the full report here")
     args = parser.parse_args(argv)
     datasets = args.datasets or (
@@ -155,15 +162,19 @@ def main(argv=None):
             datasets.append("mnist")
     machine = _common.machine()
     print(f"machine {machine}")
+    if args.params:
+        print(f"DenoisingAE parameters {args.params}")
     print(
         "| dataset | k | seed | PCA accuracy | DAE accuracy | DAE - PCA, points "
         "| DAE fit s | DAE fit CPU s | epochs |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
-    rows = run(datasets, tuple(args.seeds))
+    rows = run(datasets, tuple(args.seeds), args.params)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"machine": machine, "rows": rows}, f, indent=2)
+            json.dump(
+                {"machine": machine, "params": args.params, "rows": rows}, f, indent=2
+            )
     return 0
 
 

@@ -351,8 +351,9 @@ def _ae_docs(n_components, hidden, hidden_why=""):
 
 
 _HIDDEN_WHY = """ The
-        default, one layer of 256, is what beat PCA at every code size measured
-        (docs/learning_quality.md)."""
+        default, two layers of 512 and 256, gave features that beat PCA's at
+        every code size measured on MNIST and on digits, and did better than one
+        layer of 256 on average (docs/learning_quality.md)."""
 
 
 class Autoencoder(_BaseAutoencoder):
@@ -408,7 +409,7 @@ class Autoencoder(_BaseAutoencoder):
     (1797, 8)
     >>> ae.inverse_transform(ae.transform(X[:3] / 16)).shape
     (3, 64)
-    """.format(**_ae_docs(32, "(256,)", _HIDDEN_WHY))
+    """.format(**_ae_docs(32, "(512, 256)", _HIDDEN_WHY))
 
     _parameter_constraints = {
         **BaseNeuralEstimator._parameter_constraints,
@@ -426,7 +427,7 @@ class Autoencoder(_BaseAutoencoder):
         self,
         n_components=32,
         *,
-        hidden_layer_sizes=(256,),
+        hidden_layer_sizes=(512, 256),
         activation="relu",
         code_activation="identity",
         out_activation="identity",
@@ -648,7 +649,7 @@ class DenoisingAE(Autoencoder):
     ... )
     >>> pipe.fit(X, y).predict(X[:5]).shape
     (5,)
-    """.format(**_ae_docs(32, "(256,)", _HIDDEN_WHY))
+    """.format(**_ae_docs(32, "(512, 256)", _HIDDEN_WHY))
 
     _parameter_constraints = {
         **Autoencoder._parameter_constraints,
@@ -662,7 +663,7 @@ class DenoisingAE(Autoencoder):
         *,
         noise="mask",
         noise_level=0.2,
-        hidden_layer_sizes=(256,),
+        hidden_layer_sizes=(512, 256),
         activation="relu",
         code_activation="identity",
         out_activation="identity",
