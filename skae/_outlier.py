@@ -44,12 +44,7 @@ def _default_estimator(n_samples):
         "max_iter": _default_max_iter(n_samples),
     }
     *hidden, code = _DEFAULT_LAYERS
-    if "n_components" in DenoisingAE._parameter_constraints:
-        # The code size as a parameter of its own, apart from the hidden layers.
-        return DenoisingAE(
-            n_components=code, hidden_layer_sizes=tuple(hidden), **params
-        )
-    return DenoisingAE(hidden_layer_sizes=_DEFAULT_LAYERS, **params)
+    return DenoisingAE(n_components=code, hidden_layer_sizes=tuple(hidden), **params)
 
 
 def _default_max_iter(n_samples):
