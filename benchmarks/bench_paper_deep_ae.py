@@ -19,6 +19,12 @@ before the run, not chosen on the test images.
 
     python benchmarks/bench_paper_deep_ae.py            # 60,000 images, 30 minutes
     python benchmarks/bench_paper_deep_ae.py --quick    # 10,000 images, 2 epochs
+
+``--params JSON`` changes the recipe's parameters (a ``noise`` makes it a
+``DenoisingAE``); ``--validation N`` holds the last N training images out and
+scores them beside the test images, so that a change is chosen on them. Each
+point of the curve also scores the first 10,000 training images, to show the gap
+between training and test error.
 """
 
 import argparse
@@ -33,7 +39,7 @@ import torch
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
 
-from skae import Autoencoder
+from skae import Autoencoder, DenoisingAE
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 import _common  # noqa: E402
@@ -47,8 +53,10 @@ def squared_error(reconstruct, X):
     return float(((reconstruct(X) - X) ** 2).sum(axis=1).mean())
 
 
-def make_autoencoder(seed):
-    return Autoencoder(
+def make_autoencoder(seed, params=None):
+    params = dict(params or {})
+    model = DenoisingAE if "noise" in params else Autoencoder
+    return model(
         30,
         hidden_layer_sizes=(1000, 500, 250),
         activation="relu",
@@ -58,7 +66,7 @@ def make_autoencoder(seed):
         batch_size=128,
         alpha=0.0,
         random_state=seed,
-    )
+    ).set_params(**params)
 
 
 def rate_at(elapsed, budget, peak, floor=0.01):
@@ -67,15 +75,27 @@ def rate_at(elapsed, budget, peak, floor=0.01):
     return peak * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def run(quick=False, budget=1800.0, peak=1e-3, every=2, seed=0, log=sys.stderr):
+def run(
+    quick=False,
+    budget=1800.0,
+    peak=1e-3,
+    every=2,
+    seed=0,
+    params=None,
+    validation=0,
+    log=sys.stderr,
+):
     X, _, X_test, _ = _mnist.load(10_000 if quick else None)
+    X_valid = X[len(X) - validation :] if validation else None
+    X = X[: len(X) - validation]
+    X_seen = X[:10_000]
     max_epochs = 2 if quick else 10_000
     if quick:
         budget, every = min(budget, 60.0), 1
     pca = PCA(30, random_state=0).fit(X)
     pca_error = squared_error(lambda Z: pca.inverse_transform(pca.transform(Z)), X_test)
     load_before = os.getloadavg()
-    ae, seconds, cpu, last, curve = make_autoencoder(seed), 0.0, 0.0, 0.0, []
+    ae, seconds, cpu, last, curve = make_autoencoder(seed, params), 0.0, 0.0, 0.0, []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         for epoch in range(1, max_epochs + 1):
@@ -89,10 +109,27 @@ def run(quick=False, budget=1800.0, peak=1e-3, every=2, seed=0, log=sys.stderr):
             seconds += last
             cpu += time.process_time() - start_cpu
             if epoch % every == 0 or seconds + last > budget or epoch == max_epochs:
-                error = squared_error(
-                    lambda Z: ae.inverse_transform(ae.transform(Z)), X_test
+
+                def score(Z):
+                    return squared_error(
+                        lambda Z: ae.inverse_transform(ae.transform(Z)), Z
+                    )
+
+                error = score(X_test)
+                train_error = score(X_seen)
+                valid_error = None if X_valid is None else score(X_valid)
+                curve.append(
+                    (
+                        epoch,
+                        seconds,
+                        rate,
+                        ae.loss_,
+                        error,
+                        cpu,
+                        train_error,
+                        valid_error,
+                    )
                 )
-                curve.append((epoch, seconds, rate, ae.loss_, error, cpu))
                 print("epoch", *curve[-1], os.getloadavg()[0], file=log, flush=True)
     return {
         "machine": _common.machine(),
@@ -101,6 +138,8 @@ def run(quick=False, budget=1800.0, peak=1e-3, every=2, seed=0, log=sys.stderr):
         "settings": {
             "quick": quick,
             "n_train": len(X),
+            "n_validation": validation,
+            "model": type(ae).__name__,
             "budget_s": budget,
             "schedule": f"cosine in wall-clock time from {peak:g} to {peak / 100:g} "
             f"over {budget:g} s, one partial_fit an epoch",
@@ -119,6 +158,8 @@ def run(quick=False, budget=1800.0, peak=1e-3, every=2, seed=0, log=sys.stderr):
                     "batch_size",
                     "alpha",
                     "solver",
+                    "noise",
+                    "noise_level",
                 )
             },
         },
@@ -142,14 +183,15 @@ def print_report(report, out=sys.stdout):
     print(f"settings {report['settings']}", file=out)
     print(
         "| epoch | cumulative fit s | CPU s | rate | training loss "
-        "| test squared error |",
+        "| squared error, first 10,000 training images | validation | test |",
         file=out,
     )
-    print("|---|---|---|---|---|---|", file=out)
-    for epoch, seconds, rate, train, error, cpu in report["curve"]:
+    print("|---|---|---|---|---|---|---|---|", file=out)
+    for epoch, seconds, rate, train, error, cpu, seen, valid in report["curve"]:
+        valid = "-" if valid is None else f"{valid:.2f}"
         print(
             f"| {epoch} | {seconds:.0f} | {cpu:.0f} | {rate:.2e} | {train:.4f} "
-            f"| {error:.2f} |",
+            f"| {seen:.2f} | {valid} | {error:.2f} |",
             file=out,
         )
     error = report["test_error"]
@@ -162,7 +204,8 @@ def print_report(report, out=sys.stdout):
     )
     print("|---|---|---|---|---|---|---|---|", file=out)
     print(
-        f"| skae Autoencoder 784-1000-500-250-30 | {report['epochs']} "
+        f"| skae {report['settings']['model']} 784-1000-500-250-30 "
+        f"| {report['epochs']} "
         f"| {report['fit_seconds']:.0f} | {report['fit_cpu_seconds']:.0f} "
         f"| {error:.2f} | {met} "
         f"| {report['pca_test_error']:.2f} | {PAPER_PCA} |",
@@ -179,12 +222,24 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--json", help="also write the full report here")
+    parser.add_argument("--params", type=json.loads, default={}, help="JSON")
+    parser.add_argument(
+        "--validation", type=int, default=0, help="training images held out"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     if _mnist.mnist_path() is None:
         print("skipped: MNIST not found (set SKAE_MNIST to an mnist.npz)")
         return 0
-    report = run(args.quick, args.budget, args.lr, args.every, args.seed)
+    report = run(
+        args.quick,
+        args.budget,
+        args.lr,
+        args.every,
+        args.seed,
+        args.params,
+        args.validation,
+    )
     print_report(report)
     if args.json:
         with open(args.json, "w") as f:
