@@ -99,6 +99,10 @@ def run(
     pca_error = squared_error(lambda Z: pca.inverse_transform(pca.transform(Z)), X_test)
     load_before = os.getloadavg()
     ae, seconds, cpu, last, curve = make_autoencoder(seed, params), 0.0, 0.0, 0.0, []
+
+    def score(Z):
+        return squared_error(lambda A: ae.inverse_transform(ae.transform(A)), Z)
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         for epoch in range(1, max_epochs + 1):
@@ -112,12 +116,6 @@ def run(
             seconds += last
             cpu += time.process_time() - start_cpu
             if epoch % every == 0 or seconds + last > budget or epoch == max_epochs:
-
-                def score(Z):
-                    return squared_error(
-                        lambda Z: ae.inverse_transform(ae.transform(Z)), Z
-                    )
-
                 error = score(X_test)
                 train_error = score(X_seen)
                 valid_error = None if X_valid is None else score(X_valid)
