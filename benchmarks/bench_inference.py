@@ -55,6 +55,7 @@ def fit_models(X, y):
         dae = DenoisingAE(
             200,
             hidden_layer_sizes=(),
+            consistency=0,  # the objective of the documented runs
             activation="softplus",
             code_activation="softplus",
             noise="gaussian",

@@ -73,6 +73,7 @@ def child(contender, n_train, threads):
         CONTENDERS[1]: lambda: skae.DenoisingAE(
             200,
             hidden_layer_sizes=(),
+            consistency=0,  # the objective of the documented runs
             code_activation="relu",
             batch_size=128,
             max_iter=1,

@@ -75,6 +75,7 @@ def autoencoder(seed, quick=False):
     return DenoisingAE(
         HIDDEN[-1],
         hidden_layer_sizes=HIDDEN[:-1],
+        consistency=0,  # the objective of the documented runs
         code_activation="relu",
         noise="mask",
         noise_level=0.25,

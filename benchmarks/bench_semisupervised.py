@@ -67,6 +67,7 @@ def autoencoder(hidden, params, seed):
     return DenoisingAE(
         hidden[-1],
         hidden_layer_sizes=hidden[:-1],
+        consistency=0,  # the objective of the documented runs
         code_activation="relu",
         noise="mask",
         noise_level=0.25,

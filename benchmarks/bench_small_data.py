@@ -123,6 +123,7 @@ def skae_autoencoder(X, y, epochs):
     dae = DenoisingAE(
         8,
         hidden_layer_sizes=(128,),
+        consistency=0,  # the objective of the documented runs
         max_iter=epochs,
         n_iter_no_change=epochs,
         random_state=0,

@@ -66,6 +66,7 @@ warnings.filterwarnings("ignore", category=ConvergenceWarning)
 dae = DenoisingAE(
     n_components=layers[-1],
     hidden_layer_sizes=layers[:-1],
+    consistency=0,  # the classic objective: no consistency term
     code_activation="relu",
     noise="mask",
     noise_level=0.2,

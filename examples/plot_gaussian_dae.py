@@ -58,6 +58,7 @@ warnings.filterwarnings("ignore", category=ConvergenceWarning)
 dae = DenoisingAE(
     n_components=200,
     hidden_layer_sizes=(),
+    consistency=0,  # the classic objective: no consistency term
     activation="softplus",
     code_activation="softplus",
     noise="gaussian",

@@ -46,6 +46,7 @@ warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 dae = DenoisingAE(
     hidden_layer_sizes=(),
+    consistency=0,  # the classic objective: no consistency term
     code_activation="relu",
     noise="mask",
     out_activation="logistic",

@@ -59,6 +59,7 @@ for level in levels:
     dae = DenoisingAE(
         n_components=n_hidden,
         hidden_layer_sizes=(),
+        consistency=0,  # the classic objective: no consistency term
         activation="relu",
         code_activation="relu",
         out_activation="logistic",

@@ -75,6 +75,7 @@ fine_tuning = dict(
 encoder = DenoisingAE(
     n_components=n_hidden,
     hidden_layer_sizes=(),
+    consistency=0,  # the classic objective: no consistency term
     activation="relu",
     code_activation="relu",
     noise="mask",

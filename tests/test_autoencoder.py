@@ -154,6 +154,48 @@ def test_denoising_transform_is_deterministic_and_noise_changes_training(
     np.testing.assert_array_equal(clean.fit_transform(X), plain.transform(X))
 
 
+def test_code_consistency_is_twice_one_minus_the_correlation_and_scale_free():
+    import torch
+
+    from skae.nn.losses import code_consistency
+
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(500, 3, generator=g, dtype=torch.float64)
+    other = 0.6 * z + 0.8 * torch.randn(500, 3, generator=g, dtype=torch.float64)
+    r = np.mean([np.corrcoef(z[:, j], other[:, j])[0, 1] for j in range(3)])
+    per_sample = code_consistency(z, other)
+    assert per_sample.shape == (500,)
+    np.testing.assert_allclose(per_sample.mean().item(), 2 * (1 - r), rtol=1e-6)
+    # Shrinking or shifting a code cannot lower it.
+    np.testing.assert_allclose(
+        code_consistency(1e-3 * z + 5, 100 * other).numpy(),
+        per_sample.numpy(),
+        rtol=1e-5,
+    )
+    # A batch of one sample (the last of an epoch) adds nothing, and no NaN.
+    assert code_consistency(z[:1], other[:1]).item() == 0
+
+
+def test_consistency_trains_on_two_corruptions_and_only_with_noise(digits_std):
+    X, _ = digits_std
+    kwargs = dict(n_components=8, hidden_layer_sizes=(32,), max_iter=3)
+    on = DenoisingAE(**kwargs, random_state=0).fit(X[:401])  # last batch: 1 row
+    assert on.net_.module_.two_views
+    assert on.net_.criterion_.consistency == 1.0
+    assert np.all(np.isfinite(on.loss_curve_))
+    off = DenoisingAE(**kwargs, consistency=0, random_state=0).fit(X[:401])
+    assert not off.net_.module_.two_views
+    # The term is in the training loss, not in the score or the transform.
+    assert on.loss_curve_[0] > off.loss_curve_[0]
+    np.testing.assert_array_equal(on.transform(X), on.transform(X))
+    assert not np.allclose(on.transform(X), off.transform(X))
+    clean = DenoisingAE(**kwargs, noise_level=0.0, random_state=0).fit(X[:401])
+    assert not clean.net_.module_.two_views
+    assert clean.net_.criterion_.consistency == 0.0
+    with pytest.raises(ValueError, match="consistency"):
+        DenoisingAE(consistency=-1).fit(X)
+
+
 def test_masking_noise_level_must_stay_below_one(digits):
     X, _ = digits
     with pytest.raises(ValueError, match="noise_level below 1"):

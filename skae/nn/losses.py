@@ -28,11 +28,30 @@ def reconstruction_error(reconstruction, target, kind="mse", delta=1.0):
     return err.mean(dim=1)
 
 
+def code_consistency(code, other):
+    """Per-sample disagreement of two codes of the same samples.
+
+    ``(batch, n_components), (batch, n_components) -> (batch,)``: each unit of each
+    code is standardised over the batch, and the squared difference is averaged
+    over the units. Its batch mean is ``2 * (1 - r)``, ``r`` the units' mean
+    correlation between the two codes, so it cannot be lowered by shrinking the
+    code.
+    """
+
+    def standardise(z):
+        centred = z - z.mean(dim=0)
+        return centred / (centred.square().mean(dim=0) + 1e-12).sqrt()
+
+    return (standardise(code) - standardise(other)).square().mean(dim=1)
+
+
 class ReconstructionLoss(nn.Module):
     """Mean reconstruction error plus an L1 penalty on the code.
 
     ``loss = mean(error) + l1_code * mean(|code|)``, both means over the batch and
-    the units, so the two terms keep their scale whatever the widths.
+    the units, so the two terms keep their scale whatever the widths. When the
+    module returns a second code (two corruptions of the same batch), ``consistency
+    * code_consistency(code, other)`` is added, see :func:`code_consistency`.
 
     Parameters
     ----------
@@ -42,24 +61,29 @@ class ReconstructionLoss(nn.Module):
         Weight of the sparsity penalty on the code activations.
     delta : float, default=1.0
         Where Huber's loss turns from quadratic to linear (``kind="huber"``).
+    consistency : float, default=0.0
+        Weight of the consistency term, when there is a second code.
     """
 
-    def __init__(self, kind="mse", l1_code=0.0, delta=1.0):
+    def __init__(self, kind="mse", l1_code=0.0, delta=1.0, consistency=0.0):
         super().__init__()
         self.kind = kind
         self.l1_code = l1_code
         self.delta = delta
+        self.consistency = consistency
 
     def per_sample(self, output, target):
         """Each sample's loss.
 
-        ``((batch, n_features), (batch, n_components)), (batch, n_features) ->
-        (batch,)``.
+        ``((batch, n_features), (batch, n_components)[, (batch, n_components)]),
+        (batch, n_features) -> (batch,)``.
         """
-        reconstruction, code = output
+        reconstruction, code, *other = output
         loss = reconstruction_error(reconstruction, target, self.kind, self.delta)
         if self.l1_code:
             loss = loss + self.l1_code * code.abs().mean(dim=1)
+        if self.consistency and other:
+            loss = loss + self.consistency * code_consistency(code, other[0])
         return loss
 
     def forward(self, output, target):

@@ -123,6 +123,10 @@ class AutoencoderModule(nn.Module):
         :class:`MaskingNoiseModule`. Evaluation mode never corrupts.
     noise_level : float, default=0.0
         Standard deviation of the Gaussian noise, or fraction of inputs masked.
+    two_views : bool, default=False
+        In training, also encode a second, independent corruption of the input
+        (without a gradient) and return its code, the target of a consistency
+        loss.
     """
 
     def __init__(
@@ -134,8 +138,10 @@ class AutoencoderModule(nn.Module):
         out_activation="identity",
         noise=None,
         noise_level=0.0,
+        two_views=False,
     ):
         super().__init__()
+        self.two_views = two_views
         sizes = [n_features, *hidden_layer_sizes]
         n_hidden = len(hidden_layer_sizes)
         self.n_components = sizes[-1]
@@ -159,8 +165,16 @@ class AutoencoderModule(nn.Module):
         """``(batch, n_features) -> ((batch, n_features), (batch, n_components))``.
 
         Returns the reconstruction of the (corrupted, in training) input and the code.
+        In training with ``two_views``, a third element: the code of a second,
+        independent corruption of ``x``, computed without a gradient.
         """
         z = self.encode(self.corruption(x))
+        if self.training and self.two_views:
+            # The target: no gradient flows through the second copy (as in
+            # SimSiam), which costs one forward pass instead of two passes.
+            with torch.no_grad():
+                z_other = self.encode(self.corruption(x))
+            return self.decode(z), z, z_other
         return self.decode(z), z
 
     def load_layer(self, index, shallow):
