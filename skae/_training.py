@@ -368,7 +368,9 @@ class _Checkpoint:
 class _ValidationScoring(Callback):
     """Record the estimator's score on held-out data at the end of each epoch.
 
-    ``scorer`` is set only while a fit runs, so a fitted net holds no data.
+    ``scorer`` is set only while a fit runs, so a fitted net holds no data. It
+    scores in evaluation mode, as ``predict`` and ``score`` do: no dropout and no
+    input corruption on the held-out rows.
     """
 
     def __init__(self):
@@ -380,7 +382,13 @@ class _ValidationScoring(Callback):
         scores = [
             row["valid_score"] for row in net.history[:-1] if "valid_score" in row
         ]
-        score = self.scorer()
+        module = net.module_
+        training = module.training
+        module.eval()
+        try:
+            score = self.scorer()
+        finally:
+            module.train(training)
         net.history.record("valid_score", score)
         net.history.record("valid_score_best", score > max(scores, default=-np.inf))
 

@@ -258,6 +258,24 @@ def test_early_stopping_attributes(make, small):
         assert est.best_validation_score_ < 0
 
 
+def test_validation_scores_are_taken_in_evaluation_mode(make, small, monkeypatch):
+    # As predict and score: no input corruption, no dropout, no sampled code on
+    # the held-out rows (they used to be scored in training mode).
+    X, y = small
+    est = make(early_stopping=True, max_iter=3, random_state=0)
+    modes = []
+    score_tensors = type(est)._score_tensors
+
+    def spy(self, *args, **kwargs):
+        modes.append(self.net_.module_.training)
+        return score_tensors(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(est), "_score_tensors", spy)
+    est.fit(X, y)
+    assert modes == [False] * 3
+    assert len(est.validation_scores_) == 3
+
+
 def test_verbose_levels(make, small, capsys):
     X, y = small
     make(max_iter=2, random_state=0).fit(X, y)
