@@ -68,14 +68,17 @@ RECIPE = {
     "lr": 0.02,
     "lr_end": 0.001,
     "repeat": 10,
+    # DenoisingAE's consistency weight in the pretraining; the documented runs
+    # used none.
+    "consistency": 0.0,
 }
 
 
-def autoencoder(seed, quick=False):
+def autoencoder(seed, quick=False, consistency=0.0):
     return DenoisingAE(
         HIDDEN[-1],
         hidden_layer_sizes=HIDDEN[:-1],
-        consistency=0,  # the objective of the documented runs
+        consistency=consistency,
         code_activation="relu",
         noise="mask",
         noise_level=0.25,
@@ -120,7 +123,7 @@ def cosine(epoch, epochs, start, end):
     return end + (start - end) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def pretrained(X, seed, quick, cache):
+def pretrained(X, seed, quick, cache, consistency=0.0):
     """The autoencoder and its fit time, read from ``cache`` if it is there."""
     if cache and os.path.exists(cache):
         with open(cache, "rb") as f:
@@ -128,7 +131,7 @@ def pretrained(X, seed, quick, cache):
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        ae = autoencoder(seed, quick).fit(X)
+        ae = autoencoder(seed, quick, consistency).fit(X)
     seconds = time.perf_counter() - start
     if cache:
         with open(cache, "wb") as f:
@@ -144,7 +147,7 @@ def run_seed(
     unlabelled = np.setdiff1d(np.arange(len(y)), labelled)
     if validate:  # the hidden labels of the unlabelled images, not the test set
         X_test, y_test = X[unlabelled], y[unlabelled]
-    ae, ae_seconds = pretrained(X, seed, quick, cache)
+    ae, ae_seconds = pretrained(X, seed, quick, cache, recipe["consistency"])
     repeat, epochs = recipe["repeat"], recipe["epochs"]
     X_epoch = np.concatenate([np.repeat(X[labelled], repeat, axis=0), X[unlabelled]])
     y_labelled = np.repeat(y[labelled], repeat)

@@ -48,6 +48,7 @@ def make_search(max_iter):
                 "ae",
                 ThreadProbeAE(
                     hidden_layer_sizes=(),
+                    consistency=0,  # the objective of the documented runs
                     code_activation="relu",
                     batch_size=64,
                     max_iter=max_iter,
