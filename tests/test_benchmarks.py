@@ -78,3 +78,14 @@ def test_bench_semisupervised_quick():
     accuracy = dict(re.findall(r"^300 sgd: mean (\w+)_accuracy ([\d.]+)", out, re.M))
     assert set(accuracy) == {"scratch", "pretrained"}
     assert all(float(a) > 0.7 for a in accuracy.values()), accuracy
+
+
+@pytest.mark.slow
+def test_bench_default_threads_quick():
+    # Digits only: no MNIST needed. One fresh process per thread setting.
+    out = _run("bench_default_threads.py", "--quick")
+    rows = re.findall(
+        r"^\| (.+) \((\d+)\) \| ([\d.]+) \| ([\d.]+) \|$", out, flags=re.M
+    )
+    assert [name for name, *_ in rows] == ["skae's choice", "OMP_NUM_THREADS=1"]
+    assert rows[1][1] == "1" and all(float(wall) > 0 for _, _, wall, _ in rows)
