@@ -162,7 +162,7 @@ def print_section(results, section, base, other, out=sys.stdout):
         a, b = cell[table, k, base], cell.get((table, k, other))
         line = f"| {table} | {k} | {a['auc']:.4f} | {a['fit_s']:.2f} |"
         if b is None:
-            print(line, file=out)
+            print(f"{line} | | |", file=out)
         elif "error" in b:
             print(f"{line} n/a (error: {b['error']}) | | |", file=out)
         else:
