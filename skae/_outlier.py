@@ -265,8 +265,8 @@ class AutoencoderOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator
     (100, 4)
     >>> y = np.full(100, -1)
     >>> y[-2:] = 1  # two of the anomalies are known
-    >>> detector.fit(X, y).predict(X[-5:]).tolist()
-    [-1, -1, -1, -1, -1]
+    >>> detector.fit(X, y).predict(X[-2:]).tolist()
+    [-1, -1]
     """
 
     _parameter_constraints: dict = {

@@ -213,3 +213,31 @@ def test_outlier_detector_novelty_leaves_global_rng(blobs):
 def test_outlier_detector_novelty_needs_two_samples():
     with pytest.raises(ValueError, match="at least 2"):
         AutoencoderOutlierDetector(small_ae(), novelty=True).fit(np.ones((1, 6)))
+
+
+# ---------------------------------------------------------------------- plotting
+
+
+@pytest.fixture
+def plt():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    yield plt
+    plt.close("all")
+
+
+def test_plot_feature_scores_heat_map_and_bars(blobs, plt):
+    from skae.plotting import plot_feature_scores
+
+    detector = AutoencoderOutlierDetector(small_ae(), random_state=0).fit(blobs)
+    expected = -detector.score_samples_per_feature(blobs[-1:])[0]
+    ax = plot_feature_scores(detector, blobs[-1], image_shape=(2, 3))
+    np.testing.assert_allclose(ax.images[0].get_array().data.ravel(), expected)
+    ax = plot_feature_scores(detector, blobs[-1], n_features=4)
+    widths = [bar.get_width() for bar in ax.patches]
+    np.testing.assert_allclose(widths, np.sort(expected)[-4:])
+    assert ax.get_yticklabels()[-1].get_text() == f"x{np.argmax(expected)}"
+    with pytest.raises(ValueError, match="image_shape"):
+        plot_feature_scores(detector, blobs[-1], image_shape=(4, 4))
