@@ -7,6 +7,7 @@ import numpy as np
 import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import (
     _check_feature_names,
     _check_n_features,
@@ -150,6 +151,15 @@ The reconstruction error of a sample is its ``loss`` (Huber's loss, the squared
     matrix."""
 
 
+def _splits_by_feature(estimator):
+    if not estimator._splits_by_feature:
+        raise AttributeError(
+            f"{type(estimator).__name__} has no score_samples_per_feature: its "
+            "score holds a term of the code that does not split by feature."
+        )
+    return True
+
+
 class _BaseAutoencoder(
     ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseNeuralEstimator
 ):
@@ -280,6 +290,7 @@ class _BaseAutoencoder(
         self._check_loss_range(X)
         return self._apply(self._score_batch, X)
 
+    @available_if(_splits_by_feature)
     def score_samples_per_feature(self, X):
         """Each sample's score split by input feature (by column for a table).
 
@@ -338,6 +349,9 @@ class _BaseAutoencoder(
         return tags
 
     # -------------------------------------------------------------------- tables
+
+    # Whether score_samples is a reconstruction error that splits by feature.
+    _splits_by_feature = True
 
     # Whether the estimator takes tables (categorical columns, missing cells);
     # such a subclass has a ``categorical_features`` parameter.

@@ -4,7 +4,6 @@ import math
 from numbers import Integral, Real
 
 import numpy as np
-import torch
 from sklearn.base import (
     BaseEstimator,
     MetaEstimatorMixin,
@@ -12,17 +11,14 @@ from sklearn.base import (
     _fit_context,
     clone,
 )
-from sklearn.utils import check_random_state
+from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from skae._autoencoder import Autoencoder, DenoisingAE
-from skae._conv import ConvAE
-from skae.nn.outlier import (
-    SemiSupervisedReconstructionLoss,
-    reconstruction_error_per_feature,
-)
+from skae._tabular import needs_layout
+from skae.nn.outlier import SemiSupervisedReconstructionLoss
 
 # Computation keeps float32 input in float32 (the autoencoders compute in float32).
 FLOAT_DTYPES = (np.float64, np.float32)
@@ -84,14 +80,14 @@ class _SemiSupervisedMixin:
         return self._fit(X, y, incremental=False, sample_weight=sample_weight)
 
     def _validate_training_data(self, X, y, *, reset, incremental, classes):
-        X, _ = super()._validate_training_data(
+        X, target = super()._validate_training_data(
             X, None, reset=reset, incremental=incremental, classes=classes
         )
         if y is None:
-            return X, None
-        if not isinstance(X, np.ndarray):
-            X = X.toarray()
-        target = np.hstack([X, np.asarray(y, dtype=X.dtype)[:, None]])
+            return X, target
+        if target is None:  # an array: the input is its own target
+            target = X if isinstance(X, np.ndarray) else X.toarray()
+        target = np.hstack([target, np.asarray(y, dtype=target.dtype)[:, None]])
         return X, target.astype(np.float32, copy=False)
 
     def _criterion_spec(self):
@@ -129,9 +125,7 @@ def _semi_supervised(estimator):
 
 
 def _explainable(estimator):
-    return estimator is None or (
-        isinstance(estimator, (Autoencoder, ConvAE)) and hasattr(estimator, "loss")
-    )
+    return estimator is None or hasattr(estimator, "score_samples_per_feature")
 
 
 class AutoencoderOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
@@ -306,15 +300,18 @@ class AutoencoderOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator
         self : object
             The fitted detector.
         """
+        # A table (categorical columns, missing cells) goes to the autoencoder
+        # as it is; the autoencoder checks and encodes it.
+        table = needs_layout(X, "from_dtype")
         if y is None:
-            X = validate_data(self, X, dtype=FLOAT_DTYPES)
+            X = validate_data(self, X, dtype=FLOAT_DTYPES, skip_check_array=table)
             labels = None
         else:
-            X, y = validate_data(self, X, y, dtype=FLOAT_DTYPES)
+            X, y = validate_data(self, X, y, dtype=FLOAT_DTYPES, skip_check_array=table)
             labels = self._check_labels(y)
         train, calibration = self._split(X.shape[0], labels)
         if train is not None:
-            X, X_calibration = X[train], X[calibration]
+            X, X_calibration = _safe_indexing(X, train), _safe_indexing(X, calibration)
             labels = None if labels is None else labels[train]
             if labels is not None and (labels == _UNLABELLED).all():
                 labels = None
@@ -380,8 +377,7 @@ class AutoencoderOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator
             error, or the ELBO of a :class:`~skae.VariationalAE`.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=FLOAT_DTYPES, reset=False)
-        return self._inner_scores(X)
+        return self._inner_scores(self._validate_new(X))
 
     def _check_explainable(self):
         estimator = getattr(self, "estimator_", self.estimator)
@@ -420,16 +416,10 @@ class AutoencoderOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator
             rows sum to ``score_samples(X)``.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=FLOAT_DTYPES, reset=False)
-        estimator = self.estimator_
-        reconstruction = estimator.inverse_transform(estimator.transform(X))
-        errors = reconstruction_error_per_feature(
-            torch.from_numpy(np.asarray(reconstruction, dtype=np.float64)),
-            torch.from_numpy(np.asarray(X, dtype=np.float64)),
-            estimator.loss,
-            getattr(estimator, "huber_delta", 1.0),
+        X = self._validate_new(X)
+        return np.asarray(
+            self.estimator_.score_samples_per_feature(X), dtype=np.float64
         )
-        return -errors.numpy() / X.shape[1]
 
     def decision_function(self, X):
         """Shifted scores: negative for outliers, positive for inliers.
@@ -500,6 +490,22 @@ class AutoencoderOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator
         held_out = np.sort(rng.permutation(candidates)[:n_held_out])
         train = np.setdiff1d(np.arange(n_samples), held_out)
         return train, held_out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Missing cells make a table, which the autoencoders take.
+        estimator = self.estimator
+        tags.input_tags.allow_nan = estimator is None or getattr(
+            estimator, "_takes_tables", False
+        )
+        return tags
+
+    def _validate_new(self, X):
+        """Validate new data as ``fit`` did: a table goes on as it is."""
+        table = getattr(self.estimator_, "_table_", None) is not None
+        return validate_data(
+            self, X, dtype=FLOAT_DTYPES, reset=False, skip_check_array=table
+        )
 
     def _inner_scores(self, X):
         return np.asarray(self.estimator_.score_samples(X), dtype=np.float64)

@@ -111,6 +111,9 @@ class VariationalAE(_BaseAutoencoder):
         "max_iter": _MAX_ITER_CONSTRAINT,
     }
 
+    # The ELBO's KL term belongs to the code, not to a feature.
+    _splits_by_feature = False
+
     def __init__(
         self,
         n_components=20,

@@ -280,3 +280,24 @@ def test_autoencoder_table_onnx_export_refused():
     ae = Autoencoder(n_components=2, **FAST).fit(_frame())
     with pytest.raises(NotImplementedError, match="fitted on a table"):
         to_onnx(ae, np.zeros((1, 6), dtype=np.float32))
+
+
+def test_outlier_detector_table_fit_predict_and_explain():
+    df = _frame()
+    detector = skae.AutoencoderOutlierDetector(random_state=0).fit(df)
+    assert detector.predict(df).shape == (len(df),)
+    per_feature = detector.score_samples_per_feature(df)
+    assert per_feature.shape == df.shape
+    np.testing.assert_allclose(
+        per_feature.sum(axis=1), detector.score_samples(df), rtol=1e-5, atol=1e-7
+    )
+    with pytest.raises(ValueError, match="feature names"):
+        detector.score_samples(df[df.columns[::-1]])
+
+
+def test_outlier_detector_table_semi_supervised():
+    df = _frame()
+    y = np.full(len(df), -1)
+    y[:5] = 1
+    detector = skae.AutoencoderOutlierDetector(random_state=0).fit(df, y)
+    assert np.isfinite(detector.score_samples(df)).all()

@@ -76,6 +76,10 @@ class ReconstructionLoss(nn.Module):
         self.delta = delta
         self.consistency = consistency
 
+    def reconstruction_error(self, reconstruction, target):
+        """Each sample's reconstruction error: ``-> (batch,)``."""
+        return reconstruction_error(reconstruction, target, self.kind, self.delta)
+
     def per_sample(self, output, target):
         """Each sample's loss.
 
@@ -83,7 +87,7 @@ class ReconstructionLoss(nn.Module):
         (batch, n_features) -> (batch,)``.
         """
         reconstruction, code, *other = output
-        loss = reconstruction_error(reconstruction, target, self.kind, self.delta)
+        loss = self.reconstruction_error(reconstruction, target)
         if self.l1_code:
             loss = loss + self.l1_code * code.abs().mean(dim=1)
         if self.consistency and other:
