@@ -9,7 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from skorch import NeuralNet
 
-from skae._base import FLOAT_DTYPES, BaseNeuralEstimator, _as_tensor
+from skae._base import FLOAT_DTYPES, BaseNeuralEstimator
 from skae._docstrings import DOCS
 from skae.nn import (
     ACTIVATIONS,
@@ -17,6 +17,7 @@ from skae.nn import (
     ReconstructionLoss,
     reconstruction_error,
 )
+from skae.nn.data import as_tensor
 
 _OUT_ACTIVATIONS = {"identity", "logistic", "sigmoid", "tanh"}
 
@@ -576,7 +577,7 @@ class Autoencoder(_BaseAutoencoder):
                 if result
                 else [float(row["train_loss"]) for row in shallow.history]
             )
-            H = self._infer(shallow.module_.encode, _as_tensor(H)).numpy()
+            H = self._infer(shallow.module_.encode, as_tensor(H)).numpy()
         self.pretrain_loss_curves_ = curves
 
 
