@@ -9,7 +9,8 @@
   on one thread (:func:`_one_thread`); any other on the fit's share of the cores.
 - :func:`torch_compute`: the context in which training epochs, L-BFGS's
   evaluations and inference batches run, under that policy (and, for a small
-  L-BFGS problem, with one BLAS thread); the caller's settings come back on exit.
+  L-BFGS problem, with one BLAS thread), with denormal floats flushed to zero;
+  the caller's settings come back on exit.
 """
 
 import threading
@@ -151,6 +152,41 @@ def _one_blas_thread():
                 _blas_limiter = None
 
 
+# --------------------------------------------------------------------- denormals
+
+
+def _flushing_denormals():
+    """Return whether this thread flushes denormal floats to zero.
+
+    torch has a setter (:func:`torch.set_flush_denormal`) and no getter: the
+    setting is read from arithmetic, halving the smallest normal float32, which
+    gives a denormal, or zero when denormals are flushed.
+    """
+    return bool(_SMALLEST_NORMAL.mul(0.5).item() == 0.0)
+
+
+_SMALLEST_NORMAL = torch.tensor([torch.finfo(torch.float32).tiny])
+
+
+@contextmanager
+def _flushed_denormals():
+    """Flush denormal floats to zero in the block; the caller's setting after it.
+
+    Weight decay drives the weights of inputs that are always zero (MNIST's
+    border pixels) towards zero, through the denormal range, where x86
+    arithmetic is many times slower: 2 epochs of a 300-unit MLP on 20,000 MNIST
+    images took twice as long. Flushed, such a value is zero at once. A CPU
+    without the setting (``set_flush_denormal`` returns False) computes as
+    before.
+    """
+    changed = not _flushing_denormals() and torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        if changed:
+            torch.set_flush_denormal(False)
+
+
 # --------------------------------------------------------------------- the policy
 
 
@@ -164,8 +200,9 @@ def torch_compute(module, rows, *, blas=False):
     threads only wait for cores: on a busy machine, 100 iterations of a
     200-parameter problem took 2.3 s with them, 0.04 s without). Yields a
     function that applies the policy again (training calls it at each epoch, so
-    that a fit gives up threads when others start). The caller's thread count
-    comes back on exit.
+    that a fit gives up threads when others start). Denormal floats are flushed
+    to zero in the block (:func:`_flushed_denormals`). The caller's thread count
+    and denormal setting come back on exit.
     """
     previous = torch.get_num_threads()
 
@@ -176,11 +213,12 @@ def torch_compute(module, rows, *, blas=False):
 
     refresh()
     try:
-        if blas and _one_thread(module, rows):
-            with _one_blas_thread():
+        with _flushed_denormals():
+            if blas and _one_thread(module, rows):
+                with _one_blas_thread():
+                    yield refresh
+            else:
                 yield refresh
-        else:
-            yield refresh
     finally:
         if torch.get_num_threads() != previous:
             torch.set_num_threads(previous)

@@ -6,10 +6,11 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
+from sklearn.exceptions import ConvergenceWarning
 from skorch.history import History
 
 import skae._interrupts as interrupts
-from skae import MLPClassifier
+from skae import MLPClassifier, MLPRegressor
 from skae._interrupts import _Interrupted
 from skae._listeners import (
     InterruptCheck,
@@ -19,6 +20,7 @@ from skae._listeners import (
     TrainingListener,
     training_state,
 )
+from skae._threads import _flushing_denormals
 from skae._training import TrainingLoop
 from skae.nn.data import make_dataset
 
@@ -281,3 +283,47 @@ def test_interrupt_check_without_checkpoint_raises_keyboard_interrupt(ctrl_c_fla
         loop.run(3)
     assert not loop.completed
     np.testing.assert_equal(net.module_.training, False)
+
+
+@pytest.mark.parametrize("caller_flushes", [False, True], ids=["caller-off", "on"])
+def test_fit_and_predict_restore_the_callers_denormal_setting(small, caller_flushes):
+    X, y = small
+    torch.set_flush_denormal(caller_flushes)
+    try:
+        est = MLPClassifier((8,), max_iter=2, random_state=0)
+        with pytest.warns(ConvergenceWarning):
+            est.fit(X, y)
+        assert _flushing_denormals() == caller_flushes
+        est.predict(X)
+        assert _flushing_denormals() == caller_flushes
+    finally:
+        torch.set_flush_denormal(False)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_training_flushes_weights_that_decay_into_denormals():
+    # Column 0 is always zero: weight decay alone moves its weights, halving
+    # them at each step (SGD, lr * alpha / batch_size = 0.5), from twice
+    # float32's smallest normal into the denormal range, where they are flushed.
+    rng = np.random.RandomState(0)
+    X = rng.uniform(size=(200, 4))
+    X[:, 0] = 0.0
+    y = X[:, 1] - X[:, 2]
+    est = MLPRegressor(
+        hidden_layer_sizes=(8,),
+        solver="sgd",
+        momentum=0.0,
+        learning_rate_init=0.5,
+        alpha=200.0,
+        batch_size=200,
+        max_iter=4,
+        tol=0.0,
+        warm_start=True,
+        random_state=0,
+    ).fit(X, y)
+    with torch.no_grad():
+        est.net_.module_.hidden[0].weight[:, 0] = 2 * torch.finfo(torch.float32).tiny
+    est.fit(X, y)
+    assert np.all(np.isfinite(est.coefs_[0]))
+    np.testing.assert_array_equal(est.coefs_[0][0], 0.0)  # flushed, not denormal
+    assert np.all(np.isfinite(est.predict(X)))
