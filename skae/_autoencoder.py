@@ -18,7 +18,7 @@ from sklearn.utils.validation import (
 from skorch import NeuralNet
 
 from skae import _tabular
-from skae._base import FLOAT_DTYPES, BaseNeuralEstimator, _as_tensor
+from skae._base import FLOAT_DTYPES, BaseNeuralEstimator
 from skae._docstrings import DOCS
 from skae.nn import (
     ACTIVATIONS,
@@ -27,6 +27,7 @@ from skae.nn import (
     TableReconstructionLoss,
     reconstruction_error,
 )
+from skae.nn.data import as_tensor
 
 _OUT_ACTIVATIONS = {"identity", "logistic", "sigmoid", "tanh"}
 
@@ -767,7 +768,7 @@ class Autoencoder(_BaseAutoencoder):
                 if result
                 else [float(row["train_loss"]) for row in shallow.history]
             )
-            H = self._infer(shallow.module_.encode, _as_tensor(H)).numpy()
+            H = self._infer(shallow.module_.encode, as_tensor(H)).numpy()
         self.pretrain_loss_curves_ = curves
 
 

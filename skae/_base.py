@@ -3,7 +3,8 @@
 Every skae estimator is a plain scikit-learn estimator that builds a skorch net in
 ``fit`` and keeps it as ``net_``. This module is the contract they share; a subclass
 says which module and criterion to build, how to validate its data and how to score
-it. The epoch loop, stopping and interrupts live in :mod:`skae._training`.
+it. The epoch loop lives in :mod:`skae._training`, the rules around it (stopping,
+schedule, interrupts, checkpoints) in :mod:`skae._listeners`.
 """
 
 import copy
@@ -17,20 +18,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight
 
-from skae._parallel import _share_torch_threads
+from skae._interrupts import _deferred_interrupts
+from skae._listeners import training_state
 from skae._state import PlainStateMixin
-from skae._training import (
-    FitInterruptedWarning,  # noqa: F401 (re-exported: skae.FitInterruptedWarning)
-    _as_tensor,
-    _batch_rows,
-    _deferred_interrupts,
-    _one_thread,
-    _seeded_torch,
-    train,
-    train_lbfgs,
-    training_state,
-)
+from skae._threads import _share_torch_threads, torch_compute
+from skae._training import _seeded_torch, train, train_lbfgs
 from skae.nn import ACTIVATIONS, TensorBatchIterator
+from skae.nn.data import as_tensor, batch_rows
 
 FLOAT_DTYPES = (np.float64, np.float32)
 _SOLVERS = {
@@ -47,9 +41,11 @@ class BaseNeuralEstimator(PlainStateMixin, BaseEstimator):
     """Base class of the skae estimators; not for direct use.
 
     Subclasses define ``__init__`` (the common parameters below plus their own),
-    ``fit`` / ``partial_fit`` (which call :meth:`_fit`) and the hooks
-    ``_validate_training_data``, ``_module_spec``, ``_criterion_spec`` and
-    ``_score_tensors``; ``_net_class`` is the skorch class to build.
+    ``fit`` / ``partial_fit`` (which call :meth:`_fit`), ``_net_class`` (the
+    skorch class to build) and the hooks ``_validate_training_data``,
+    ``_module_spec``, ``_criterion_spec`` and ``_score_tensors``; they may
+    replace the hooks with defaults here (``_weigh_classes``, ``_pretrain``,
+    ``_train``).
     """
 
     _parameter_constraints = {
@@ -88,6 +84,40 @@ class BaseNeuralEstimator(PlainStateMixin, BaseEstimator):
     }
 
     _net_class = None  # the skorch class, set by subclasses
+
+    # ------------------------------------------------------------------------ hooks
+
+    def _validate_training_data(self, X, y, *, reset, incremental, classes):
+        """Return ``X`` and ``y`` validated for training (``y`` None if unused).
+
+        Sets what the data fixes (``n_features_in_``, ``classes_``,
+        ``n_outputs_``); ``reset`` is False when training continues.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} must define _validate_training_data."
+        )
+
+    def _module_spec(self, n_features):
+        """Return ``(module class, kwargs)``: the torch module to build and train."""
+        raise NotImplementedError(f"{type(self).__name__} must define _module_spec.")
+
+    def _criterion_spec(self):
+        """Return ``(criterion class, kwargs)``: the training loss to build.
+
+        The criterion's ``per_sample(output, target)`` gives each sample's loss
+        (sample weights, L-BFGS); calling it gives the batch's mean.
+        """
+        raise NotImplementedError(f"{type(self).__name__} must define _criterion_spec.")
+
+    def _score_tensors(self, Xt, yt, sample_weight=None):
+        """Return the score (higher is better) of held-out tensors, a float.
+
+        Early stopping calls it at each epoch's end, in evaluation mode.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} must define _score_tensors to support "
+            "early_stopping=True."
+        )
 
     # --------------------------------------------------------------------- training
 
@@ -316,20 +346,12 @@ class BaseNeuralEstimator(PlainStateMixin, BaseEstimator):
         busy machine a 1-row ``predict`` at two threads waited milliseconds for
         a core (docs/benchmarks.md).
         """
-        device = self.net_.device
-        threads = torch.get_num_threads()
-        one = threads > 1 and _one_thread(self.net_.module_, 64)
-        if one:
-            torch.set_num_threads(1)
-        try:
-            return self._infer_batches(fn, Xt, device)
-        finally:
-            if one:
-                torch.set_num_threads(threads)
+        with torch_compute(self.net_.module_, 64):
+            return self._infer_batches(fn, Xt, self.net_.device)
 
     def _infer_batches(self, fn, Xt, device):
         min_rows = max(16, 4 * torch.get_num_threads())
-        rows = _batch_rows(Xt, _INFERENCE_BATCH)
+        rows = batch_rows(Xt, _INFERENCE_BATCH)
         out = None
         with torch.no_grad():
             for start in range(0, len(Xt), rows):
@@ -353,7 +375,7 @@ class BaseNeuralEstimator(PlainStateMixin, BaseEstimator):
         error, never inf or NaN handed back as a result.
         """
         with np.errstate(over="ignore"):
-            out = self._infer(fn, _as_tensor(X)).numpy()
+            out = self._infer(fn, as_tensor(X)).numpy()
             out = out.astype(X.dtype, copy=False) if out.dtype.kind == "f" else out
         if out.dtype.kind == "f" and not np.isfinite(out).all():
             raise FloatingPointError(
