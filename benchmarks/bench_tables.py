@@ -126,8 +126,10 @@ def cross_validate(build, X, y, k, seeds):
     return {"auc": float(np.mean(aucs)), "aucs": aucs, "fit_s": float(np.mean(seconds))}
 
 
-def run(names, ks, seeds, params, quick, baselines_only):
+def run(names, ks, seeds, params, quick, baselines_only, sections=("lr", "hgb")):
     lr, hgb = contenders(params, baselines_only)
+    lr = lr if "lr" in sections else {}
+    hgb = hgb if "hgb" in sections else {}
     results = []
     for name in names:
         start = time.perf_counter()
@@ -192,9 +194,11 @@ def main(argv=None):
     parser.add_argument("--params", default="{}", help="DenoisingAE params, JSON")
     parser.add_argument("--baselines-only", action="store_true")
     parser.add_argument("--json", help="also write the full report here")
+    parser.add_argument("--ks", default="2,4,8", help="comma-separated code sizes")
+    parser.add_argument("--sections", default="lr,hgb", help="lr, hgb or both")
     args = parser.parse_args(argv)
     names = args.tables.split(",") if args.tables else list(_tables.TABLES)
-    ks = (2,) if args.quick else (2, 4, 8)
+    ks = (2,) if args.quick else tuple(int(k) for k in args.ks.split(","))
     if args.quick and not args.tables:
         names = names[:3]
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -206,12 +210,20 @@ def main(argv=None):
         return 0
     print("machine", _common.machine())
     warnings.simplefilter("ignore", ConvergenceWarning)
-    results = run(names, ks, seeds, params, args.quick, args.baselines_only)
-    print_section(results, "lr", "pca", "dae")
-    print_section(results, "hgb", "hgb", "hgb+dae8")
+    sections = args.sections.split(",")
+    results = run(names, ks, seeds, params, args.quick, args.baselines_only, sections)
+    if "lr" in sections:
+        print_section(results, "lr", "pca", "dae")
+    if "hgb" in sections:
+        print_section(results, "hgb", "hgb", "hgb+dae8")
     if args.json:
         settings = dict(
-            tables=names, ks=ks, seeds=seeds, params=params, quick=args.quick
+            tables=names,
+            ks=ks,
+            seeds=seeds,
+            params=params,
+            quick=args.quick,
+            sections=sections,
         )
         report = {
             "machine": _common.machine(),
