@@ -266,3 +266,10 @@ def test_autoencoder_imputer_non_pandas_frame_is_an_error():
     pl = pytest.importorskip("polars")
     with pytest.raises(TypeError, match="pandas"):
         AutoencoderImputer(**FAST).fit(pl.DataFrame({"a": [1.0, None, 2.0]}))
+
+
+def test_autoencoder_imputer_save_with_indicator_says_what_to_use(tmp_path):
+    _, X = _numbers()
+    imputer = AutoencoderImputer(add_indicator=True, random_state=0, **FAST).fit(X)
+    with pytest.raises(TypeError, match="skops"):
+        skae.save(imputer, os.fspath(tmp_path / "imputer.skae"))
