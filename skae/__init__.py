@@ -5,6 +5,7 @@ Built on PyTorch through skorch; every estimator follows the scikit-learn API.
 
 from skae._autoencoder import Autoencoder, DenoisingAE
 from skae._conv import ConvAE
+from skae._impute import AutoencoderImputer
 from skae._mlp import MLPClassifier, MLPRegressor
 from skae._outlier import AutoencoderOutlierDetector
 from skae._persistence import load, save
@@ -15,6 +16,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Autoencoder",
+    "AutoencoderImputer",
     "AutoencoderOutlierDetector",
     "ConvAE",
     "DenoisingAE",

@@ -358,6 +358,10 @@ class _BaseAutoencoder(
     # such a subclass has a ``categorical_features`` parameter.
     _takes_tables = False
 
+    # Whether every fit takes the table path, even a numeric array with no missing
+    # cell (an imputer needs the layout to fill cells later).
+    _always_table = False
+
     def _layout(self):
         return getattr(self, "_table_", None)
 
@@ -375,8 +379,9 @@ class _BaseAutoencoder(
         """
         if reset:
             layout = None
-            if self._takes_tables and _tabular.needs_layout(
-                X, self.categorical_features
+            if self._takes_tables and (
+                self._always_table
+                or _tabular.needs_layout(X, self.categorical_features)
             ):
                 layout = _tabular.fit_layout(X, self.categorical_features)
             self._table_ = layout

@@ -40,6 +40,7 @@ import skae
 from skae._autoencoder import Autoencoder, DenoisingAE
 from skae._base import BaseNeuralEstimator
 from skae._conv import ConvAE
+from skae._impute import AutoencoderImputer, _ImputationAE
 from skae._mlp import MLPClassifier, MLPRegressor
 from skae._state import rebuild_empty_net, warn_on_version_drift
 from skae._vae import VariationalAE
@@ -57,6 +58,8 @@ _CLASSES = {
     cls.__name__: cls
     for cls in (
         Autoencoder,
+        AutoencoderImputer,
+        _ImputationAE,
         ConvAE,
         DenoisingAE,
         MLPClassifier,
@@ -165,6 +168,14 @@ def _encode_estimator(est, prefix, tensors):
         node["output_config"] = _encode(config, f"{prefix}set_output", tensors)
     if isinstance(est, BaseNeuralEstimator) and hasattr(est, "net_"):
         node["fitted"] = _encode_fitted(est, prefix, tensors)
+    elif any(_is_fitted_attribute(k) for k in vars(est)):  # a composite: no net
+        node["fitted"] = {
+            "attributes": {
+                k: _encode(v, f"{prefix}{k}", tensors)
+                for k, v in vars(est).items()
+                if _is_fitted_attribute(k)
+            }
+        }
     return node
 
 
@@ -296,6 +307,8 @@ def _decode_fitted(est, fitted, ctx):
                 f"the header sets {key!r}, which is not a fitted attribute"
             )
         setattr(est, key, _decode(value, ctx))
+    if "weights" not in fitted:  # a composite: its parts carry the weights
+        return
     # The parameters shape the net about to be built: check them as fit does.
     est._validate_params()
     arrays = ctx["tensors"](fitted["weights"])
