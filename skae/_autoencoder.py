@@ -139,6 +139,23 @@ max_iter : int or "auto", default="auto"
         :class:`~sklearn.exceptions.ConvergenceWarning`; the ``tol`` rule can
         still stop earlier. ``partial_fit`` runs one epoch whatever this is."""
 
+_CATEGORICAL = """\
+categorical_features : "from_dtype", array-like of bool, int or str, or None, \
+default="from_dtype"
+        Which columns of a table are categorical. "from_dtype": a DataFrame's
+        columns of dtype ``category`` (or Enum), string, object and bool. A
+        boolean mask, indices, or column names pick them instead; None makes
+        none categorical. Data with a categorical column or a missing cell
+        (NaN or None) are a table: numbers are standardised, each category is
+        one-hot encoded with an output of its own (a softmax over its levels,
+        scored by cross-entropy), each column gets a missing-indicator input,
+        and missing cells are left out of the loss. A numeric array or
+        DataFrame without missing cells, and sparse input, are taken as they
+        are. On a table, :meth:`inverse_transform` returns the frame's columns
+        with their dtypes and categories, a category unseen in ``fit`` counts as
+        a missing cell, and a categorical column of more than 1,000 levels is
+        refused (it is likely an identifier)."""
+
 _AE_METHODS_NOTES = """\
 The reconstruction error of a sample is its ``loss`` (Huber's loss, the squared
     error or the binary cross-entropy) averaged over features.
@@ -514,6 +531,7 @@ def _ae_docs(n_components, hidden, hidden_why=""):
         "activation": _ACTIVATION,
         "ae_params": _AE_PARAMS,
         "training_params": _training_params(),
+        "categorical": _CATEGORICAL,
         "training_attributes": DOCS["training_attributes"],
         "notes": _AE_METHODS_NOTES,
     }
@@ -544,6 +562,8 @@ class Autoencoder(_BaseAutoencoder):
     {ae_params}
 
     {training_params}
+
+    {categorical}
 
     Attributes
     ----------
@@ -825,6 +845,8 @@ class DenoisingAE(Autoencoder):
     {ae_params}
 
     {training_params}
+
+    {categorical}
 
     Attributes
     ----------
