@@ -814,14 +814,20 @@ class DenoisingAE(Autoencoder):
     ----------
     {n_components}
 
-    noise : {{"mask", "gaussian"}}, default="mask"
+    noise : {{"auto", "mask", "swap", "gaussian"}}, default="auto"
         "mask" sets a ``noise_level`` fraction of the inputs to zero (no rescaling
-        of the rest: the masking noise of Vincent et al., 2008); "gaussian" adds
-        noise of standard deviation ``noise_level``.
+        of the rest: the masking noise of Vincent et al., 2008; on a table, a
+        masked cell becomes a missing one); "swap" replaces a ``noise_level``
+        fraction of the inputs (of a table, its cells) with the same column's
+        value in another row of the batch (swap noise, which keeps each column's
+        distribution); "gaussian" adds noise of standard deviation
+        ``noise_level`` (on a table, to its numbers only). "auto" is "mask" for
+        an array and "swap" for a table (categorical columns or missing cells),
+        the noises whose features did best on each.
 
     noise_level : float, default=0.2
-        Fraction of inputs masked (below 1), or standard deviation of the
-        Gaussian noise.
+        Fraction of inputs masked or swapped (below 1), or standard deviation of
+        the Gaussian noise.
 
     consistency : float, default=1.0
         Weight of a consistency term in the loss. Each batch is corrupted a
@@ -888,7 +894,7 @@ class DenoisingAE(Autoencoder):
 
     _parameter_constraints = {
         **Autoencoder._parameter_constraints,
-        "noise": [StrOptions({"gaussian", "mask", "swap"})],
+        "noise": [StrOptions({"auto", "gaussian", "mask", "swap"})],
         "noise_level": [Interval(numbers.Real, 0, None, closed="left")],
         "consistency": [Interval(numbers.Real, 0, None, closed="left")],
     }
@@ -897,7 +903,7 @@ class DenoisingAE(Autoencoder):
         self,
         n_components=32,
         *,
-        noise="mask",
+        noise="auto",
         noise_level=0.2,
         consistency=1.0,
         hidden_layer_sizes=(512, 256),
@@ -973,11 +979,15 @@ class DenoisingAE(Autoencoder):
         return super()._learns_identity(n_features) and self.noise_level == 0
 
     def _noise_spec(self):
-        if self.noise == "mask" and self.noise_level >= 1:
+        noise = self.noise
+        if noise == "auto":
+            noise = "mask" if self._layout() is None else "swap"
+        if noise in ("mask", "swap") and self.noise_level >= 1:
             raise ValueError(
-                f"noise='mask' needs noise_level below 1, got {self.noise_level}."
+                f"noise={self.noise!r} needs noise_level below 1, got "
+                f"{self.noise_level}."
             )
-        return {"noise": self.noise, "noise_level": self.noise_level}
+        return {"noise": noise, "noise_level": self.noise_level}
 
     def _uses_consistency(self):
         return self.consistency > 0 and self.noise_level > 0

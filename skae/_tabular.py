@@ -363,13 +363,18 @@ def assemble(layout, values, *, frame_like=True):
         return _pandas_frame(columns, values)
     data = {c["name"]: list(v) for c, v in zip(columns, values, strict=True)}
     frame = nw.from_dict(data, backend=layout["backend"])
-    return frame.with_columns(
-        *(
-            nw.col(c["name"]).cast(nw.Enum(c["categories"]))
-            for c in columns
-            if c["kind"] == "categorical" and c["dtype"] in ("Enum", "Categorical")
-        )
-    ).to_native()
+    casts = []
+    for c in columns:
+        dtype = c["dtype"]
+        if c["kind"] == "categorical" and dtype.startswith(("Enum", "Categorical")):
+            target = nw.Categorical() if dtype == "Categorical" else None
+            casts.append(nw.col(c["name"]).cast(target or nw.Enum(c["categories"])))
+        elif c["kind"] == "numeric" and hasattr(nw, dtype):
+            column = nw.col(c["name"])
+            if dtype.startswith(("Int", "UInt")):
+                column = column.round()
+            casts.append(column.cast(getattr(nw, dtype)))
+    return frame.with_columns(*casts).to_native()
 
 
 def _pandas_frame(columns, values):

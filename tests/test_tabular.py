@@ -301,3 +301,19 @@ def test_outlier_detector_table_semi_supervised():
     y[:5] = 1
     detector = skae.AutoencoderOutlierDetector(random_state=0).fit(df, y)
     assert np.isfinite(detector.score_samples(df)).all()
+
+
+def test_autoencoder_table_polars_round_trip():
+    pl = pytest.importorskip("polars")
+    df = pl.from_pandas(_frame().astype({"colour": "str"}))
+    ae = DenoisingAE(n_components=2, **FAST).fit(df)
+    assert list(ae.feature_names_in_) == df.columns
+    back = ae.inverse_transform(ae.transform(df))
+    assert isinstance(back, pl.DataFrame)
+    assert back.schema == df.schema
+    np.testing.assert_allclose(
+        ae.score_samples_per_feature(df).sum(axis=1),
+        ae.score_samples(df),
+        rtol=1e-5,
+        atol=1e-7,
+    )
