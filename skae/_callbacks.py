@@ -19,8 +19,8 @@ class SklearnCallbacks(TrainingListener):
     ``context`` is the fit's root :class:`~sklearn.callback.CallbackContext`;
     ``X``, ``y`` and ``metadata`` are what the hooks get, as given to ``fit``.
     At an epoch's end the hooks may ask for ``fitted_estimator``: a shallow copy
-    of ``est`` with a copy of the net as it is then, in evaluation mode, which
-    the rest of training does not change. A hook that returns True ends
+    of ``est`` with a copy of the network as it is then, in evaluation mode,
+    which the rest of training does not change. A hook that returns True ends
     training after that epoch, as skae's own stopping rule does.
     """
 
@@ -58,12 +58,16 @@ class SklearnCallbacks(TrainingListener):
 
 
 def _frozen_net(net):
-    """Return a copy of ``net`` whose module (copied) is in evaluation mode.
+    """Return a copy of ``net`` with a copy of its module, in evaluation mode.
 
-    skorch's nets copy through pickling, which copies the module, the criterion
-    and the optimiser: the copy predicts as ``net`` does now, whatever training
-    does to ``net`` next.
+    The copy predicts as ``net`` does now, whatever training does to ``net``
+    next; it shares the rest (criterion, optimiser, history), which prediction
+    does not use. ``copy.copy`` of a skorch net pickles the module, criterion
+    and optimiser: 20 times the time of copying the module alone (an MLP on
+    digits, measured).
     """
-    frozen = copy.copy(net)
-    frozen.module_.eval()
+    frozen = object.__new__(type(net))
+    # skorch's __setattr__ would register the module anew: the dict is copied.
+    vars(frozen).update(vars(net))
+    vars(frozen)["module_"] = copy.deepcopy(net.module_).eval()
     return frozen
