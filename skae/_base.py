@@ -14,10 +14,12 @@ import warnings
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
+from sklearn.callback import CallbackSupportMixin, with_callbacks
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight
 
+from skae._callbacks import SklearnCallbacks
 from skae._interrupts import _deferred_interrupts
 from skae._listeners import training_state
 from skae._state import PlainStateMixin
@@ -37,7 +39,7 @@ _SOLVERS = {
 _INFERENCE_BATCH = 4096
 
 
-class BaseNeuralEstimator(PlainStateMixin, BaseEstimator):
+class BaseNeuralEstimator(CallbackSupportMixin, PlainStateMixin, BaseEstimator):
     """Base class of the skae estimators; not for direct use.
 
     Subclasses define ``__init__`` (the common parameters below plus their own),
@@ -46,6 +48,11 @@ class BaseNeuralEstimator(PlainStateMixin, BaseEstimator):
     ``_module_spec``, ``_criterion_spec`` and ``_score_tensors``; they may
     replace the hooks with defaults here (``_weigh_classes``, ``_pretrain``,
     ``_train``).
+
+    scikit-learn's callbacks (``set_callbacks``) see each ``fit`` or
+    ``partial_fit`` call as one task with one sub-task per epoch (per L-BFGS
+    iteration with ``solver="lbfgs"``), as ``LogisticRegression``'s fit has one
+    per iteration; pretraining is part of the task, not a sub-task.
     """
 
     _parameter_constraints = {
@@ -121,6 +128,8 @@ class BaseNeuralEstimator(PlainStateMixin, BaseEstimator):
 
     # --------------------------------------------------------------------- training
 
+    # The callbacks are torn down here too, for a fit without _fit_context.
+    @with_callbacks
     def _fit(self, X, y, *, incremental, classes=None, sample_weight=None):
         """Validate, (re)build or continue the net, and train it.
 
@@ -129,6 +138,16 @@ class BaseNeuralEstimator(PlainStateMixin, BaseEstimator):
         current batch and keeps the last complete epoch (see ``_train``); elsewhere
         (validation, pretraining) it is an error like any other.
         """
+        # The callbacks' hooks get the data as given to fit: a classifier's
+        # validated y is encoded.
+        data = {
+            "X": X,
+            "y": y,
+            "metadata": None
+            if sample_weight is None
+            else {"sample_weight": sample_weight},
+        }
+        lbfgs = getattr(self, "solver", None) == "lbfgs"
         fitted = hasattr(self, "net_")
         continuing = fitted and (incremental or self.warm_start)
         if incremental and self.early_stopping:
@@ -144,6 +163,15 @@ class BaseNeuralEstimator(PlainStateMixin, BaseEstimator):
                         sample_weight, X, dtype=np.float64, ensure_non_negative=True
                     )
                 sample_weight = self._weigh_classes(y, sample_weight, incremental)
+                callback_ctx = self._init_callback_context(
+                    max_subtasks=_max_subtasks(self, incremental, lbfgs)
+                )
+                callback_ctx.call_on_fit_task_begin(estimator=self, **data)
+                listeners = (
+                    [SklearnCallbacks(self, callback_ctx, **data)]
+                    if hasattr(self, "_skl_callbacks")
+                    else []
+                )
                 device = self._resolve_device()
                 rng = check_random_state(self.random_state)
                 seed = rng.randint(np.iinfo(np.int32).max)
@@ -158,9 +186,14 @@ class BaseNeuralEstimator(PlainStateMixin, BaseEstimator):
                         self._pretrain(X, seed)
                     elif not incremental:
                         self.net_ = self._rebuild_net(self.net_, X.shape[1], device)
-                    if getattr(self, "solver", None) == "lbfgs":
+                    if lbfgs:
                         result = train_lbfgs(
-                            self, self.net_, X, y, sample_weight=sample_weight
+                            self,
+                            self.net_,
+                            X,
+                            y,
+                            sample_weight=sample_weight,
+                            listeners=listeners,
                         )
                     else:
                         result = self._train(
@@ -172,8 +205,12 @@ class BaseNeuralEstimator(PlainStateMixin, BaseEstimator):
                             sample_weight=sample_weight,
                             state=self._training_state_,
                             graceful=graceful,
+                            listeners=listeners,
                         )
                 self._record(result, continuing)
+                callback_ctx.call_on_fit_task_end(
+                    estimator=self, **data, reconstruction_attributes={}
+                )
             except BaseException:
                 self._restore(snapshot)
                 raise
@@ -199,11 +236,18 @@ class BaseNeuralEstimator(PlainStateMixin, BaseEstimator):
             # the epochs that had them, as scikit-learn's attributes do.
             if not continuing:
                 self.validation_scores_ = self.best_validation_score_ = None
+                self.validation_loss_curve_ = None
             self.best_loss_ = min(self.loss_curve_)
         else:
             scores = (self.validation_scores_ or []) if continuing else []
             self.validation_scores_ = [*scores, *result["valid_scores"]]
             self.best_validation_score_ = max(self.validation_scores_)
+            losses = (
+                (getattr(self, "validation_loss_curve_", None) or [])
+                if continuing
+                else []
+            )
+            self.validation_loss_curve_ = [*losses, *result["valid_losses"]]
             self.best_loss_ = None
 
     def _make_net(self, n_features, device, module_spec=None, criterion_spec=None):
@@ -411,6 +455,20 @@ class BaseNeuralEstimator(PlainStateMixin, BaseEstimator):
                 "use device='cpu' or device='auto'."
             )
         return self.device
+
+
+def _max_subtasks(est, incremental, lbfgs):
+    """Return the most sub-tasks (epochs) of a fit's callback context, or None.
+
+    L-BFGS has one more: the iteration begun after the last, which never runs
+    (as in ``LogisticRegression``). None when the autoencoders choose the number
+    of epochs (``max_iter="auto"``).
+    """
+    if incremental:
+        return 1
+    if not isinstance(est.max_iter, numbers.Integral):
+        return None
+    return est.max_iter + 1 if lbfgs else est.max_iter
 
 
 def _accelerate_device():

@@ -121,15 +121,16 @@ class LearningRateSchedule(TrainingListener):
 class ValidationScoring(TrainingListener):
     """Record the estimator's score on held-out data at the end of each epoch.
 
-    ``scorer()`` returns the score (higher is better); it runs in evaluation
-    mode, as ``predict`` and ``score`` do: no dropout and no input corruption on
-    the held-out rows. The history row gets ``valid_score`` and
-    ``valid_score_best``. The scorer (which holds the held-out data) is dropped
+    ``scorer()`` returns the score (higher is better) and ``loss()``, when given,
+    the training loss on the same rows; both run in evaluation mode, as
+    ``predict`` and ``score`` do: no dropout and no input corruption on the
+    held-out rows. The history row gets ``valid_score``, ``valid_score_best``
+    and ``valid_loss``. The functions (which hold the held-out data) are dropped
     when the fit ends, so a fitted net holds no data.
     """
 
-    def __init__(self, scorer):
-        self.scorer = scorer
+    def __init__(self, scorer, loss=None):
+        self.scorer, self.loss = scorer, loss
 
     def on_epoch_end(self, loop):
         net = loop.net
@@ -141,13 +142,16 @@ class ValidationScoring(TrainingListener):
         module.eval()
         try:
             score = self.scorer()
+            loss = None if self.loss is None else self.loss()
         finally:
             module.train(training)
         net.history.record("valid_score", score)
         net.history.record("valid_score_best", score > max(scores, default=-np.inf))
+        if loss is not None:
+            net.history.record("valid_loss", loss)
 
     def on_fit_end(self, loop):
-        self.scorer = None
+        self.scorer = self.loss = None
 
 
 class SkorchCallbacks(TrainingListener):

@@ -11,6 +11,7 @@ from sklearn.base import (
     _fit_context,
     clone,
 )
+from sklearn.callback import CallbackSupportMixin
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
@@ -128,7 +129,9 @@ def _explainable(estimator):
     return estimator is None or hasattr(estimator, "score_samples_per_feature")
 
 
-class AutoencoderOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
+class AutoencoderOutlierDetector(
+    CallbackSupportMixin, OutlierMixin, MetaEstimatorMixin, BaseEstimator
+):
     """Outlier detector from an autoencoder's per-sample scores.
 
     Fits a clone of ``estimator`` (any skae autoencoder, or any estimator with
@@ -309,6 +312,7 @@ class AutoencoderOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator
         else:
             X, y = validate_data(self, X, y, dtype=FLOAT_DTYPES, skip_check_array=table)
             labels = self._check_labels(y)
+        X_fit, y_fit = X, y
         train, calibration = self._split(X.shape[0], labels)
         if train is not None:
             X, X_calibration = _safe_indexing(X, train), _safe_indexing(X, calibration)
@@ -322,16 +326,27 @@ class AutoencoderOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator
             if labels is not None:
                 estimator = _semi_supervised(estimator)
         estimator = self._seed(estimator)
-        if labels is None:
-            self.estimator_ = estimator.fit(X)
-        else:
-            self.estimator_ = estimator.fit(X, labels)
+        # scikit-learn's callbacks: the detector's fit is a task whose one
+        # sub-task, fitting the autoencoder, is the autoencoder's own fit task.
+        callback_ctx = self._init_callback_context(max_subtasks=1)
+        callback_ctx.call_on_fit_task_begin(estimator=self, X=X_fit, y=y_fit)
+        subcontext = callback_ctx.subcontext(task_name="fit-estimator")
+        with subcontext.propagate_callback_context(estimator):
+            subcontext.call_on_fit_task_begin(estimator=self, X=X, y=labels)
+            if labels is None:
+                self.estimator_ = estimator.fit(X)
+            else:
+                self.estimator_ = estimator.fit(X, labels)
+            subcontext.call_on_fit_task_end(estimator=self, X=X, y=labels)
         scores = self._inner_scores(X if train is None else X_calibration)
         if self.contamination == "auto":
             q1, q3 = np.percentile(scores, [25.0, 75.0])
             self.offset_ = float(q1 - _TUKEY_K * (q3 - q1))
         else:
             self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
+        callback_ctx.call_on_fit_task_end(
+            estimator=self, X=X_fit, y=y_fit, reconstruction_attributes={}
+        )
         return self
 
     def _check_novelty_fit_predict(self):

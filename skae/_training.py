@@ -107,6 +107,31 @@ def _validation_split(est, X, y, seed):
     return train_idx, valid_idx
 
 
+def _heldout_loss(net, Xt, yt, wt, penalty):
+    """Return a function of no argument: the training loss on held-out rows.
+
+    The criterion's (weighted) mean over the rows plus the L2 term ``penalty()``,
+    as each training loss of the loss curve, computed as the net's module and
+    criterion are (evaluation mode is the caller's).
+    """
+    chunk = batch_rows(Xt, _LBFGS_CHUNK)
+    total_weight = float(len(Xt) if wt is None else wt.sum())
+
+    def loss():
+        value = 0.0
+        with torch.no_grad():
+            for start in range(0, len(Xt), chunk):
+                Xb = Xt[start : start + chunk].to(net.device)
+                yb = Xb if yt is None else yt[start : start + chunk].to(net.device)
+                losses = net.criterion_.per_sample(net.module_(Xb), yb).double()
+                if wt is not None:
+                    losses = losses * wt[start : start + chunk].to(losses)
+                value += float(losses.sum())
+        return value / max(total_weight, np.finfo(np.float64).tiny) + penalty()
+
+    return loss
+
+
 def _l2_penalty(est, net, batch_size):
     """scikit-learn's L2 term of a batch's loss, ``alpha / (2 b) * ||W||^2``."""
     if not est.alpha:
@@ -319,7 +344,8 @@ def train(
     ``listeners`` are told of the loop's events after skae's own.
 
     Returns a dict: ``n_iter`` (epochs run), ``losses`` (their training losses),
-    ``valid_scores`` (with early stopping) and ``converged``.
+    ``valid_scores`` and ``valid_losses`` (with early stopping: the score and the
+    training loss on the held-out rows) and ``converged``.
     """
     state = training_state() if state is None else state
     Xt, yt, wt = training_tensors(est, X, y, sample_weight)
@@ -355,7 +381,12 @@ def train(
     if valid is not None:
         Xv, yv, wv = valid
         kwargs = {} if wv is None else {"sample_weight": wv}
-        rules.append(ValidationScoring(lambda: est._score_tensors(Xv, yv, **kwargs)))
+        rules.append(
+            ValidationScoring(
+                lambda: est._score_tensors(Xv, yv, **kwargs),
+                loss=_heldout_loss(net, Xv, yv, wv, _l2_penalty(est, net, batch_size)),
+            )
+        )
     rules += [
         SkorchCallbacks(est, net, fast=fast, penalty=_l2_penalty(est, net, batch_size)),
         InterruptCheck(),
@@ -384,7 +415,7 @@ def train(
             FitInterruptedWarning,
             stacklevel=6,
         )
-    elif warn and epochs > 1 and not stopping.converged:
+    elif warn and epochs > 1 and not loop.stop:
         warnings.warn(
             f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) reached "
             "and the optimization hasn't converged yet.",
@@ -397,11 +428,22 @@ def train(
         "valid_scores": (
             [row["valid_score"] for row in rows] if early_stopping else None
         ),
+        "valid_losses": (
+            [row["valid_loss"] for row in rows] if early_stopping else None
+        ),
         "converged": stopping.converged,
     }
 
 
-def train_lbfgs(est, net, X, y, *, sample_weight=None):
+class _Iterations:
+    """What :func:`train_lbfgs`'s listeners hear of as the loop: ``net``, ``stop``."""
+
+    def __init__(self, net):
+        self.net = net
+        self.stop = self.completed = self.interrupted = False
+
+
+def train_lbfgs(est, net, X, y, *, sample_weight=None, listeners=()):
     """Fit ``net`` by full-batch L-BFGS-B on its torch gradients, as scikit-learn.
 
     The objective is the mean (or weighted mean) loss over all samples plus
@@ -410,6 +452,10 @@ def train_lbfgs(est, net, X, y, *, sample_weight=None):
     ``gtol=tol``. Parameters are float32 in the module and float64 in scipy. The
     loss and its gradient are accumulated over chunks of rows, so memory is that
     of one chunk's activations.
+
+    ``listeners`` hear of each L-BFGS iteration as of an epoch, the weights of
+    the iteration that ended in the module, and can end the iterations by
+    setting ``stop``; they get no batch events.
 
     Returns a dict as :func:`train` does, with ``n_iter`` L-BFGS iterations and
     ``losses`` the objective after each.
@@ -451,6 +497,29 @@ def train_lbfgs(est, net, X, y, *, sample_weight=None):
         grad = torch.nn.utils.parameters_to_vector([p.grad for p in params])
         return value, grad.detach().cpu().double().numpy()
 
+    listeners = list(listeners)
+    loop = _Iterations(net)
+
+    def notify(event):
+        for listener in listeners:
+            getattr(listener, event)(loop)
+
+    def iteration_end(intermediate_result):
+        curve.append(float(intermediate_result.fun))
+        if not listeners:
+            return
+        # The module holds the line search's last trial, not always the iterate.
+        torch.nn.utils.vector_to_parameters(
+            torch.from_numpy(intermediate_result.x).to(
+                device=device, dtype=torch.float32
+            ),
+            params,
+        )
+        notify("on_epoch_end")
+        if loop.stop:
+            raise StopIteration
+        notify("on_epoch_begin")
+
     x0 = torch.nn.utils.parameters_to_vector(params).detach().cpu().double().numpy()
     module.train()
     criterion.train()
@@ -458,31 +527,37 @@ def train_lbfgs(est, net, X, y, *, sample_weight=None):
     # one thread (and one BLAS thread), as small training steps do.
     try:
         with torch_compute(module, min(len(Xt), chunk), blas=True):
+            notify("on_fit_begin")
+            notify("on_epoch_begin")
             result = minimize(
                 objective,
                 x0,
                 method="L-BFGS-B",
                 jac=True,
-                callback=lambda intermediate_result: curve.append(
-                    float(intermediate_result.fun)
-                ),
+                callback=iteration_end,
                 options={
                     "maxfun": est.max_fun,
                     "maxiter": est.max_iter,
                     "gtol": est.tol,
                 },
             )
+            loop.completed = True
     finally:
+        notify("on_fit_end")
         module.eval()
     torch.nn.utils.vector_to_parameters(
         torch.from_numpy(result.x).to(device=device, dtype=torch.float32), params
     )
     check_finite(est, net, float(result.fun), result.nit)
-    n_iter = _check_optimize_result("lbfgs", result, est.max_iter)
+    if loop.stop:  # a listener ended the iterations: no convergence to check
+        n_iter = result.nit
+    else:
+        n_iter = _check_optimize_result("lbfgs", result, est.max_iter)
     return {
         "n_iter": n_iter,
         "losses": curve or [float(result.fun)],
         "loss": float(result.fun),
         "valid_scores": None,
+        "valid_losses": None,
         "converged": result.success,
     }
