@@ -1,6 +1,11 @@
-"""skae: autoencoders as scikit-learn transformers, and an MLP classifier.
+"""skae: neural feature learning and neural networks as scikit-learn estimators.
 
-Built on PyTorch through skorch; every estimator follows the scikit-learn API.
+Autoencoders as transformers (:class:`Autoencoder`, :class:`DenoisingAE`,
+:class:`ConvAE`, :class:`VariationalAE`), which also take mixed-type tables with
+missing cells; an imputer (:class:`AutoencoderImputer`) and an outlier detector
+(:class:`AutoencoderOutlierDetector`) built on them; and multilayer perceptrons
+(:class:`MLPClassifier`, :class:`MLPRegressor`). Built on PyTorch through skorch;
+every estimator follows the scikit-learn API.
 """
 
 from skae._autoencoder import Autoencoder, DenoisingAE
