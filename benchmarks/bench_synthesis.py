@@ -70,15 +70,17 @@ train = pd.read_csv(train_csv)
 for c, kind in dtypes.items():
     if kind == "categorical":
         train[c] = train[c].astype(object).where(train[c].notna(), None)
-metadata = Metadata.detect_from_dataframe(train)
+metadata = Metadata.detect_from_dataframes({"table": train}, infer_keys=None)
 for c, kind in dtypes.items():
     sdtype = "categorical" if kind == "categorical" else "numerical"
-    metadata.update_column(column_name=c, sdtype=sdtype)
+    metadata.update_column(column_name=c, table_name="table", sdtype=sdtype)
 synth = TVAESynthesizer(metadata)
 start = time.perf_counter()
-synth.fit(train)
+synth.fit({"table": train})  # SDV 2 takes and returns a dict of tables
 fit_s = time.perf_counter() - start
-synth.sample(int(n)).to_csv(out_csv, index=False)
+sample = synth.sample(int(n))
+sample = sample["table"] if isinstance(sample, dict) else sample
+sample.to_csv(out_csv, index=False)
 print(json.dumps({"fit_s": fit_s}))
 """
 
@@ -188,7 +190,7 @@ def fidelity(synthetic, train):
 def _row_keys(frame):
     """Each row as one string: levels as they are, numbers to 6 digits."""
     columns = [
-        frame[c].astype(object).astype(str)
+        frame[c].astype(object).map(str)
         if isinstance(frame[c].dtype, pd.CategoricalDtype)
         else frame[c].astype(float).map(lambda v: f"{v:.6g}")
         for c in frame.columns
