@@ -13,12 +13,15 @@
   the caller's settings come back on exit.
 """
 
+import ctypes
+import functools
+import os
 import threading
 import weakref
 from contextlib import contextmanager
 
 import torch
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_info, threadpool_limits
 
 # ------------------------------------------------------------------ fits at once
 
@@ -167,6 +170,57 @@ def _flushing_denormals():
 
 _SMALLEST_NORMAL = torch.tensor([torch.finfo(torch.float32).tiny])
 
+_TEAM_TASK = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+
+
+@functools.cache
+def _openmp_parallel():
+    """Return torch's OpenMP runtime's ``GOMP_parallel``; None where there is none.
+
+    ``GOMP_parallel(task, data, n_threads, flags)`` runs ``task`` once on each
+    thread of an ``n_threads`` team of the calling thread, the team torch's
+    parallel kernels run on. GNU's libgomp and LLVM's libomp both export it; a
+    torch without OpenMP, or an OpenMP runtime without it, gives None.
+    """
+    if "OpenMP" not in torch.__config__.parallel_info():
+        return None
+    torch_dir = os.path.realpath(os.path.dirname(torch.__file__)) + os.sep
+    try:
+        libraries = [
+            info["filepath"]
+            for info in threadpool_info()
+            if info["internal_api"] == "openmp"
+        ]
+    except Exception:  # threadpoolctl could not inspect this process
+        return None
+    # torch's own copy (pip wheels bundle one), or the only runtime loaded.
+    own = [path for path in libraries if os.path.realpath(path).startswith(torch_dir)]
+    for path in own or (libraries if len(libraries) == 1 else []):
+        try:
+            parallel = ctypes.CDLL(path).GOMP_parallel
+        except (OSError, AttributeError):
+            continue
+        parallel.argtypes = [_TEAM_TASK, ctypes.c_void_p, ctypes.c_uint, ctypes.c_uint]
+        parallel.restype = None
+        return parallel
+    return None
+
+
+def _set_team_flush(on, n_threads):
+    """Set the flush on each thread of this thread's ``n_threads`` OpenMP team.
+
+    FTZ and DAZ, the flags :func:`torch.set_flush_denormal` sets, are per thread
+    (the x86 MXCSR register), and OpenMP's worker threads take them from the
+    thread that starts them, once: a pool started before the flush computes its
+    share of each parallel kernel with denormals (measured: half the elements of
+    a 2-thread multiplication). Returns whether the team was reached.
+    """
+    parallel = _openmp_parallel()
+    if parallel is None or n_threads < 2:
+        return False
+    parallel(_TEAM_TASK(lambda _: torch.set_flush_denormal(on)), None, n_threads, 0)
+    return True
+
 
 @contextmanager
 def _flushed_denormals():
@@ -178,13 +232,28 @@ def _flushed_denormals():
     images took twice as long. Flushed, such a value is zero at once. A CPU
     without the setting (``set_flush_denormal`` returns False) computes as
     before.
+
+    The flush covers this thread and the OpenMP team of torch's current thread
+    count (:func:`_set_team_flush`). Yields a function to call after changing
+    the thread count in the block, which covers the new team; on exit, every
+    team thread the block flushed gets the caller's setting back.
     """
     changed = not _flushing_denormals() and torch.set_flush_denormal(True)
+    widest = 1
+
+    def cover_team():
+        nonlocal widest
+        n_threads = torch.get_num_threads()
+        if changed and n_threads > widest and _set_team_flush(True, n_threads):
+            widest = n_threads
+
+    cover_team()
     try:
-        yield
+        yield cover_team
     finally:
         if changed:
             torch.set_flush_denormal(False)
+            _set_team_flush(False, widest)
 
 
 # --------------------------------------------------------------------- the policy
@@ -201,19 +270,23 @@ def torch_compute(module, rows, *, blas=False):
     200-parameter problem took 2.3 s with them, 0.04 s without). Yields a
     function that applies the policy again (training calls it at each epoch, so
     that a fit gives up threads when others start). Denormal floats are flushed
-    to zero in the block (:func:`_flushed_denormals`). The caller's thread count
-    and denormal setting come back on exit.
+    to zero in the block, on this thread and on torch's worker threads
+    (:func:`_flushed_denormals`). The caller's thread count and denormal setting
+    come back on exit.
     """
     previous = torch.get_num_threads()
-
-    def refresh():
-        threads = torch_threads(module, rows)
-        if torch.get_num_threads() != threads:
-            torch.set_num_threads(threads)
-
-    refresh()
+    threads = torch_threads(module, rows)
+    if previous != threads:
+        torch.set_num_threads(threads)
     try:
-        with _flushed_denormals():
+        with _flushed_denormals() as cover_team:
+
+            def refresh():
+                threads = torch_threads(module, rows)
+                if torch.get_num_threads() != threads:
+                    torch.set_num_threads(threads)
+                    cover_team()
+
             if blas and _one_thread(module, rows):
                 with _one_blas_thread():
                     yield refresh
