@@ -5,6 +5,8 @@
   each running a full-size torch thread pool. Worker processes need nothing from
   here: joblib's loky backend and Dask's nanny cap ``OMP_NUM_THREADS`` in each
   worker, and torch's thread pool follows it.
+- :func:`_threads_for_load`: a fit on torch's default thread count uses no more
+  threads than the cores other processes leave free when it starts.
 - :func:`torch_threads`: a step too small to pay for waking the thread pool runs
   on one thread (:func:`_one_thread`); any other on the fit's share of the cores.
 - :func:`torch_compute`: the context in which training epochs, L-BFGS's
@@ -15,8 +17,10 @@
 
 import ctypes
 import functools
+import glob
 import os
 import threading
+import time
 import weakref
 from contextlib import contextmanager
 
@@ -37,8 +41,10 @@ def _share_torch_threads():
     With ``k`` fits running at once in this process, each fit's torch uses
     ``max(1, n // k)`` intra-op threads, where ``n`` is the thread count torch
     would use on its own in this thread (which already honours
-    ``OMP_NUM_THREADS`` and ``threadpoolctl.threadpool_limits``). A fit alone
-    keeps ``n``. The share is set on entry and again by
+    ``OMP_NUM_THREADS`` and ``threadpoolctl.threadpool_limits``), lowered to
+    the cores that other processes leave free at the fit's start when that
+    count is torch's default (:func:`_threads_for_load`). A fit alone keeps
+    ``n``. The share is set on entry and again by
     :func:`_refresh_torch_threads` (at each epoch), so a fit that started alone
     gives up threads when others start. The thread's own setting is restored on
     exit. A fit nested in another (an encoder pretrained inside a fit) counts once.
@@ -50,6 +56,7 @@ def _share_torch_threads():
     with _active_lock:
         _active_fits += 1
     _local.base = torch.get_num_threads()
+    _local.cores = _threads_for_load(_local.base)
     try:
         _refresh_torch_threads()
         yield
@@ -68,7 +75,7 @@ def _fit_share():
     base = getattr(_local, "base", None)
     if base is None:
         return None
-    return max(1, base // max(1, _active_fits))
+    return max(1, _local.cores // max(1, _active_fits))
 
 
 def _refresh_torch_threads(cap=None):
@@ -83,6 +90,80 @@ def _refresh_torch_threads(cap=None):
         share = min(share, cap)
     if torch.get_num_threads() != share:
         torch.set_num_threads(share)
+
+
+# ------------------------------------------------------------------ busy machines
+
+# torch's thread count when skae was imported: its default, unless the user set
+# one before. A fit on a count other than this one, or under OMP_NUM_THREADS or
+# MKL_NUM_THREADS, runs on exactly that count.
+_DEFAULT_TORCH_THREADS = torch.get_num_threads()
+
+
+def _other_runnable_threads(proc="/proc", readings=3):
+    """Return how many threads of other processes are runnable; None without /proc.
+
+    ``/proc/loadavg``'s fourth field counts the machine's runnable threads now;
+    this process's own (its tasks in state R: the reading thread, and torch's
+    pool threads that spin for a while after a parallel region) are taken off.
+    The fewest of ``readings`` readings, a millisecond apart, so that a process
+    that runs for an instant does not count as one that keeps a core busy.
+    """
+    fewest = None
+    for i in range(readings):
+        if i:
+            time.sleep(1e-3)
+        try:
+            with open(os.path.join(proc, "loadavg")) as f:
+                runnable = int(f.read().split()[3].split("/")[0])
+            own = 0
+            for stat in glob.glob(os.path.join(proc, "self", "task", "*", "stat")):
+                try:
+                    with open(stat) as f:
+                        # The state follows the command, in parentheses, which
+                        # may itself hold spaces and parentheses.
+                        own += f.read().rpartition(")")[2].split()[0] == "R"
+                except (OSError, IndexError):  # a thread that ended meanwhile
+                    continue
+        except (OSError, ValueError, IndexError):
+            return None
+        others = max(0, runnable - own)
+        fewest = others if fewest is None else min(fewest, others)
+    return fewest
+
+
+def _free_cores(n_cores, others):
+    """Return the cores that ``others`` runnable threads leave: at least one."""
+    return max(1, n_cores - others)
+
+
+def _threads_for_load(threads, others=None):
+    """Return the torch threads for a fit that would run on ``threads``.
+
+    ``threads`` when the user fixed it (a count other than torch's default, or
+    ``OMP_NUM_THREADS`` or ``MKL_NUM_THREADS`` set), or when the machine's load
+    cannot be read (no /proc: macOS, Windows; or this process is bound to some
+    of the cores only, where the machine-wide count says little). Otherwise no
+    more than the cores that other processes' runnable threads (``others``,
+    read from /proc when None) leave free: a torch thread that waits for a core
+    holds up the others at each parallel kernel's barrier (a digits fit took
+    32.8 s on two threads against 11.4 s on one beside two CPU-bound processes).
+    """
+    if (
+        threads != _DEFAULT_TORCH_THREADS
+        or "OMP_NUM_THREADS" in os.environ
+        or "MKL_NUM_THREADS" in os.environ
+        or not hasattr(os, "sched_getaffinity")
+    ):
+        return threads
+    n_cores = len(os.sched_getaffinity(0))
+    if n_cores != os.cpu_count():
+        return threads
+    if others is None:
+        others = _other_runnable_threads()
+        if others is None:
+            return threads
+    return min(threads, _free_cores(n_cores, others))
 
 
 # ------------------------------------------------------------------ small steps
