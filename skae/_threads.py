@@ -151,8 +151,8 @@ def _threads_for_load(threads, others=None):
     """
     if (
         threads != _DEFAULT_TORCH_THREADS
-        or "OMP_NUM_THREADS" in os.environ
-        or "MKL_NUM_THREADS" in os.environ
+        or os.environ.get("OMP_NUM_THREADS")
+        or os.environ.get("MKL_NUM_THREADS")
         or not hasattr(os, "sched_getaffinity")
     ):
         return threads
