@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 TORCH := torch==2.13.0
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow docs bench lint format clean
+.PHONY: demo test test-slow docs bench bench-check lint format clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,8 +21,13 @@ test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
-test-slow: $(STAMP)
+test-slow: $(STAMP) bench-check
 	$(PY) -m pytest -m slow
+
+# skae's fit time as ratios to a plain PyTorch loop and scikit-learn, on one
+# thread; fails when a ratio passes its threshold (benchmarks/bench_check.py).
+bench-check: $(STAMP)
+	OMP_NUM_THREADS=1 $(PY) benchmarks/bench_check.py --json bench_check.json
 
 # The documentation site, warnings as errors; the gallery runs its examples in quick
 # mode (digits) unless SKAE_EXAMPLES_MNIST points at an MNIST .npz.

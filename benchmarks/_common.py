@@ -28,3 +28,12 @@ def machine():
         ),
         "processor": platform.processor() or platform.machine(),
     }
+
+
+def loadavg():
+    """The 1-minute load average, as text; "n/a" where /proc is absent."""
+    try:
+        with open("/proc/loadavg") as f:
+            return f.read().split()[0]
+    except OSError:
+        return "n/a"

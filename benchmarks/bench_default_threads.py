@@ -1,15 +1,20 @@
-"""The default DenoisingAE's digits fit at skae's thread choice and at one thread.
+"""A default DenoisingAE fit at skae's thread choice, at one and at all threads.
 
-``DenoisingAE(n_components=16)`` fitted on the demo's standardised training split
-(1,257 digits), each fit in a fresh process: with skae's own thread choice (two
-torch threads for this network on a 2-core machine) and with
-``OMP_NUM_THREADS=1``, alternated over ``--repeats``. ``--busy N`` runs N
-CPU-bound processes (``while True: pass``) beside the fits, as other work on a
-user's machine would. Prints each fit's wall-clock and CPU seconds and the medians.
+``--data digits``: ``DenoisingAE(n_components=16)`` on the demo's standardised
+training split (1,257 digits); ``--data breast_cancer``:
+``DenoisingAE(n_components=8)`` on the standardised breast-cancer table (569 x
+30). Each fit runs in a fresh process: with skae's own thread choice and with
+``OMP_NUM_THREADS=1`` (and, with ``--cores``, with ``OMP_NUM_THREADS`` at the
+core count: the choice before skae read the machine's load), alternated over
+``--repeats``. ``--busy N
+[N ...]`` runs the rounds beside N CPU-bound processes (``while True: pass``),
+as other work on a user's machine would, for each N in turn. Prints each fit's
+wall-clock and CPU seconds, the torch threads the fit trained on and the
+1-minute load before it, then the medians (threads: the most the fits trained on).
 
-    python benchmarks/bench_default_threads.py              # quiet machine
-    python benchmarks/bench_default_threads.py --busy 2     # two busy cores
-    python benchmarks/bench_default_threads.py --quick      # 1 repeat, 5 epochs
+    python benchmarks/bench_default_threads.py                 # quiet machine
+    python benchmarks/bench_default_threads.py --busy 0 1 2    # 0, 1, 2 busy cores
+    python benchmarks/bench_default_threads.py --quick         # 1 repeat, 5 epochs
 """
 
 import argparse
@@ -26,62 +31,93 @@ FIT = r"""
 import json, sys, time, warnings
 warnings.simplefilter("ignore")
 import torch
-from sklearn.datasets import load_digits
+from sklearn.datasets import load_breast_cancer, load_digits
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
+import skae._threads
 from skae import DenoisingAE
 
-X, y = load_digits(return_X_y=True)
-X_train = train_test_split(X, y, test_size=0.3, random_state=0, stratify=y)[0]
+max_iter, data = json.loads(sys.argv[1]), sys.argv[2]
+if data == "digits":
+    X, y = load_digits(return_X_y=True)
+    X_train = train_test_split(X, y, test_size=0.3, random_state=0, stratify=y)[0]
+    n_components = 16
+else:
+    X_train, n_components = load_breast_cancer(return_X_y=True)[0], 8
 X_train = StandardScaler().fit_transform(X_train)
-max_iter = json.loads(sys.argv[1])
+# The thread counts the fit's steps ran on.
+used, choose = set(), skae._threads.torch_threads
+skae._threads.torch_threads = lambda m, r: used.add(choose(m, r)) or choose(m, r)
 start, cpu = time.perf_counter(), time.process_time()
-ae = DenoisingAE(16, max_iter=max_iter, random_state=0).fit(X_train)
+ae = DenoisingAE(n_components, max_iter=max_iter, random_state=0).fit(X_train)
 print(json.dumps({
     "wall_s": time.perf_counter() - start,
     "cpu_s": time.process_time() - cpu,
     "epochs": ae.n_iter_,
-    "torch_threads": torch.get_num_threads(),
+    "torch_threads": sorted(used),
 }))
 """
 
-SETTINGS = {"skae's choice": {}, "OMP_NUM_THREADS=1": {"OMP_NUM_THREADS": "1"}}
+SETTINGS = {
+    "skae's choice": {},
+    "OMP_NUM_THREADS=1": {"OMP_NUM_THREADS": "1"},
+    "OMP_NUM_THREADS=cores": {"OMP_NUM_THREADS": str(len(os.sched_getaffinity(0)))},
+}
+
+
+def run_round(args, repeats, max_iter, busy, settings):
+    """Alternate the settings' fits beside ``busy`` CPU-bound processes."""
+    burners = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        for _ in range(busy)
+    ]
+    rows = {name: [] for name in settings}
+    try:
+        for r in range(repeats):
+            for name in settings if r % 2 == 0 else settings[::-1]:
+                load = _common.loadavg()
+                out = subprocess.run(
+                    [sys.executable, "-c", FIT, json.dumps(max_iter), args.data],
+                    env={**os.environ, **SETTINGS[name]},
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                ).stdout
+                rows[name].append(
+                    {**json.loads(out.strip().splitlines()[-1]), "load": load}
+                )
+                print(f"busy {busy}", name, rows[name][-1], flush=True)
+    finally:
+        for burner in burners:
+            burner.kill()
+            burner.wait()
+    return rows
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--busy", type=int, default=0, help="CPU-bound processes")
+    parser.add_argument(
+        "--busy", type=int, nargs="+", default=[0], help="CPU-bound processes"
+    )
+    parser.add_argument("--data", choices=["digits", "breast_cancer"], default="digits")
+    parser.add_argument(
+        "--cores", action="store_true", help="also OMP_NUM_THREADS=<cores>"
+    )
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
     repeats, max_iter = (1, 5) if args.quick else (args.repeats, "auto")
+    settings = list(SETTINGS) if args.cores else list(SETTINGS)[:2]
     print("machine", _common.machine())
-    burners = [
-        subprocess.Popen([sys.executable, "-c", "while True: pass"])
-        for _ in range(args.busy)
-    ]
-    rows = {name: [] for name in SETTINGS}
-    try:
-        for _ in range(repeats):
-            for name, env in SETTINGS.items():
-                out = subprocess.run(
-                    [sys.executable, "-c", FIT, json.dumps(max_iter)],
-                    env={**os.environ, **env},
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                ).stdout
-                rows[name].append(json.loads(out.strip().splitlines()[-1]))
-                print(name, rows[name][-1], flush=True)
-    finally:
-        for burner in burners:
-            burner.kill()
-    print(f"| threads (busy processes: {args.busy}) | median wall s | median CPU s |")
-    print("|---|---|---|")
-    for name, runs in rows.items():
-        wall = statistics.median(r["wall_s"] for r in runs)
-        cpu = statistics.median(r["cpu_s"] for r in runs)
-        print(f"| {name} ({runs[0]['torch_threads']}) | {wall:.2f} | {cpu:.2f} |")
+    for busy in args.busy:
+        rows = run_round(args, repeats, max_iter, busy, settings)
+        print(f"| threads (busy processes: {busy}) | median wall s | median CPU s |")
+        print("|---|---|---|")
+        for name, runs in rows.items():
+            wall = statistics.median(r["wall_s"] for r in runs)
+            cpu = statistics.median(r["cpu_s"] for r in runs)
+            threads = max(n for r in runs for n in r["torch_threads"])
+            print(f"| {name} ({threads}) | {wall:.2f} | {cpu:.2f} |")
     return 0
 
 

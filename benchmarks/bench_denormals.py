@@ -10,6 +10,7 @@ alternated, median of ``--repeats`` rounds:
 - the same model and steps in a plain PyTorch loop, without and with
   ``torch.set_flush_denormal(True)``.
 
+Each contender runs once untimed first (imports, thread pools, first kernels).
 Run: ``python benchmarks/bench_denormals.py [--repeats 3]``.
 """
 
@@ -21,7 +22,7 @@ import time
 import warnings
 
 import torch
-from _common import machine
+from _common import loadavg, machine
 from _mnist import load, mnist_path
 from sklearn.exceptions import ConvergenceWarning
 
@@ -45,9 +46,14 @@ def skae_fit(X, y):
         ).fit(X, y)
 
 
+@contextlib.contextmanager
+def _not_flushed():
+    yield lambda: None
+
+
 def skae_fit_unflushed(X, y):
     original = skae._threads._flushed_denormals
-    skae._threads._flushed_denormals = contextlib.nullcontext
+    skae._threads._flushed_denormals = _not_flushed
     try:
         skae_fit(X, y)
     finally:
@@ -101,19 +107,25 @@ def main():
     if mnist_path() is None:
         raise SystemExit("MNIST is not on this machine (see benchmarks/_mnist.py)")
     X, y, _, _ = load(N_TRAIN)
-    times = {name: [] for name in CONTENDERS}
     names = list(CONTENDERS)
+    # A first call pays for imports, thread pools and first kernels: untimed.
+    for name in names:
+        CONTENDERS[name](X[:1000], y[:1000])
+    times = {name: [] for name in CONTENDERS}
+    loads = {name: [] for name in CONTENDERS}
     for r in range(args.repeats):
         for name in names if r % 2 == 0 else names[::-1]:
+            loads[name].append(loadavg())
             start = time.perf_counter()
             CONTENDERS[name](X, y)
             times[name].append(time.perf_counter() - start)
     print(json.dumps(machine()))
-    print("| contender | median s | runs |")
-    print("|---|---|---|")
+    print("| contender | median s | runs | 1-min load before each run |")
+    print("|---|---|---|---|")
     for name, runs in times.items():
         cells = ", ".join(f"{t:.2f}" for t in runs)
-        print(f"| {name} | {statistics.median(runs):.2f} | {cells} |")
+        load_cells = ", ".join(loads[name])
+        print(f"| {name} | {statistics.median(runs):.2f} | {cells} | {load_cells} |")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@ import pytest
 from sklearn.datasets import load_digits
 from sklearn.preprocessing import StandardScaler
 
+import skae._threads
+
 
 @pytest.fixture(scope="session")
 def digits():
@@ -21,3 +23,12 @@ def small(digits):
     """300 digits: enough to learn something in a few epochs, fast to fit."""
     X, y = digits
     return X[:300].copy(), y[:300].copy()
+
+
+@pytest.fixture(autouse=True)
+def _no_other_load(monkeypatch):
+    """Fits see no other runnable threads: tests never depend on the machine's load.
+
+    A test of the load rule injects its own readings.
+    """
+    monkeypatch.setattr(skae._threads, "_other_runnable_threads", lambda: 0)
