@@ -628,14 +628,34 @@ def save(estimator, path):
         return
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
+    # A temporary file beside the target, on disk (fsync) before it replaces the
+    # target: a full disk, a crash or Ctrl-C leaves the old file or the new one,
+    # never a partial one.
     fd, tmp = tempfile.mkstemp(prefix=".skae-", dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
             _write_zip(f, members)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
         raise
+    _fsync_directory(directory)
+
+
+def _fsync_directory(directory):
+    """Make a rename in ``directory`` durable, where the platform allows it."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # Windows opens no directories
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _size(f):

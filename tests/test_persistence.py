@@ -2,6 +2,7 @@
 clear error for every kind of damaged or foreign file."""
 
 import copyreg
+import errno
 import hashlib
 import io
 import json
@@ -261,6 +262,36 @@ def test_save_overwrites_atomically(small, tmp_path):
     path.write_bytes(b"old")
     save(est, path)
     assert os.listdir(tmp_path) == ["model.skae"]  # no temporary file left
+    assert_same_outputs(est, load(path), X)
+
+
+@pytest.fixture
+def tiny_filesystem(tmp_path):
+    """A 64 KiB tmpfs; skipped where mounting one is not allowed (not root)."""
+    mount_point = tmp_path / "tiny"
+    mount_point.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount_point)],
+        capture_output=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", str(mount_point)], check=True)
+
+
+def test_save_on_a_full_disk_leaves_the_old_file_whole(small, tiny_filesystem):
+    est, X, _ = _fit("mlp", small)
+    path = tiny_filesystem / "model.skae"
+    save(est, path)
+    big = Autoencoder(8, hidden_layer_sizes=(512,), max_iter=1, random_state=0)
+    big.fit(X)  # about 1 MB of weights and Adam state: more than the disk holds
+    with pytest.raises(OSError) as info:
+        save(big, path)
+    assert info.value.errno == errno.ENOSPC
+    assert os.listdir(tiny_filesystem) == ["model.skae"]  # no temporary file left
     assert_same_outputs(est, load(path), X)
 
 
