@@ -365,6 +365,14 @@ def _load_device(est, device):
 # The safetensors dtypes a skae file may hold, with their sizes in bytes.
 _DTYPE_SIZES = {"F16": 2, "BF16": 2, "F32": 4, "F64": 8, "I32": 4, "I64": 8}
 _FLOAT_DTYPES = {"F16", "BF16", "F32", "F64"}
+_TORCH_DTYPES = {
+    torch.float16: "F16",
+    torch.bfloat16: "BF16",
+    torch.float32: "F32",
+    torch.float64: "F64",
+    torch.int32: "I32",
+    torch.int64: "I64",
+}
 
 
 def _safetensors_shapes(data, name):
@@ -422,11 +430,16 @@ def _expected_module(est):
     The module is built on PyTorch's meta device: shapes without memory, so that a
     declared network of any size costs nothing to describe.
     """
-    module, kwargs = est._module_spec(est.n_features_in_)
-    with warnings.catch_warnings(), torch.device("meta"):
-        # Warnings about the architecture were given when it was fitted.
-        warnings.simplefilter("ignore", UserWarning)
-        built = module(**kwargs)
+    try:
+        module, kwargs = est._module_spec(est.n_features_in_)
+        with warnings.catch_warnings(), torch.device("meta"):
+            # Warnings about the architecture were given when it was fitted.
+            warnings.simplefilter("ignore", UserWarning)
+            built = module(**kwargs)
+    except (RuntimeError, ValueError, TypeError, OverflowError) as exc:
+        raise ValueError(
+            f"the parameters saved for {type(est).__name__} describe no network: {exc}"
+        ) from None
     params = {name for name, _ in built.named_parameters()}
     return {
         name: (tuple(value.shape), name in params)
@@ -439,9 +452,10 @@ def _dtype_name(dtype):
     if isinstance(dtype, str):
         return dtype
     if isinstance(dtype, torch.dtype):
-        dtype = torch.empty(0, dtype=dtype).numpy().dtype
+        return _TORCH_DTYPES.get(dtype, str(dtype))
     dtype = np.dtype(dtype)
-    return f"{'F' if dtype.kind == 'f' else 'I'}{dtype.itemsize * 8}"
+    kind = {"f": "F", "i": "I", "u": "U"}.get(dtype.kind, dtype.kind)
+    return f"{kind}{dtype.itemsize * 8}"
 
 
 def check_tensors(est, found, budget=None):
@@ -472,7 +486,7 @@ def check_tensors(est, found, budget=None):
     if budget is not None and 2 * n_values > budget:
         raise ValueError(
             f"the parameters saved for {name} declare a network of {n_values:,} "
-            f"weights ({4 * n_values / 1e9:,.3g} GB in float32), more than the "
+            f"weights ({4 * n_values:,} bytes in float32), more than the "
             f"{budget:,} bytes it was saved in can hold; nothing was allocated."
         )
     module = {
@@ -558,8 +572,9 @@ def save(estimator, path):
         An :class:`Autoencoder`, :class:`DenoisingAE`, :class:`VariationalAE`,
         :class:`ConvAE`, :class:`MLPClassifier` or :class:`MLPRegressor`.
     path : str, path-like or binary file object
-        Where to write. A path is written atomically: a file that was there is
-        replaced only once the new one is complete.
+        Where to write. A path is written atomically: the new file is written
+        beside it and synced to disk, then replaces it, so a full disk, a crash
+        or Ctrl-C leaves the old file or the new one, never a partial one.
 
     Raises
     ------
@@ -698,7 +713,9 @@ def load(path, device="cpu"):
     ValueError
         If the file is not a skae file, is truncated or corrupted, fails its
         SHA-256 checks, was written by a newer format version, names a class that
-        is not one of skae's, or holds weights of the wrong shapes.
+        is not one of skae's, holds weights of the wrong shapes, or declares a
+        network larger than the file can hold (checked before anything is
+        allocated).
 
     Warns
     -----
