@@ -431,11 +431,12 @@ def _expected_module(est):
     declared network of any size costs nothing to describe.
     """
     try:
-        module, kwargs = est._module_spec(est.n_features_in_)
-        with warnings.catch_warnings(), torch.device("meta"):
+        with warnings.catch_warnings():
             # Warnings about the architecture were given when it was fitted.
             warnings.simplefilter("ignore", UserWarning)
-            built = module(**kwargs)
+            module, kwargs = est._module_spec(est.n_features_in_)
+            with torch.device("meta"):
+                built = module(**kwargs)
     except (RuntimeError, ValueError, TypeError, OverflowError) as exc:
         raise ValueError(
             f"the parameters saved for {type(est).__name__} describe no network: {exc}"
