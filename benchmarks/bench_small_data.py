@@ -303,7 +303,7 @@ def run(quick=False, repeats=None, epochs=None, calls=None, n_burners=2, skip=()
         },
     }
     # skae's thread choice for these models (its rule, applied to the fitted ones).
-    from skae._training import _one_thread
+    from skae._threads import _one_thread
 
     skae_threads = {
         case: 1 if _one_thread(est.net_.module_, 200) else torch.get_num_threads()

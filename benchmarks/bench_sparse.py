@@ -7,7 +7,7 @@ classes from a sparse linear model of the terms. Both sides train an
 ``MLPClassifier((100,))`` on the same CSR matrix: Adam at 1e-3, batches of 200,
 ``alpha=1e-4``, no early stop (``tol=0``, ``n_iter_no_change=max_iter``).
 scikit-learn multiplies the sparse batch by its dense weights; skae densifies
-one batch at a time (``skae._training.SparseRows``). For reference, skae also fits
+one batch at a time (``skae.nn.data.SparseRows``). For reference, skae also fits
 the same matrix made dense beforehand (what a user could do when it fits in
 memory).
 

@@ -1,10 +1,16 @@
-"""skae: autoencoders as scikit-learn transformers, and an MLP classifier.
+"""skae: neural feature learning and neural networks as scikit-learn estimators.
 
-Built on PyTorch through skorch; every estimator follows the scikit-learn API.
+Autoencoders as transformers (:class:`Autoencoder`, :class:`DenoisingAE`,
+:class:`ConvAE`, :class:`VariationalAE`), which also take mixed-type tables with
+missing cells; an imputer (:class:`AutoencoderImputer`) and an outlier detector
+(:class:`AutoencoderOutlierDetector`) built on them; and multilayer perceptrons
+(:class:`MLPClassifier`, :class:`MLPRegressor`). Built on PyTorch through skorch;
+every estimator follows the scikit-learn API.
 """
 
 from skae._autoencoder import Autoencoder, DenoisingAE
 from skae._conv import ConvAE
+from skae._impute import AutoencoderImputer
 from skae._mlp import MLPClassifier, MLPRegressor
 from skae._outlier import AutoencoderOutlierDetector
 from skae._persistence import load, save
@@ -15,6 +21,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Autoencoder",
+    "AutoencoderImputer",
     "AutoencoderOutlierDetector",
     "ConvAE",
     "DenoisingAE",

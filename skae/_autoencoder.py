@@ -4,19 +4,30 @@ import numbers
 import warnings
 
 import numpy as np
+import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import (
+    _check_feature_names,
+    _check_n_features,
+    check_array,
+    check_is_fitted,
+    validate_data,
+)
 from skorch import NeuralNet
 
-from skae._base import FLOAT_DTYPES, BaseNeuralEstimator, _as_tensor
+from skae import _tabular
+from skae._base import FLOAT_DTYPES, BaseNeuralEstimator
 from skae._docstrings import DOCS
 from skae.nn import (
     ACTIVATIONS,
     AutoencoderModule,
     ReconstructionLoss,
+    TableReconstructionLoss,
     reconstruction_error,
 )
+from skae.nn.data import as_tensor
 
 _OUT_ACTIVATIONS = {"identity", "logistic", "sigmoid", "tanh"}
 
@@ -128,6 +139,23 @@ max_iter : int or "auto", default="auto"
         :class:`~sklearn.exceptions.ConvergenceWarning`; the ``tol`` rule can
         still stop earlier. ``partial_fit`` runs one epoch whatever this is."""
 
+_CATEGORICAL = """\
+categorical_features : "from_dtype", array-like of bool, int or str, or None, \
+default="from_dtype"
+        Which columns of a table are categorical. "from_dtype": a DataFrame's
+        columns of dtype ``category`` (or Enum), string, object and bool. A
+        boolean mask, indices, or column names pick them instead; None makes
+        none categorical. Data with a categorical column or a missing cell
+        (NaN or None) are a table: numbers are standardised, each category is
+        one-hot encoded with an output of its own (a softmax over its levels,
+        scored by cross-entropy), each column gets a missing-indicator input,
+        and missing cells are left out of the loss. A numeric array or
+        DataFrame without missing cells, and sparse input, are taken as they
+        are. On a table, :meth:`inverse_transform` returns the frame's columns
+        with their dtypes and categories, a category unseen in ``fit`` counts as
+        a missing cell, and a categorical column of more than 1,000 levels is
+        refused (it is likely an identifier)."""
+
 _AE_METHODS_NOTES = """\
 The reconstruction error of a sample is its ``loss`` (Huber's loss, the squared
     error or the binary cross-entropy) averaged over features.
@@ -139,6 +167,15 @@ The reconstruction error of a sample is its ``loss`` (Huber's loss, the squared
     (CSR or CSC) is kept sparse: each batch is densified on its own, so memory
     grows by one batch (at inference, at most about 64 MB), not by the dense
     matrix."""
+
+
+def _splits_by_feature(estimator):
+    if not estimator._splits_by_feature:
+        raise AttributeError(
+            f"{type(estimator).__name__} has no score_samples_per_feature: its "
+            "score holds a term of the code that does not split by feature."
+        )
+    return True
 
 
 class _BaseAutoencoder(
@@ -212,6 +249,9 @@ class _BaseAutoencoder(
             The codes.
         """
         check_is_fitted(self)
+        table = self._validate_table(X, reset=False, method="transform")
+        if table is not None:
+            return self._apply(self.net_.module_.encode, table[0])
         X = validate_data(
             self, X, dtype=FLOAT_DTYPES, accept_sparse=self._accept_sparse, reset=False
         )
@@ -227,8 +267,11 @@ class _BaseAutoencoder(
 
         Returns
         -------
-        X_original : ndarray of shape (n_samples, n_features)
-            The reconstructions.
+        X_original : ndarray or DataFrame of shape (n_samples, n_features)
+            The reconstructions. After a fit on a table (categorical columns or
+            missing cells), a table of the same kind: a DataFrame with the
+            training frame's columns, dtypes and categories (each category
+            column holding its likeliest level), or an array for an array.
         """
         check_is_fitted(self)
         X = check_array(X, dtype=FLOAT_DTYPES)
@@ -238,7 +281,9 @@ class _BaseAutoencoder(
                 f"inverse_transform is expecting {self._n_features_out} features "
                 "(the code size) as input."
             )
-        return self._apply(self.net_.module_.decode, X)
+        out = self._apply(self.net_.module_.decode, X)
+        layout = self._layout()
+        return out if layout is None else _tabular.decode(layout, out)
 
     def score_samples(self, X):
         """Minus the reconstruction error of each sample (higher is better).
@@ -254,11 +299,44 @@ class _BaseAutoencoder(
             Minus each sample's reconstruction error, averaged over features.
         """
         check_is_fitted(self)
+        table = self._validate_table(X, reset=False, method="score_samples")
+        if table is not None:
+            return self._apply_table(self._score_table_batch, table)
         X = validate_data(
             self, X, dtype=FLOAT_DTYPES, accept_sparse=self._accept_sparse, reset=False
         )
         self._check_loss_range(X)
         return self._apply(self._score_batch, X)
+
+    @available_if(_splits_by_feature)
+    def score_samples_per_feature(self, X):
+        """Each sample's score split by input feature (by column for a table).
+
+        The scores of a row add up to its :meth:`score_samples`: each is minus
+        that feature's reconstruction error divided by the number of features
+        the row's error averages over (its observed cells, for a table with
+        missing cells, whose missing cells score 0). The most negative entries
+        say which features made a row hard to reconstruct, that is unusual.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples, n_features)
+            Each sample's score per feature; rows sum to :meth:`score_samples`.
+        """
+        check_is_fitted(self)
+        table = self._validate_table(X, reset=False, method="score_samples")
+        if table is not None:
+            return self._apply_table(self._feature_table_batch, table)
+        X = validate_data(
+            self, X, dtype=FLOAT_DTYPES, accept_sparse=self._accept_sparse, reset=False
+        )
+        self._check_loss_range(X)
+        return self._apply(self._feature_batch, X)
 
     def score(self, X, y=None):
         """Minus the mean reconstruction error of ``X`` (higher is better).
@@ -285,11 +363,112 @@ class _BaseAutoencoder(
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         tags.input_tags.sparse = bool(self._accept_sparse)
+        tags.input_tags.allow_nan = self._takes_tables
         return tags
+
+    # -------------------------------------------------------------------- tables
+
+    # Whether score_samples is a reconstruction error that splits by feature.
+    _splits_by_feature = True
+
+    # Whether the estimator takes tables (categorical columns, missing cells);
+    # such a subclass has a ``categorical_features`` parameter.
+    _takes_tables = False
+
+    # Whether every fit takes the table path, even a numeric array with no missing
+    # cell (an imputer needs the layout to fill cells later).
+    _always_table = False
+
+    def _layout(self):
+        return getattr(self, "_table_", None)
+
+    @property
+    def _net_n_features(self):
+        """The network's input width: ``n_features_in_``, or a table's encoding's."""
+        layout = self._layout()
+        return self.n_features_in_ if layout is None else _tabular.input_width(layout)
+
+    def _validate_table(self, X, *, reset, method):
+        """Encode table ``X`` as ``(inputs, targets)``; None for plain data.
+
+        With ``reset`` (a fresh fit), decide whether ``X`` is a table and learn
+        its layout (``_table_``, None for plain data).
+        """
+        if reset:
+            layout = None
+            if self._takes_tables and (
+                self._always_table
+                or _tabular.needs_layout(X, self.categorical_features)
+            ):
+                layout = _tabular.fit_layout(X, self.categorical_features)
+            self._table_ = layout
+        layout = self._layout()
+        if layout is None:
+            return None
+        _check_feature_names(self, X, reset=reset)
+        _check_n_features(self, X, reset=reset)
+        if X.shape[0] < 1:
+            raise ValueError(
+                f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of "
+                "1 is required."
+            )
+        return _tabular.encode(layout, X, method=method)
+
+    def _apply_table(self, fn, table):
+        # float32 already (the NaN of missing targets would fail the float64
+        # input's range check); the result comes back in float64, as for a frame.
+        inputs, targets = table
+        XT = np.hstack([inputs, targets]).astype(np.float32)
+        return self._apply(fn, XT).astype(np.float64)
+
+    def _table_criterion_spec(self, layout):
+        if self.loss == "bce":
+            raise ValueError(
+                "loss='bce' is for data in [0, 1]; a table's numbers are "
+                "standardised and its categories get a cross-entropy of their "
+                "own: use loss='huber' or 'mse'."
+            )
+        return TableReconstructionLoss, {
+            **_tabular.output_map(layout),
+            "kind": self.loss,
+            "l1_code": self.l1_code,
+            "delta": self.huber_delta,
+        }
+
+    def _score_table_batch(self, XTb):
+        n_inputs = self._net_n_features
+        reconstruction, _ = self.net_.module_(XTb[:, :n_inputs])
+        return -self.net_.criterion_.reconstruction_error(
+            reconstruction.double(), XTb[:, n_inputs:].double()
+        )
+
+    def _feature_table_batch(self, XTb):
+        n_inputs = self._net_n_features
+        reconstruction, _ = self.net_.module_(XTb[:, :n_inputs])
+        errors, observed = self.net_.criterion_.per_column(
+            reconstruction.double(), XTb[:, n_inputs:].double()
+        )
+        return -errors / observed.sum(dim=1, keepdim=True).clamp(min=1)
+
+    def _feature_batch(self, Xb):
+        reconstruction, _ = self.net_.module_(Xb)
+        errors = reconstruction_error(
+            reconstruction.double(),
+            Xb.double(),
+            self.loss,
+            self.huber_delta,
+            per_feature=True,
+        )
+        return -errors / Xb.shape[1]
 
     # --------------------------------------------------------------------- hooks
 
     def _validate_training_data(self, X, y, *, reset, incremental, classes):
+        table = self._validate_table(X, reset=reset, method="fit")
+        if table is not None:
+            self._table_criterion_spec(self._table_)  # checks the loss
+            inputs, targets = table
+            return inputs.astype(np.float32), targets.astype(np.float32)
         X = validate_data(
             self, X, dtype=FLOAT_DTYPES, accept_sparse=self._accept_sparse, reset=reset
         )
@@ -311,6 +490,9 @@ class _BaseAutoencoder(
 
     # Reconstruction loss and scores; VariationalAE replaces both.
     def _criterion_spec(self):
+        layout = self._layout()
+        if layout is not None:
+            return self._table_criterion_spec(layout)
         return ReconstructionLoss, {
             "kind": self.loss,
             "l1_code": self.l1_code,
@@ -332,7 +514,10 @@ class _BaseAutoencoder(
         return super()._train(X, y, epochs=epochs, **kwargs)
 
     def _score_tensors(self, Xt, yt=None, sample_weight=None):
-        scores = self._infer(self._score_batch, Xt)
+        if yt is not None:  # a table: the targets come with the inputs
+            scores = self._infer(self._score_table_batch, torch.cat([Xt, yt], dim=1))
+        else:
+            scores = self._infer(self._score_batch, Xt)
         if sample_weight is None:
             return scores.mean().item()
         weights = sample_weight.double()
@@ -346,6 +531,7 @@ def _ae_docs(n_components, hidden, hidden_why=""):
         "activation": _ACTIVATION,
         "ae_params": _AE_PARAMS,
         "training_params": _training_params(),
+        "categorical": _CATEGORICAL,
         "training_attributes": DOCS["training_attributes"],
         "notes": _AE_METHODS_NOTES,
     }
@@ -376,6 +562,8 @@ class Autoencoder(_BaseAutoencoder):
     {ae_params}
 
     {training_params}
+
+    {categorical}
 
     Attributes
     ----------
@@ -422,6 +610,7 @@ class Autoencoder(_BaseAutoencoder):
         "l1_code": [Interval(numbers.Real, 0, None, closed="left")],
         "pretrain_max_iter": [Interval(numbers.Integral, 0, None, closed="left")],
         "max_iter": _MAX_ITER_CONSTRAINT,
+        "categorical_features": ["array-like", StrOptions({"from_dtype"}), None],
     }
 
     def __init__(
@@ -457,6 +646,7 @@ class Autoencoder(_BaseAutoencoder):
         epsilon=1e-8,
         n_iter_no_change=10,
         device="cpu",
+        categorical_features="from_dtype",
     ):
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -488,6 +678,9 @@ class Autoencoder(_BaseAutoencoder):
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
         self.device = device
+        self.categorical_features = categorical_features
+
+    _takes_tables = True
 
     def _layer_sizes(self):
         """Return the encoder's widths: the hidden layers, then the code."""
@@ -520,10 +713,25 @@ class Autoencoder(_BaseAutoencoder):
             "code_activation": self.code_activation or self.activation,
             "out_activation": self.out_activation,
             **self._noise_spec(),
+            **self._table_spec(),
         }
 
     def _noise_spec(self):
         return {}
+
+    def _table_spec(self):
+        layout = self._layout()
+        if layout is None:
+            return {}
+        input_columns, indicators, numeric_inputs = _tabular.input_map(layout)
+        return {
+            "n_outputs": _tabular.output_width(layout),
+            "table": {
+                "input_columns": input_columns,
+                "indicators": indicators,
+                "numeric_inputs": numeric_inputs,
+            },
+        }
 
     def _pretrain(self, X, seed):
         sizes = self._layer_sizes()
@@ -534,9 +742,24 @@ class Autoencoder(_BaseAutoencoder):
         code_activations.append(self.code_activation or self.activation)
         curves = []
         H = X
+        layout = self._layout()
         for i, code_activation in enumerate(code_activations):
             # Layer i learns to reconstruct layer i - 1's codes, through the
-            # activation that the stack's decoder applies there.
+            # activation that the stack's decoder applies there; the first layer
+            # of a table, its columns (the stack's loss).
+            table = i == 0 and layout is not None
+            if table:
+                criterion, criterion_kwargs = self._table_criterion_spec(layout)
+                criterion_kwargs["l1_code"] = 0.0
+            else:
+                criterion, criterion_kwargs = (
+                    ReconstructionLoss,
+                    {
+                        "kind": self.loss if i == 0 else "mse",
+                        "l1_code": 0.0,
+                        "delta": self.huber_delta,
+                    },
+                )
             shallow = self._make_net(
                 widths[i],
                 self.net_.device,
@@ -550,20 +773,14 @@ class Autoencoder(_BaseAutoencoder):
                         if i == 0
                         else self.activation,
                         **self._noise_spec(),
+                        **(self._table_spec() if table else {}),
                     },
                 ),
-                criterion_spec=(
-                    ReconstructionLoss,
-                    {
-                        "kind": self.loss if i == 0 else "mse",
-                        "l1_code": 0.0,
-                        "delta": self.huber_delta,
-                    },
-                ),
+                criterion_spec=(criterion, criterion_kwargs),
             )
             result = self._train(
                 H,
-                None,
+                _tabular.targets_from_inputs(layout, H) if table else None,
                 epochs=self.pretrain_max_iter,
                 early_stopping=False,
                 seed=seed,
@@ -576,7 +793,7 @@ class Autoencoder(_BaseAutoencoder):
                 if result
                 else [float(row["train_loss"]) for row in shallow.history]
             )
-            H = self._infer(shallow.module_.encode, _as_tensor(H)).numpy()
+            H = self._infer(shallow.module_.encode, as_tensor(H)).numpy()
         self.pretrain_loss_curves_ = curves
 
 
@@ -597,14 +814,20 @@ class DenoisingAE(Autoencoder):
     ----------
     {n_components}
 
-    noise : {{"mask", "gaussian"}}, default="mask"
+    noise : {{"auto", "mask", "swap", "gaussian"}}, default="auto"
         "mask" sets a ``noise_level`` fraction of the inputs to zero (no rescaling
-        of the rest: the masking noise of Vincent et al., 2008); "gaussian" adds
-        noise of standard deviation ``noise_level``.
+        of the rest: the masking noise of Vincent et al., 2008; on a table, a
+        masked cell becomes a missing one); "swap" replaces a ``noise_level``
+        fraction of the inputs (of a table, its cells) with the same column's
+        value in another row of the batch (swap noise, which keeps each column's
+        distribution); "gaussian" adds noise of standard deviation
+        ``noise_level`` (on a table, to its numbers only). "auto" is "mask" for
+        an array and "swap" for a table (categorical columns or missing cells),
+        the noises whose features did best on each.
 
     noise_level : float, default=0.2
-        Fraction of inputs masked (below 1), or standard deviation of the
-        Gaussian noise.
+        Fraction of inputs masked or swapped (below 1), or standard deviation of
+        the Gaussian noise.
 
     consistency : float, default=1.0
         Weight of a consistency term in the loss. Each batch is corrupted a
@@ -628,6 +851,8 @@ class DenoisingAE(Autoencoder):
     {ae_params}
 
     {training_params}
+
+    {categorical}
 
     Attributes
     ----------
@@ -669,7 +894,7 @@ class DenoisingAE(Autoencoder):
 
     _parameter_constraints = {
         **Autoencoder._parameter_constraints,
-        "noise": [StrOptions({"gaussian", "mask"})],
+        "noise": [StrOptions({"auto", "gaussian", "mask", "swap"})],
         "noise_level": [Interval(numbers.Real, 0, None, closed="left")],
         "consistency": [Interval(numbers.Real, 0, None, closed="left")],
     }
@@ -678,7 +903,7 @@ class DenoisingAE(Autoencoder):
         self,
         n_components=32,
         *,
-        noise="mask",
+        noise="auto",
         noise_level=0.2,
         consistency=1.0,
         hidden_layer_sizes=(512, 256),
@@ -710,6 +935,7 @@ class DenoisingAE(Autoencoder):
         epsilon=1e-8,
         n_iter_no_change=10,
         device="cpu",
+        categorical_features="from_dtype",
     ):
         super().__init__(
             n_components=n_components,
@@ -742,6 +968,7 @@ class DenoisingAE(Autoencoder):
             epsilon=epsilon,
             n_iter_no_change=n_iter_no_change,
             device=device,
+            categorical_features=categorical_features,
         )
         self.noise = noise
         self.noise_level = noise_level
@@ -752,11 +979,15 @@ class DenoisingAE(Autoencoder):
         return super()._learns_identity(n_features) and self.noise_level == 0
 
     def _noise_spec(self):
-        if self.noise == "mask" and self.noise_level >= 1:
+        noise = self.noise
+        if noise == "auto":
+            noise = "mask" if self._layout() is None else "swap"
+        if noise in ("mask", "swap") and self.noise_level >= 1:
             raise ValueError(
-                f"noise='mask' needs noise_level below 1, got {self.noise_level}."
+                f"noise={self.noise!r} needs noise_level below 1, got "
+                f"{self.noise_level}."
             )
-        return {"noise": self.noise, "noise_level": self.noise_level}
+        return {"noise": noise, "noise_level": self.noise_level}
 
     def _uses_consistency(self):
         return self.consistency > 0 and self.noise_level > 0

@@ -3,7 +3,8 @@
 Every skae estimator is a plain scikit-learn estimator that builds a skorch net in
 ``fit`` and keeps it as ``net_``. This module is the contract they share; a subclass
 says which module and criterion to build, how to validate its data and how to score
-it. The epoch loop, stopping and interrupts live in :mod:`skae._training`.
+it. The epoch loop lives in :mod:`skae._training`, the rules around it (stopping,
+schedule, interrupts, checkpoints) in :mod:`skae._listeners`.
 """
 
 import copy
@@ -13,24 +14,19 @@ import warnings
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
+from sklearn.callback import CallbackSupportMixin, with_callbacks
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight
 
-from skae._parallel import _share_torch_threads
+from skae._callbacks import SklearnCallbacks
+from skae._interrupts import _deferred_interrupts
+from skae._listeners import training_state
 from skae._state import PlainStateMixin
-from skae._training import (
-    FitInterruptedWarning,  # noqa: F401 (re-exported: skae.FitInterruptedWarning)
-    _as_tensor,
-    _batch_rows,
-    _deferred_interrupts,
-    _one_thread,
-    _seeded_torch,
-    train,
-    train_lbfgs,
-    training_state,
-)
+from skae._threads import _share_torch_threads, torch_compute
+from skae._training import _seeded_torch, train, train_lbfgs
 from skae.nn import ACTIVATIONS, TensorBatchIterator
+from skae.nn.data import as_tensor, batch_rows
 
 FLOAT_DTYPES = (np.float64, np.float32)
 _SOLVERS = {
@@ -43,13 +39,20 @@ _SOLVERS = {
 _INFERENCE_BATCH = 4096
 
 
-class BaseNeuralEstimator(PlainStateMixin, BaseEstimator):
+class BaseNeuralEstimator(CallbackSupportMixin, PlainStateMixin, BaseEstimator):
     """Base class of the skae estimators; not for direct use.
 
     Subclasses define ``__init__`` (the common parameters below plus their own),
-    ``fit`` / ``partial_fit`` (which call :meth:`_fit`) and the hooks
-    ``_validate_training_data``, ``_module_spec``, ``_criterion_spec`` and
-    ``_score_tensors``; ``_net_class`` is the skorch class to build.
+    ``fit`` / ``partial_fit`` (which call :meth:`_fit`), ``_net_class`` (the
+    skorch class to build) and the hooks ``_validate_training_data``,
+    ``_module_spec``, ``_criterion_spec`` and ``_score_tensors``; they may
+    replace the hooks with defaults here (``_weigh_classes``, ``_pretrain``,
+    ``_train``).
+
+    scikit-learn's callbacks (``set_callbacks``) see each ``fit`` or
+    ``partial_fit`` call as one task with one sub-task per epoch (per L-BFGS
+    iteration with ``solver="lbfgs"``), as ``LogisticRegression``'s fit has one
+    per iteration; pretraining is part of the task, not a sub-task.
     """
 
     _parameter_constraints = {
@@ -89,8 +92,44 @@ class BaseNeuralEstimator(PlainStateMixin, BaseEstimator):
 
     _net_class = None  # the skorch class, set by subclasses
 
+    # ------------------------------------------------------------------------ hooks
+
+    def _validate_training_data(self, X, y, *, reset, incremental, classes):
+        """Return ``X`` and ``y`` validated for training (``y`` None if unused).
+
+        Sets what the data fixes (``n_features_in_``, ``classes_``,
+        ``n_outputs_``); ``reset`` is False when training continues.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} must define _validate_training_data."
+        )
+
+    def _module_spec(self, n_features):
+        """Return ``(module class, kwargs)``: the torch module to build and train."""
+        raise NotImplementedError(f"{type(self).__name__} must define _module_spec.")
+
+    def _criterion_spec(self):
+        """Return ``(criterion class, kwargs)``: the training loss to build.
+
+        The criterion's ``per_sample(output, target)`` gives each sample's loss
+        (sample weights, L-BFGS); calling it gives the batch's mean.
+        """
+        raise NotImplementedError(f"{type(self).__name__} must define _criterion_spec.")
+
+    def _score_tensors(self, Xt, yt, sample_weight=None):
+        """Return the score (higher is better) of held-out tensors, a float.
+
+        Early stopping calls it at each epoch's end, in evaluation mode.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} must define _score_tensors to support "
+            "early_stopping=True."
+        )
+
     # --------------------------------------------------------------------- training
 
+    # The callbacks are torn down here too, for a fit without _fit_context.
+    @with_callbacks
     def _fit(self, X, y, *, incremental, classes=None, sample_weight=None):
         """Validate, (re)build or continue the net, and train it.
 
@@ -99,6 +138,16 @@ class BaseNeuralEstimator(PlainStateMixin, BaseEstimator):
         current batch and keeps the last complete epoch (see ``_train``); elsewhere
         (validation, pretraining) it is an error like any other.
         """
+        # The callbacks' hooks get the data as given to fit: a classifier's
+        # validated y is encoded.
+        data = {
+            "X": X,
+            "y": y,
+            "metadata": None
+            if sample_weight is None
+            else {"sample_weight": sample_weight},
+        }
+        lbfgs = getattr(self, "solver", None) == "lbfgs"
         fitted = hasattr(self, "net_")
         continuing = fitted and (incremental or self.warm_start)
         if incremental and self.early_stopping:
@@ -114,6 +163,15 @@ class BaseNeuralEstimator(PlainStateMixin, BaseEstimator):
                         sample_weight, X, dtype=np.float64, ensure_non_negative=True
                     )
                 sample_weight = self._weigh_classes(y, sample_weight, incremental)
+                callback_ctx = self._init_callback_context(
+                    max_subtasks=_max_subtasks(self, incremental, lbfgs)
+                )
+                callback_ctx.call_on_fit_task_begin(estimator=self, **data)
+                listeners = (
+                    [SklearnCallbacks(self, callback_ctx, **data)]
+                    if hasattr(self, "_skl_callbacks")
+                    else []
+                )
                 device = self._resolve_device()
                 rng = check_random_state(self.random_state)
                 seed = rng.randint(np.iinfo(np.int32).max)
@@ -128,9 +186,14 @@ class BaseNeuralEstimator(PlainStateMixin, BaseEstimator):
                         self._pretrain(X, seed)
                     elif not incremental:
                         self.net_ = self._rebuild_net(self.net_, X.shape[1], device)
-                    if getattr(self, "solver", None) == "lbfgs":
+                    if lbfgs:
                         result = train_lbfgs(
-                            self, self.net_, X, y, sample_weight=sample_weight
+                            self,
+                            self.net_,
+                            X,
+                            y,
+                            sample_weight=sample_weight,
+                            listeners=listeners,
                         )
                     else:
                         result = self._train(
@@ -142,8 +205,12 @@ class BaseNeuralEstimator(PlainStateMixin, BaseEstimator):
                             sample_weight=sample_weight,
                             state=self._training_state_,
                             graceful=graceful,
+                            listeners=listeners,
                         )
                 self._record(result, continuing)
+                callback_ctx.call_on_fit_task_end(
+                    estimator=self, **data, reconstruction_attributes={}
+                )
             except BaseException:
                 self._restore(snapshot)
                 raise
@@ -169,11 +236,18 @@ class BaseNeuralEstimator(PlainStateMixin, BaseEstimator):
             # the epochs that had them, as scikit-learn's attributes do.
             if not continuing:
                 self.validation_scores_ = self.best_validation_score_ = None
+                self.validation_loss_curve_ = None
             self.best_loss_ = min(self.loss_curve_)
         else:
             scores = (self.validation_scores_ or []) if continuing else []
             self.validation_scores_ = [*scores, *result["valid_scores"]]
             self.best_validation_score_ = max(self.validation_scores_)
+            losses = (
+                (getattr(self, "validation_loss_curve_", None) or [])
+                if continuing
+                else []
+            )
+            self.validation_loss_curve_ = [*losses, *result["valid_losses"]]
             self.best_loss_ = None
 
     def _make_net(self, n_features, device, module_spec=None, criterion_spec=None):
@@ -316,20 +390,12 @@ class BaseNeuralEstimator(PlainStateMixin, BaseEstimator):
         busy machine a 1-row ``predict`` at two threads waited milliseconds for
         a core (docs/benchmarks.md).
         """
-        device = self.net_.device
-        threads = torch.get_num_threads()
-        one = threads > 1 and _one_thread(self.net_.module_, 64)
-        if one:
-            torch.set_num_threads(1)
-        try:
-            return self._infer_batches(fn, Xt, device)
-        finally:
-            if one:
-                torch.set_num_threads(threads)
+        with torch_compute(self.net_.module_, 64):
+            return self._infer_batches(fn, Xt, self.net_.device)
 
     def _infer_batches(self, fn, Xt, device):
         min_rows = max(16, 4 * torch.get_num_threads())
-        rows = _batch_rows(Xt, _INFERENCE_BATCH)
+        rows = batch_rows(Xt, _INFERENCE_BATCH)
         out = None
         with torch.no_grad():
             for start in range(0, len(Xt), rows):
@@ -353,7 +419,7 @@ class BaseNeuralEstimator(PlainStateMixin, BaseEstimator):
         error, never inf or NaN handed back as a result.
         """
         with np.errstate(over="ignore"):
-            out = self._infer(fn, _as_tensor(X)).numpy()
+            out = self._infer(fn, as_tensor(X)).numpy()
             out = out.astype(X.dtype, copy=False) if out.dtype.kind == "f" else out
         if out.dtype.kind == "f" and not np.isfinite(out).all():
             raise FloatingPointError(
@@ -389,6 +455,20 @@ class BaseNeuralEstimator(PlainStateMixin, BaseEstimator):
                 "use device='cpu' or device='auto'."
             )
         return self.device
+
+
+def _max_subtasks(est, incremental, lbfgs):
+    """Return the most sub-tasks (epochs) of a fit's callback context, or None.
+
+    L-BFGS has one more: the iteration begun after the last, which never runs
+    (as in ``LogisticRegression``). None when the autoencoders choose the number
+    of epochs (``max_iter="auto"``).
+    """
+    if incremental:
+        return 1
+    if not isinstance(est.max_iter, numbers.Integral):
+        return None
+    return est.max_iter + 1 if lbfgs else est.max_iter
 
 
 def _accelerate_device():

@@ -215,6 +215,11 @@ net_ : skorch.NeuralNet
     best_validation_score_ : float or None
         The best of ``validation_scores_``, or None.
 
+    validation_loss_curve_ : list of float or None
+        The training loss on the held-out data at each epoch with
+        ``early_stopping`` (the L2 term included, as in ``loss_curve_``), else
+        None.
+
     n_features_in_ : int
         Number of features seen during fit.
 

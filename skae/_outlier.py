@@ -1,5 +1,6 @@
 """Outlier detection with any skae autoencoder, as a scikit-learn outlier detector."""
 
+import math
 from numbers import Integral, Real
 
 import numpy as np
@@ -10,11 +11,15 @@ from sklearn.base import (
     _fit_context,
     clone,
 )
-from sklearn.utils import check_random_state
+from sklearn.callback import CallbackSupportMixin
+from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from skae._autoencoder import DenoisingAE
+from skae._autoencoder import Autoencoder, DenoisingAE
+from skae._tabular import needs_layout
+from skae.nn.outlier import SemiSupervisedReconstructionLoss
 
 # Computation keeps float32 input in float32 (the autoencoders compute in float32).
 FLOAT_DTYPES = (np.float64, np.float32)
@@ -26,8 +31,14 @@ _TUKEY_K = 1.5
 _DEFAULT_LAYERS = (128, 32)
 _PRESENTATIONS = 100_000
 
+# novelty=True: the share of the training rows held out to set the threshold on.
+_CALIBRATION_FRACTION = 0.2
 
-def _default_estimator(n_samples):
+# The labels of fit's y.
+_UNLABELLED, _NORMAL, _ANOMALY = -1, 0, 1
+
+
+def _default_estimator(n_samples, semi_supervised=False):
     """Build the autoencoder that ``estimator=None`` stands for.
 
     Chosen on the one-class MNIST benchmark (benchmarks/bench_outlier.py). Every
@@ -46,7 +57,8 @@ def _default_estimator(n_samples):
         "max_iter": _default_max_iter(n_samples),
     }
     *hidden, code = _DEFAULT_LAYERS
-    return DenoisingAE(n_components=code, hidden_layer_sizes=tuple(hidden), **params)
+    cls = _SemiSupervisedDenoisingAE if semi_supervised else DenoisingAE
+    return cls(n_components=code, hidden_layer_sizes=tuple(hidden), **params)
 
 
 def _default_max_iter(n_samples):
@@ -56,7 +68,70 @@ def _default_max_iter(n_samples):
     return int(np.clip(_PRESENTATIONS // max(n_samples, 1), 10, 200))
 
 
-class AutoencoderOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
+class _SemiSupervisedMixin:
+    """Trains an autoencoder on Deep SAD's loss, from the labels in ``fit``'s y.
+
+    The labels reach the loss as a last column of the target, after the input
+    that the reconstruction is compared with; y None trains as the autoencoder
+    does.
+    """
+
+    def fit(self, X, y=None, sample_weight=None):
+        self._validate_params()
+        return self._fit(X, y, incremental=False, sample_weight=sample_weight)
+
+    def _validate_training_data(self, X, y, *, reset, incremental, classes):
+        X, target = super()._validate_training_data(
+            X, None, reset=reset, incremental=incremental, classes=classes
+        )
+        if y is None:
+            return X, target
+        if target is None:  # an array: the input is its own target
+            target = X if isinstance(X, np.ndarray) else X.toarray()
+        target = np.hstack([target, np.asarray(y, dtype=target.dtype)[:, None]])
+        return X, target.astype(np.float32, copy=False)
+
+    def _criterion_spec(self):
+        _, kwargs = super()._criterion_spec()
+        return SemiSupervisedReconstructionLoss, kwargs
+
+
+class _SemiSupervisedAutoencoder(_SemiSupervisedMixin, Autoencoder):
+    """An :class:`Autoencoder` trained on Deep SAD's loss; see the detector."""
+
+
+class _SemiSupervisedDenoisingAE(_SemiSupervisedMixin, DenoisingAE):
+    """A :class:`DenoisingAE` trained on Deep SAD's loss; see the detector."""
+
+
+_SEMI_SUPERVISED = {
+    Autoencoder: _SemiSupervisedAutoencoder,
+    DenoisingAE: _SemiSupervisedDenoisingAE,
+}
+
+
+def _semi_supervised(estimator):
+    """Return the same autoencoder trained on Deep SAD's loss, or raise."""
+    cls = _SEMI_SUPERVISED.get(type(estimator))
+    if cls is None:
+        if type(estimator) in _SEMI_SUPERVISED.values():
+            return estimator
+        raise ValueError(
+            "fit with labelled rows in y (0 normal, 1 anomaly) trains the "
+            "autoencoder on a semi-supervised loss, which needs estimator=None, "
+            f"an Autoencoder or a DenoisingAE; got {type(estimator).__name__}. "
+            "Pass y=None (or all -1) to fit it unsupervised."
+        )
+    return cls(**estimator.get_params(deep=False))
+
+
+def _explainable(estimator):
+    return estimator is None or hasattr(estimator, "score_samples_per_feature")
+
+
+class AutoencoderOutlierDetector(
+    CallbackSupportMixin, OutlierMixin, MetaEstimatorMixin, BaseEstimator
+):
     """Outlier detector from an autoencoder's per-sample scores.
 
     Fits a clone of ``estimator`` (any skae autoencoder, or any estimator with
@@ -64,8 +139,16 @@ class AutoencoderOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator
     ``score_samples``: minus the reconstruction error for the deterministic
     autoencoders, the evidence lower bound (in nats) for
     :class:`~skae.VariationalAE`. Higher scores are more normal. The threshold
-    ``offset_`` is set on the training scores, by ``contamination``, as in
-    :class:`~sklearn.ensemble.IsolationForest`.
+    ``offset_`` is set by ``contamination``, on the training scores as in
+    :class:`~sklearn.ensemble.IsolationForest` or, with ``novelty=True``, on
+    held-out training rows so that it holds on new data, as
+    :class:`~sklearn.neighbors.LocalOutlierFactor` does with ``novelty=True``.
+
+    ``fit(X, y)`` with ``y`` marking some rows as known anomalies (1) or known
+    normal rows (0), the rest unknown (-1), trains the autoencoder to reconstruct
+    the normal and unknown rows and to fail on the known anomalies (Deep SAD's
+    loss), and :meth:`score_samples_per_feature` tells which features make a
+    sample's score.
 
     Parameters
     ----------
@@ -82,28 +165,45 @@ class AutoencoderOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator
 
     contamination : "auto" or float, default="auto"
         The expected proportion of outliers in the training data; it sets the
-        threshold on the scores.
+        threshold on the scores (of the training rows, or with ``novelty=True``
+        of the held-out rows).
 
-        - If "auto", ``offset_`` is Tukey's lower fence of the training scores,
+        - If "auto", ``offset_`` is Tukey's lower fence of those scores,
           ``Q1 - 1.5 * (Q3 - Q1)`` with ``Q1`` and ``Q3`` their quartiles: a
-          training sample is an outlier when its score lies that far below the
+          sample is an outlier when its score lies that far below the
           bulk of the others. The rule is robust (outliers up to a quarter of the
           training data do not move it) and does not depend on the scores' units,
           so it is the same for reconstruction errors and for the ELBO.
-        - If float, in (0, 0.5]: ``offset_`` is that percentile of the training
-          scores, so that this proportion of the training samples is flagged.
+        - If float, in (0, 0.5]: ``offset_`` is that percentile of those
+          scores, so that this proportion of them is flagged.
+
+    novelty : bool, default=False
+        Whether the detector is for new data, as
+        :class:`~sklearn.neighbors.LocalOutlierFactor`'s ``novelty``. False:
+        ``offset_`` is set on the scores of the training rows, so that
+        ``fit_predict`` flags ``contamination`` of them. An autoencoder fits its
+        training rows better than new ones, so that threshold flags more than
+        ``contamination`` of new data from the same distribution (on small
+        training sets, several times more). True: 20 % of the training rows
+        (none of the known anomalies of ``y``) are held out, the autoencoder is
+        fitted on the others and ``offset_`` is set on the held-out rows'
+        scores, so that ``predict`` flags about ``contamination`` of new data
+        from the training distribution; ``fit_predict`` is then not available
+        (fit, then ``predict`` on new data).
 
     random_state : int, RandomState instance or None, default=None
         Seeds the clone: an int is given to every ``random_state`` parameter of
         the clone (also those of a Pipeline's steps), a RandomState instance
         draws one int for each. None leaves the clone's own ``random_state`` as
-        it was set on ``estimator``. The caller's global random state is never
-        touched.
+        it was set on ``estimator``. It also draws the held-out rows of
+        ``novelty=True``. The caller's global random state is never touched.
 
     Attributes
     ----------
     estimator_ : estimator object
-        The fitted clone of ``estimator``.
+        The fitted clone of ``estimator``. With labelled rows in ``y`` it is of a
+        private subclass of the autoencoder's class that trains on Deep SAD's
+        loss.
 
     offset_ : float
         The threshold on the scores: ``decision_function = score_samples -
@@ -130,7 +230,20 @@ class AutoencoderOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator
 
     Reconstruction error flags what the autoencoder cannot reconstruct, which is
     not always what it has not seen: a simple shape that a model of richer data
-    reconstructs well scores as normal.
+    reconstructs well scores as normal. A few labelled anomalies in ``y`` teach
+    it what not to reconstruct.
+
+    Semi-supervised training (labelled rows in ``y``) needs ``estimator=None``,
+    an :class:`~skae.Autoencoder` or a :class:`~skae.DenoisingAE`. Its loss is,
+    per row with reconstruction error ``e``: ``e`` for an unlabelled row, ``e``
+    for a known normal row, and ``1 / (e + 1e-6)`` for a known anomaly (Deep
+    SAD's, with ``eta=1``), so it depends on the errors' scale: scale the data
+    (pixels in [0, 1], or a ``StandardScaler``) as for the unsupervised default.
+
+    References
+    ----------
+    L. Ruff, R. A. Vandermeulen, N. Görnitz, A. Binder, E. Müller, K.-R. Müller
+    and M. Kloft, "Deep semi-supervised anomaly detection", ICLR 2020.
 
     Examples
     --------
@@ -145,6 +258,12 @@ class AutoencoderOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator
     (100,)
     >>> int((detector.predict(X) == -1).sum())
     5
+    >>> detector.score_samples_per_feature(X).shape
+    (100, 4)
+    >>> y = np.full(100, -1)
+    >>> y[-2:] = 1  # two of the anomalies are known
+    >>> detector.fit(X, y).predict(X[-2:]).tolist()
+    [-1, -1]
     """
 
     _parameter_constraints: dict = {
@@ -153,12 +272,16 @@ class AutoencoderOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator
             StrOptions({"auto"}),
             Interval(Real, 0, 0.5, closed="right"),
         ],
+        "novelty": ["boolean"],
         "random_state": ["random_state"],
     }
 
-    def __init__(self, estimator=None, *, contamination="auto", random_state=None):
+    def __init__(
+        self, estimator=None, *, contamination="auto", novelty=False, random_state=None
+    ):
         self.estimator = estimator
         self.contamination = contamination
+        self.novelty = novelty
         self.random_state = random_state
 
     # The inner estimator is validated when it is fitted.
@@ -170,28 +293,89 @@ class AutoencoderOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator
         ----------
         X : array-like of shape (n_samples, n_features)
             Training data.
-        y : None
-            Ignored.
+        y : array-like of shape (n_samples,), default=None
+            Known labels, for semi-supervised training: 1 for a known anomaly, 0
+            for a known normal row, -1 for an unknown row. None, or all -1, is
+            unsupervised training. See the Notes.
 
         Returns
         -------
         self : object
             The fitted detector.
         """
-        X = validate_data(self, X, dtype=FLOAT_DTYPES)
-        estimator = (
-            _default_estimator(X.shape[0])
-            if self.estimator is None
-            else clone(self.estimator)
-        )
-        self.estimator_ = self._seed(estimator).fit(X)
-        scores = self._inner_scores(X)
+        # A table (categorical columns, missing cells) goes to the autoencoder
+        # as it is; the autoencoder checks and encodes it.
+        table = needs_layout(X, "from_dtype")
+        if y is None:
+            X = validate_data(self, X, dtype=FLOAT_DTYPES, skip_check_array=table)
+            labels = None
+        else:
+            X, y = validate_data(self, X, y, dtype=FLOAT_DTYPES, skip_check_array=table)
+            labels = self._check_labels(y)
+        X_fit, y_fit = X, y
+        train, calibration = self._split(X.shape[0], labels)
+        if train is not None:
+            X, X_calibration = _safe_indexing(X, train), _safe_indexing(X, calibration)
+            labels = None if labels is None else labels[train]
+            if labels is not None and (labels == _UNLABELLED).all():
+                labels = None
+        if self.estimator is None:
+            estimator = _default_estimator(X.shape[0], labels is not None)
+        else:
+            estimator = clone(self.estimator)
+            if labels is not None:
+                estimator = _semi_supervised(estimator)
+        estimator = self._seed(estimator)
+        # scikit-learn's callbacks: the detector's fit is a task whose one
+        # sub-task, fitting the autoencoder, is the autoencoder's own fit task.
+        callback_ctx = self._init_callback_context(max_subtasks=1)
+        callback_ctx.call_on_fit_task_begin(estimator=self, X=X_fit, y=y_fit)
+        subcontext = callback_ctx.subcontext(task_name="fit-estimator")
+        with subcontext.propagate_callback_context(estimator):
+            subcontext.call_on_fit_task_begin(estimator=self, X=X, y=labels)
+            if labels is None:
+                self.estimator_ = estimator.fit(X)
+            else:
+                self.estimator_ = estimator.fit(X, labels)
+            subcontext.call_on_fit_task_end(estimator=self, X=X, y=labels)
+        scores = self._inner_scores(X if train is None else X_calibration)
         if self.contamination == "auto":
             q1, q3 = np.percentile(scores, [25.0, 75.0])
             self.offset_ = float(q1 - _TUKEY_K * (q3 - q1))
         else:
             self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
+        callback_ctx.call_on_fit_task_end(
+            estimator=self, X=X_fit, y=y_fit, reconstruction_attributes={}
+        )
         return self
+
+    def _check_novelty_fit_predict(self):
+        if self.novelty:
+            raise AttributeError(
+                "fit_predict is not available when novelty=True: the threshold "
+                "is set for new data. Use novelty=False to flag the training set."
+            )
+        return True
+
+    @available_if(_check_novelty_fit_predict)
+    def fit_predict(self, X, y=None):
+        """Fit the detector to ``X`` and tell which of its rows are outliers.
+
+        **Not available with novelty=True.**
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,), default=None
+            Known labels, as in :meth:`fit`.
+
+        Returns
+        -------
+        is_inlier : ndarray of shape (n_samples,)
+            +1 for inliers, -1 for outliers.
+        """
+        return self.fit(X, y).predict(X)
 
     def score_samples(self, X):
         """Score each sample with the autoencoder (higher is more normal).
@@ -208,8 +392,49 @@ class AutoencoderOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator
             error, or the ELBO of a :class:`~skae.VariationalAE`.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=FLOAT_DTYPES, reset=False)
-        return self._inner_scores(X)
+        return self._inner_scores(self._validate_new(X))
+
+    def _check_explainable(self):
+        estimator = getattr(self, "estimator_", self.estimator)
+        if not _explainable(estimator):
+            raise AttributeError(
+                "score_samples_per_feature needs a reconstruction error per "
+                "feature: estimator=None, an Autoencoder, a DenoisingAE or a "
+                f"ConvAE, not {type(estimator).__name__}."
+            )
+        return True
+
+    @available_if(_check_explainable)
+    def score_samples_per_feature(self, X):
+        """Split each sample's score into the contributions of its features.
+
+        The score of a sample is minus its reconstruction error averaged over the
+        features; feature ``j`` contributes minus its own error divided by the
+        number of features. The contributions of a row add up to its
+        :meth:`score_samples` (within float64 rounding), and the most negative
+        ones are the features that make it anomalous.
+
+        Available when the autoencoder is ``estimator=None``, an
+        :class:`~skae.Autoencoder`, a :class:`~skae.DenoisingAE` or a
+        :class:`~skae.ConvAE` (not a :class:`~skae.VariationalAE`, whose ELBO
+        holds a term of the code, nor a Pipeline).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples, n_features)
+            Each feature's contribution to the row's score, at most 0; the
+            rows sum to ``score_samples(X)``.
+        """
+        check_is_fitted(self)
+        X = self._validate_new(X)
+        return np.asarray(
+            self.estimator_.score_samples_per_feature(X), dtype=np.float64
+        )
 
     def decision_function(self, X):
         """Shifted scores: negative for outliers, positive for inliers.
@@ -243,6 +468,59 @@ class AutoencoderOutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator
         is_inlier = np.ones(decision.shape, dtype=int)
         is_inlier[decision < 0] = -1
         return is_inlier
+
+    def _check_labels(self, y):
+        """Return ``y`` as int labels in {-1, 0, 1}, None if none is labelled."""
+        y = column_or_1d(y, warn=True)
+        values = np.unique(y)
+        if not np.isin(values, [_UNLABELLED, _NORMAL, _ANOMALY]).all():
+            raise ValueError(
+                "y must hold 1 (known anomaly), 0 (known normal) or -1 (unknown) "
+                f"for each sample, got the values {values.tolist()}."
+            )
+        y = y.astype(np.int64)
+        return None if (y == _UNLABELLED).all() else y
+
+    def _split(self, n_samples, labels):
+        """Return the training and held-out rows of ``novelty=True``, or Nones."""
+        if not self.novelty:
+            return None, None
+        # Known anomalies all train: the held-out rows stand for new normal data.
+        candidates = np.arange(n_samples)
+        if labels is not None:
+            candidates = candidates[labels != _ANOMALY]
+        n_held_out = math.ceil(_CALIBRATION_FRACTION * len(candidates))
+        if len(candidates) < 2:
+            raise ValueError(
+                "novelty=True holds out 20 % of the training samples to set the "
+                f"threshold, but there are {len(candidates)} samples that are "
+                "not known anomalies; at least 2 are needed."
+            )
+        # A seeded generator of its own: None must not draw from the global one.
+        rng = (
+            np.random.default_rng()
+            if self.random_state is None
+            else check_random_state(self.random_state)
+        )
+        held_out = np.sort(rng.permutation(candidates)[:n_held_out])
+        train = np.setdiff1d(np.arange(n_samples), held_out)
+        return train, held_out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Missing cells make a table, which the autoencoders take.
+        estimator = self.estimator
+        tags.input_tags.allow_nan = estimator is None or getattr(
+            estimator, "_takes_tables", False
+        )
+        return tags
+
+    def _validate_new(self, X):
+        """Validate new data as ``fit`` did: a table goes on as it is."""
+        table = getattr(self.estimator_, "_table_", None) is not None
+        return validate_data(
+            self, X, dtype=FLOAT_DTYPES, reset=False, skip_check_array=table
+        )
 
     def _inner_scores(self, X):
         return np.asarray(self.estimator_.score_samples(X), dtype=np.float64)

@@ -1,19 +1,9 @@
-"""Running beside other fits and across processes: torch threads and Accelerate.
+"""Running across processes: ``device="accelerate"``.
 
-Two concerns of scaling out that the estimators share:
-
-- :func:`_share_torch_threads`: fits that run at the same time in one process (a
-  search under joblib's threading backend) split the cores between them instead of
-  each running a full-size torch thread pool. Worker processes need nothing from
-  here: joblib's loky backend and Dask's nanny cap ``OMP_NUM_THREADS`` in each
-  worker, and torch's thread pool follows it.
-- ``device="accelerate"``: the skorch net is trained through skorch's
-  :class:`~skorch.hf.AccelerateMixin`, data-parallel over the processes that
-  ``accelerate launch`` starts.
+The skorch net is trained through skorch's :class:`~skorch.hf.AccelerateMixin`,
+data-parallel over the processes that ``accelerate launch`` starts. How fits in
+one process share the cores is :mod:`skae._threads`' policy.
 """
-
-import threading
-from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -21,92 +11,14 @@ from skorch import NeuralNet, NeuralNetClassifier
 from skorch.callbacks import PassthroughScoring, PrintLog
 from skorch.hf import AccelerateMixin
 from skorch.utils import to_tensor
-from threadpoolctl import threadpool_limits
 from torch.utils.data import DataLoader, Dataset
 
-# ------------------------------------------------------------------ torch threads
-
-_active_fits = 0
-_active_lock = threading.Lock()
-_local = threading.local()
-
-
-@contextmanager
-def _share_torch_threads():
-    """Give this thread's torch its share of the cores while a fit runs.
-
-    With ``k`` fits running at once in this process, each fit's torch uses
-    ``max(1, n // k)`` intra-op threads, where ``n`` is the thread count torch
-    would use on its own in this thread (which already honours
-    ``OMP_NUM_THREADS`` and ``threadpoolctl.threadpool_limits``). A fit alone
-    keeps ``n``. The share is set on entry and again by
-    :func:`_refresh_torch_threads` (at each epoch), so a fit that started alone
-    gives up threads when others start. The thread's own setting is restored on
-    exit. A fit nested in another (an encoder pretrained inside a fit) counts once.
-    """
-    global _active_fits
-    if getattr(_local, "base", None) is not None:
-        yield
-        return
-    with _active_lock:
-        _active_fits += 1
-    _local.base = torch.get_num_threads()
-    try:
-        _refresh_torch_threads()
-        yield
-    finally:
-        # The setting is the calling thread's own (torch's OpenMP pool is per
-        # thread), so the other fits keep theirs.
-        if torch.get_num_threads() != _local.base:
-            torch.set_num_threads(_local.base)
-        _local.base = None
-        with _active_lock:
-            _active_fits -= 1
-
-
-def _refresh_torch_threads(cap=None):
-    """Set this thread's torch threads to its current share; outside a fit, no-op.
-
-    ``cap`` bounds the share (a small model trains on one thread).
-    """
-    base = getattr(_local, "base", None)
-    if base is None:
-        return
-    share = max(1, base // max(1, _active_fits))
-    if cap is not None:
-        share = min(share, cap)
-    if torch.get_num_threads() != share:
-        torch.set_num_threads(share)
-
-
-_blas_lock = threading.Lock()
-_blas_users = 0
-_blas_limiter = None
-
-
-@contextmanager
-def _one_blas_thread():
-    """Limit BLAS (numpy's, scipy's) to one thread while any fit is inside.
-
-    The limit is process-wide, so concurrent fits share one: the first to enter
-    sets it and the last to leave restores the original, which two independent
-    ``threadpool_limits`` contexts, leaving in another order than they entered,
-    would not do.
-    """
-    global _blas_users, _blas_limiter
-    with _blas_lock:
-        if _blas_users == 0:
-            _blas_limiter = threadpool_limits(1, user_api="blas")
-        _blas_users += 1
-    try:
-        yield
-    finally:
-        with _blas_lock:
-            _blas_users -= 1
-            if _blas_users == 0:
-                _blas_limiter.restore_original_limits()
-                _blas_limiter = None
-
+# Their former home, where tests and benchmarks still import them from.
+from skae._threads import (  # noqa: F401
+    _one_blas_thread,
+    _refresh_torch_threads,
+    _share_torch_threads,
+)
 
 # --------------------------------------------------------------------- Accelerate
 

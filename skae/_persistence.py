@@ -41,6 +41,7 @@ import skae
 from skae._autoencoder import Autoencoder, DenoisingAE
 from skae._base import BaseNeuralEstimator
 from skae._conv import ConvAE
+from skae._impute import AutoencoderImputer, _ImputationAE
 from skae._mlp import MLPClassifier, MLPRegressor
 from skae._state import rebuild_empty_net, warn_on_version_drift
 from skae._vae import VariationalAE
@@ -58,6 +59,8 @@ _CLASSES = {
     cls.__name__: cls
     for cls in (
         Autoencoder,
+        AutoencoderImputer,
+        _ImputationAE,
         ConvAE,
         DenoisingAE,
         MLPClassifier,
@@ -166,6 +169,14 @@ def _encode_estimator(est, prefix, tensors):
         node["output_config"] = _encode(config, f"{prefix}set_output", tensors)
     if isinstance(est, BaseNeuralEstimator) and hasattr(est, "net_"):
         node["fitted"] = _encode_fitted(est, prefix, tensors)
+    elif any(_is_fitted_attribute(k) for k in vars(est)):  # a composite: no net
+        node["fitted"] = {
+            "attributes": {
+                k: _encode(v, f"{prefix}{k}", tensors)
+                for k, v in vars(est).items()
+                if _is_fitted_attribute(k)
+            }
+        }
     return node
 
 
@@ -297,6 +308,8 @@ def _decode_fitted(est, fitted, ctx):
                 f"the header sets {key!r}, which is not a fitted attribute"
             )
         setattr(est, key, _decode(value, ctx))
+    if "weights" not in fitted:  # a composite: its parts carry the weights
+        return
     # The parameters shape the net about to be built: check them as fit does, then
     # check the shapes they imply against the tensors in the file, before anything
     # is allocated (a small file may declare a huge network).
@@ -425,7 +438,7 @@ def _safetensors_shapes(data, name):
 def _expected_module(est):
     """Return the state_dict that ``est``'s parameters imply, as shapes.
 
-    ``{name: (shape, is_parameter)}``.
+    ``{name: (shape, is_parameter, dtype)}``.
 
     The module is built on PyTorch's meta device: shapes without memory, so that a
     declared network of any size costs nothing to describe.
@@ -434,7 +447,10 @@ def _expected_module(est):
         with warnings.catch_warnings():
             # Warnings about the architecture were given when it was fitted.
             warnings.simplefilter("ignore", UserWarning)
-            module, kwargs = est._module_spec(est.n_features_in_)
+            # As skae._state.rebuild_empty_net: a net may see other features
+            # than the estimator (the imputer's indicator columns).
+            n_features = getattr(est, "_net_n_features", est.n_features_in_)
+            module, kwargs = est._module_spec(n_features)
             with torch.device("meta"):
                 built = module(**kwargs)
     except (RuntimeError, ValueError, TypeError, OverflowError) as exc:
@@ -443,7 +459,7 @@ def _expected_module(est):
         ) from None
     params = {name for name, _ in built.named_parameters()}
     return {
-        name: (tuple(value.shape), name in params)
+        name: (tuple(value.shape), name in params, _dtype_name(value.dtype))
         for name, value in built.state_dict().items()
     }
 
@@ -481,7 +497,7 @@ def check_tensors(est, found, budget=None):
                 f"entries, more than the {n_tensors} weight tensors in the file"
             )
     expected = _expected_module(est)
-    n_values = sum(math.prod(shape) for shape, _ in expected.values())
+    n_values = sum(math.prod(shape) for shape, _, _ in expected.values())
     # Two bytes a weight at the least (float16): a file smaller than that cannot
     # hold them, whatever the tensors it lists.
     if budget is not None and 2 * n_values > budget:
@@ -503,14 +519,22 @@ def check_tensors(est, found, budget=None):
                 f"size mismatch for {key}: the file holds {tuple(shape)}, the "
                 f"parameters need {expected[key][0]}"
             )
-        if _dtype_name(dtype) not in _FLOAT_DTYPES:
-            problems.append(f"{key} is {_dtype_name(dtype)}, not floating point")
+        if key not in expected:
+            continue
+        # Floating tensors may be float32 or float64 (L-BFGS on float64 data);
+        # others (a module's index columns) have the dtype the module gives them.
+        _, is_parameter, wanted = expected[key]
+        if is_parameter or wanted in _FLOAT_DTYPES:
+            if _dtype_name(dtype) not in _FLOAT_DTYPES:
+                problems.append(f"{key} is {_dtype_name(dtype)}, not floating point")
+        elif _dtype_name(dtype) != wanted:
+            problems.append(f"{key} is {_dtype_name(dtype)}, not {wanted}")
     if problems:
         raise ValueError(
             f"the weights saved for {name} do not fit its architecture: "
             + "; ".join(problems)
         )
-    param_shapes = [shape for shape, is_param in expected.values() if is_param]
+    param_shapes = [shape for shape, is_param, _ in expected.values() if is_param]
     for key, (shape, dtype) in found.items():
         if key.startswith("module."):
             continue

@@ -223,7 +223,9 @@ def rebuild_empty_net(est, device):
     """
     with _seeded_torch(0, device), warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        return est._make_net(est.n_features_in_, device)
+        return est._make_net(
+            getattr(est, "_net_n_features", est.n_features_in_), device
+        )
 
 
 def _load_device(est, saved):

@@ -535,6 +535,14 @@ def _doc(estimator, method):
 
 def _autoencoder_shape(operator):
     estimator = operator.raw_operator
+    if getattr(estimator, "_table_", None) is not None:
+        raise NotImplementedError(
+            f"{type(estimator).__name__} was fitted on a table (categorical "
+            "columns or missing cells): its column encoding runs in Python, not in "
+            "the ONNX graph, so it cannot be exported. Export a model fitted on a "
+            "numeric array without missing values (for example after a "
+            "ColumnTransformer), or serve it with skae.save and skae.load."
+        )
     module = _module(estimator)
     n_in, n_out = estimator.n_features_in_, module.n_components
     method = _method(operator)

@@ -22,6 +22,7 @@ from torch import nn
 
 __all__ = [
     "plot_codes",
+    "plot_feature_scores",
     "plot_loss_curve",
     "plot_reconstructions",
     "plot_samples",
@@ -296,6 +297,91 @@ def plot_codes(Z, y=None, *, ax=None, cmap="tab10", s=5):
     ax.set_ylabel("Z[:, 1]")
     if is_3d:
         ax.set_zlabel("Z[:, 2]")
+    return ax
+
+
+def plot_feature_scores(
+    detector, x, *, image_shape=None, n_features=10, cmap="Reds", ax=None
+):
+    """Plot which features make a sample anomalous, as a bar chart or a heat map.
+
+    The anomaly contribution of each feature is minus its
+    ``score_samples_per_feature`` (a fitted
+    :class:`~skae.AutoencoderOutlierDetector`'s): the part of the sample's
+    reconstruction error that the feature brings. The contributions add up to
+    minus the sample's ``score_samples``.
+
+    Parameters
+    ----------
+    detector : AutoencoderOutlierDetector
+        A fitted detector (anything with ``score_samples_per_feature``).
+
+    x : array-like of shape (n_features,) or (1, n_features)
+        The sample.
+
+    image_shape : tuple of int or None, default=None
+        ``(height, width)``: draw the contributions as a heat map of that
+        shape. None draws a horizontal bar chart of the ``n_features`` largest
+        contributions, labelled with the detector's ``feature_names_in_`` if it
+        has them, else ``x0``, ``x1``, ...
+
+    n_features : int, default=10
+        Bars in the chart (the largest contributions); ignored by the heat map.
+
+    cmap : str, default="Reds"
+        Colour map of the heat map, from 0 up to the largest contribution.
+
+    ax : Axes or None, default=None
+        The axes to draw in; None creates a figure and axes.
+
+    Returns
+    -------
+    ax : Axes
+        The axes drawn in.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_digits
+    >>> from skae import AutoencoderOutlierDetector
+    >>> from skae.plotting import plot_feature_scores
+    >>> X, y = load_digits(return_X_y=True)
+    >>> detector = AutoencoderOutlierDetector(random_state=0).fit(X[y == 0] / 16)
+    >>> ax = plot_feature_scores(detector, X[y == 1][0] / 16, image_shape=(8, 8))
+    >>> ax.images[0].get_array().shape
+    (8, 8)
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
+    """
+    plt = _require_matplotlib()
+    check_is_fitted(detector)
+    _check_count(n_features, "n_features")
+    x = check_array(np.asarray(x).reshape(1, -1), dtype=np.float64)
+    contributions = -detector.score_samples_per_feature(x)[0]
+    if ax is None:
+        _, ax = plt.subplots(layout="constrained")
+    if image_shape is not None:
+        shape = _image_shape(len(contributions), image_shape)
+        if shape[0] != 1:
+            raise ValueError(f"image_shape must be (height, width), got {image_shape}.")
+        image = ax.imshow(
+            contributions.reshape(shape[1:]),
+            cmap=cmap,
+            vmin=0,
+            vmax=max(contributions.max(), np.finfo(np.float64).tiny),
+            interpolation="nearest",
+        )
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.figure.colorbar(image, ax=ax, label="anomaly contribution")
+        return ax
+    names = getattr(detector, "feature_names_in_", None)
+    if names is None:
+        names = np.array([f"x{i}" for i in range(len(contributions))])
+    top = np.argsort(-contributions, kind="stable")[:n_features][::-1]
+    ax.barh(np.arange(len(top)), contributions[top], color="C3")
+    ax.set_yticks(np.arange(len(top)), [str(n) for n in np.asarray(names)[top]])
+    ax.set_xlabel("anomaly contribution (part of the reconstruction error)")
     return ax
 
 

@@ -5,6 +5,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skae import (
     Autoencoder,
+    AutoencoderImputer,
     ConvAE,
     DenoisingAE,
     MLPClassifier,
@@ -42,6 +43,7 @@ ESTIMATORS = [
         ),
         **FAST,
     ),
+    AutoencoderImputer(n_components=4, hidden_layer_sizes=(8,), **FAST),
 ]
 
 
@@ -61,7 +63,9 @@ def expected_failed_checks(estimator):
         )
         failures["check_sample_weight_equivalence_on_dense_data"] = why
         failures["check_sample_weight_equivalence_on_sparse_data"] = why
-    if not isinstance(estimator, MLPClassifier | MLPRegressor):  # the autoencoders
+    if not isinstance(
+        estimator, MLPClassifier | MLPRegressor | AutoencoderImputer
+    ):  # the autoencoders
         why = (
             "stochastic training (mini-batches, and the noise of DenoisingAE and "
             "VariationalAE): a weighted fit and a fit on repeated rows take other "

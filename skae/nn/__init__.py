@@ -12,8 +12,10 @@ from skae.nn.modules import (
     GaussianNoiseModule,
     MaskingNoiseModule,
     MLPModule,
+    SwapNoiseModule,
     make_activation,
 )
+from skae.nn.tabular import TableNoiseModule, TableReconstructionLoss
 
 __all__ = [
     "ACTIVATIONS",
@@ -23,6 +25,9 @@ __all__ = [
     "MLPLoss",
     "MLPModule",
     "ReconstructionLoss",
+    "SwapNoiseModule",
+    "TableNoiseModule",
+    "TableReconstructionLoss",
     "TensorBatchIterator",
     "make_activation",
     "reconstruction_error",

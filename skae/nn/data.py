@@ -1,7 +1,13 @@
-"""Mini-batches cut from whole tensors."""
+"""Data as tensors: dense or sparse rows, datasets and mini-batches.
 
+Pure PyTorch, NumPy and SciPy: what training and inference cut into batches.
+"""
+
+import ctypes
 import math
 
+import numpy as np
+import scipy.sparse as sp
 import torch
 
 
@@ -42,3 +48,132 @@ class TensorBatchIterator:
                 idx = order[start:stop]
                 batch = tuple(t.index_select(0, idx) for t in self.tensors)
             yield batch if len(batch) > 1 else (batch[0], batch[0])
+
+
+def as_tensor(X):
+    """Wrap ``X`` as a float32 CPU tensor, or a sparse ``X`` as :class:`SparseRows`.
+
+    Copies only when dtype, order or read-only memory make it necessary (torch
+    cannot wrap read-only arrays). Finite float64 values beyond float32's range
+    would become infinite: a ValueError says so instead.
+    """
+    if sp.issparse(X):
+        return SparseRows(X)
+    wide = np.asarray(X).dtype.itemsize > 4
+    with np.errstate(over="ignore"):
+        X = np.ascontiguousarray(X, dtype=np.float32)
+    _check_float32_range(X, wide)
+    if not X.flags.writeable:
+        X = X.copy()
+    return torch.from_numpy(X)
+
+
+def _check_float32_range(X, wide):
+    if wide and not np.isfinite(X).all():
+        raise ValueError(
+            "Input X contains values too large for float32 (beyond "
+            f"{np.finfo(np.float32).max:.3g} in absolute value), the precision skae "
+            "computes in; scale X first, for example with StandardScaler."
+        )
+
+
+def _find_malloc_trim():
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except (AttributeError, OSError):  # not glibc (macOS, Windows, musl)
+        return None
+
+
+_malloc_trim = _find_malloc_trim()
+
+# Bytes densified between two trims (see SparseRows._dense).
+_TRIM_BYTES = 2**28
+
+
+class SparseRows:
+    """A sparse matrix that hands out its rows as dense float32 tensors.
+
+    Training and inference cut ``X`` into batches; only a batch is ever dense.
+    A slice (``rows[start:stop]``) and ``index_select(0, idx)`` give a dense
+    ``(batch, n_features)`` tensor; indexing with an index or boolean tensor
+    (the validation split, the labelled rows) gives another :class:`SparseRows`.
+    The matrix is kept as float32 CSR (one copy, the size of its non-zeros).
+
+    With more than one torch thread, glibc's allocator keeps some of what each
+    wide batch frees in its per-thread arenas instead of returning it: measured at
+    100,000 features and 200 rows a batch, resident memory grew by 2.4 MB a batch,
+    2.2 GB over one epoch of 200,000 rows. After every ``_TRIM_BYTES`` (256 MB)
+    densified, ``malloc_trim`` hands those pages back (a cost well below that of
+    densifying them), so memory stays at a few batches' worth whatever the number
+    of rows.
+
+    Parameters
+    ----------
+    X : sparse matrix of shape (n_samples, n_features)
+        The rows; converted to float32 CSR.
+    """
+
+    def __init__(self, X):
+        wide = X.dtype.itemsize > 4
+        with np.errstate(over="ignore"):
+            X = sp.csr_matrix(X, dtype=np.float32)
+        _check_float32_range(X.data, wide)
+        self.X = X
+        self.shape = X.shape
+        self._densified = 0  # bytes since the last trim
+
+    def __len__(self):
+        return self.shape[0]
+
+    def size(self, dim):
+        """Return the size of dimension ``dim``, as a tensor's ``size`` does."""
+        return self.shape[dim]
+
+    def _dense(self, rows):
+        self._densified += 4 * rows.shape[0] * rows.shape[1]
+        if _malloc_trim is not None and self._densified >= _TRIM_BYTES:
+            self._densified = 0
+            _malloc_trim(0)
+        return torch.from_numpy(np.ascontiguousarray(rows.toarray()))
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            return self._dense(self.X[key])
+        key = np.asarray(key.cpu() if isinstance(key, torch.Tensor) else key)
+        if key.dtype == bool:
+            key = np.flatnonzero(key)
+        return SparseRows(self.X[key])
+
+    def index_select(self, dim, index):
+        """Return the rows ``index`` (a tensor; ``dim`` is 0) as a dense tensor."""
+        return self._dense(self.X[index.numpy()])
+
+
+class SparseDataset(torch.utils.data.Dataset):
+    """``TensorDataset``'s role for a :class:`SparseRows` ``X`` and dense others."""
+
+    def __init__(self, *tensors):
+        self.tensors = tensors
+
+    def __len__(self):
+        return len(self.tensors[0])
+
+    def __getitem__(self, i):
+        return tuple(t[i : i + 1][0] for t in self.tensors)
+
+
+def make_dataset(*tensors):
+    """Return a dataset of ``tensors`` (``X`` first, dense or :class:`SparseRows`)."""
+    if isinstance(tensors[0], SparseRows):
+        return SparseDataset(*tensors)
+    return torch.utils.data.TensorDataset(*tensors)
+
+
+def batch_rows(X, rows):
+    """Return the rows per batch of ``X`` at inference.
+
+    A sparse ``X``'s densified batch is capped at about 64 MB, whatever its width.
+    """
+    if isinstance(X, SparseRows):
+        return max(1, min(rows, 2**24 // max(1, X.shape[1])))
+    return rows

@@ -9,13 +9,17 @@ from torch import nn
 from torch.nn import functional as F
 
 
-def reconstruction_error(reconstruction, target, kind="mse", delta=1.0):
+def reconstruction_error(
+    reconstruction, target, kind="mse", delta=1.0, *, per_feature=False
+):
     """Per-sample reconstruction error, averaged over features.
 
-    ``(batch, n_features), (batch, n_features) -> (batch,)``. ``kind`` is ``"mse"``
-    (squared error), ``"huber"`` (Huber's loss: ``0.5 * e**2`` where ``|e| <=
-    delta``, ``delta * (|e| - 0.5 * delta)`` beyond, so rare large errors count
-    linearly) or ``"bce"`` (binary cross-entropy; ``reconstruction`` in (0, 1)).
+    ``(batch, n_features), (batch, n_features) -> (batch,)``, or ``(batch,
+    n_features)`` (each feature's error, not averaged) with ``per_feature``.
+    ``kind`` is ``"mse"`` (squared error), ``"huber"`` (Huber's loss:
+    ``0.5 * e**2`` where ``|e| <= delta``, ``delta * (|e| - 0.5 * delta)``
+    beyond, so rare large errors count linearly) or ``"bce"`` (binary
+    cross-entropy; ``reconstruction`` in (0, 1)).
     """
     if kind == "mse":
         err = (reconstruction - target).square()
@@ -25,7 +29,7 @@ def reconstruction_error(reconstruction, target, kind="mse", delta=1.0):
         err = F.binary_cross_entropy(reconstruction, target, reduction="none")
     else:
         raise ValueError(f"Unknown reconstruction loss {kind!r}.")
-    return err.mean(dim=1)
+    return err if per_feature else err.mean(dim=1)
 
 
 def code_consistency(code, other):
@@ -72,6 +76,10 @@ class ReconstructionLoss(nn.Module):
         self.delta = delta
         self.consistency = consistency
 
+    def reconstruction_error(self, reconstruction, target):
+        """Each sample's reconstruction error: ``-> (batch,)``."""
+        return reconstruction_error(reconstruction, target, self.kind, self.delta)
+
     def per_sample(self, output, target):
         """Each sample's loss.
 
@@ -79,7 +87,7 @@ class ReconstructionLoss(nn.Module):
         (batch, n_features) -> (batch,)``.
         """
         reconstruction, code, *other = output
-        loss = reconstruction_error(reconstruction, target, self.kind, self.delta)
+        loss = self.reconstruction_error(reconstruction, target)
         if self.l1_code:
             loss = loss + self.l1_code * code.abs().mean(dim=1)
         if self.consistency and other:

@@ -3,6 +3,8 @@
 import torch
 from torch import nn
 
+from skae.nn.tabular import TableNoiseModule
+
 ACTIVATIONS = {
     "identity": nn.Identity,
     "logistic": nn.Sigmoid,
@@ -95,10 +97,32 @@ class MaskingNoiseModule(nn.Module):
         return x * (torch.rand_like(x) >= self.p).to(x.dtype)
 
 
+class SwapNoiseModule(nn.Module):
+    """Replace a fraction ``p`` of the inputs with the same feature of another row.
+
+    In training mode only; the other row is drawn at random from the batch, so a
+    corrupted input keeps the feature's distribution (the swap noise of the
+    denoising autoencoders that won tabular competitions).
+    """
+
+    def __init__(self, p):
+        super().__init__()
+        self.p = p
+
+    def forward(self, x):
+        """``(batch, n_features) -> (batch, n_features)``."""
+        if not self.training or self.p == 0:
+            return x
+        hit = torch.rand_like(x) < self.p
+        rows = torch.randint(len(x), x.shape, device=x.device)
+        return torch.where(hit, torch.gather(x, 0, rows), x)
+
+
 _NOISES = {
     None: lambda level: nn.Identity(),
     "gaussian": GaussianNoiseModule,
     "mask": MaskingNoiseModule,
+    "swap": SwapNoiseModule,
 }
 
 
@@ -118,15 +142,23 @@ class AutoencoderModule(nn.Module):
         Activation of the code layer.
     out_activation : str, default="identity"
         Activation of the reconstruction.
-    noise : {"gaussian", "mask"} or None, default=None
-        Corruption of the input while training: :class:`GaussianNoiseModule` or
-        :class:`MaskingNoiseModule`. Evaluation mode never corrupts.
+    noise : {"gaussian", "mask", "swap"} or None, default=None
+        Corruption of the input while training: :class:`GaussianNoiseModule`,
+        :class:`MaskingNoiseModule` or :class:`SwapNoiseModule`. Evaluation mode
+        never corrupts.
     noise_level : float, default=0.0
         Standard deviation of the Gaussian noise, or fraction of inputs masked.
     two_views : bool, default=False
         In training, also encode a second, independent corruption of the input
         (without a gradient) and return its code, the target of a consistency
         loss.
+    n_outputs : int or None, default=None
+        Width of the reconstruction; None means ``n_features``. A table's encoded
+        input and its output differ (see :mod:`skae.nn.tabular`).
+    table : dict or None, default=None
+        The input map of a table (``input_columns``, ``indicators`` and
+        ``numeric_inputs``, see :class:`~skae.nn.tabular.TableNoiseModule`):
+        ``noise`` then corrupts whole cells, and may also be ``"swap"``.
     """
 
     def __init__(
@@ -139,18 +171,24 @@ class AutoencoderModule(nn.Module):
         noise=None,
         noise_level=0.0,
         two_views=False,
+        n_outputs=None,
+        table=None,
     ):
         super().__init__()
         self.two_views = two_views
         sizes = [n_features, *hidden_layer_sizes]
         n_hidden = len(hidden_layer_sizes)
         self.n_components = sizes[-1]
-        self.corruption = _NOISES[noise](noise_level)
+        if table is not None and noise is not None:
+            self.corruption = TableNoiseModule(noise, noise_level, **table)
+        else:
+            self.corruption = _NOISES[noise](noise_level)
         self.encoder = _dense_stack(
             sizes, [activation] * (n_hidden - 1) + [code_activation]
         )
+        out_sizes = [n_outputs or n_features, *hidden_layer_sizes]
         self.decoder = _dense_stack(
-            sizes[::-1], [activation] * (n_hidden - 1) + [out_activation]
+            out_sizes[::-1], [activation] * (n_hidden - 1) + [out_activation]
         )
 
     def encode(self, x):

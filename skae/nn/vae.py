@@ -7,6 +7,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from skae.nn.modules import _dense_stack, _xavier_linear
+from skae.nn.tabular import TableReconstructionLoss
 
 _LOG_2PI = math.log(2 * math.pi)
 
@@ -27,6 +28,10 @@ class VAEModule(nn.Module):
         Activation of the hidden layers.
     out_activation : str, default="identity"
         Activation of the reconstruction ("logistic" for Bernoulli pixels).
+    n_outputs : int or None, default=None
+        Width of the reconstruction; None means ``n_features``. A table's encoded
+        input (one-hot levels and missing-indicators) is wider than its output
+        (a number or the levels' logits per column).
     """
 
     def __init__(
@@ -35,6 +40,7 @@ class VAEModule(nn.Module):
         hidden_layer_sizes,
         activation="relu",
         out_activation="identity",
+        n_outputs=None,
     ):
         super().__init__()
         *hidden, n_components = hidden_layer_sizes
@@ -44,7 +50,7 @@ class VAEModule(nn.Module):
         self.mean = _xavier_linear(sizes[-1], n_components)
         self.log_var = _xavier_linear(sizes[-1], n_components)
         self.decoder = _dense_stack(
-            [n_components, *hidden[::-1], n_features],
+            [n_components, *hidden[::-1], n_outputs or n_features],
             [activation] * len(hidden) + [out_activation],
         )
 
@@ -61,7 +67,7 @@ class VAEModule(nn.Module):
         return self.posterior(x)[0]
 
     def decode(self, z):
-        """``(batch, n_components) -> (batch, n_features)``."""
+        """``(batch, n_components) -> (batch, n_outputs)``."""
         return self.decoder(z)
 
     def forward(self, x):
@@ -93,6 +99,24 @@ def reconstruction_nll(reconstruction, target, kind):
     return nll.sum(dim=1)
 
 
+def table_nll(table_loss, reconstruction, target):
+    """Per-sample negative log-likelihood of a table's observed cells, in nats.
+
+    ``(batch, n_outputs), (batch, n_columns) -> (batch,)``. ``table_loss`` is a
+    :class:`~skae.nn.TableReconstructionLoss` with ``kind="mse"``: a category's
+    term is its cross-entropy (the log-probability of its level), a number's the
+    Gaussian of unit variance of :func:`reconstruction_nll` on its standardised
+    value. Missing cells add nothing: the bound is that of the observed cells.
+    """
+    errors, observed = table_loss.per_column(reconstruction, target)
+    numeric = table_loss.numeric_targets
+    # per_column gives a number's squared error (0 where missing); the Gaussian's
+    # negative log-density is half of it plus half log(2 pi) per observed cell.
+    squared = errors[:, numeric].sum(dim=1)
+    n_numbers = observed[:, numeric].sum(dim=1).to(errors.dtype)
+    return errors.sum(dim=1) - 0.5 * squared + 0.5 * _LOG_2PI * n_numbers
+
+
 def kl_to_standard_normal(mean, log_var):
     """Per-sample ``KL(N(mean, exp(log_var)) || N(0, I))``.
 
@@ -112,12 +136,30 @@ class VAELoss(nn.Module):
         The likelihood, see :func:`reconstruction_nll`.
     beta : float, default=1.0
         Weight of the KL term (1 gives the negative ELBO).
+    table : dict or None, default=None
+        The output map of a table (``numeric`` and ``categorical``, as
+        :class:`~skae.nn.TableReconstructionLoss` takes them): the reconstruction
+        term is then :func:`table_nll`, the target one value per column, and
+        ``kind`` must be "mse".
     """
 
-    def __init__(self, kind="mse", beta=1.0):
+    def __init__(self, kind="mse", beta=1.0, table=None):
         super().__init__()
         self.kind = kind
         self.beta = beta
+        self.table = None
+        if table is not None:
+            if kind != "mse":
+                raise ValueError(
+                    f"A table's likelihood needs kind='mse', got {kind!r}."
+                )
+            self.table = TableReconstructionLoss(**table, kind="mse")
+
+    def reconstruction_nll(self, reconstruction, target):
+        """Per-sample negative log-likelihood: ``-> (batch,)``."""
+        if self.table is not None:
+            return table_nll(self.table, reconstruction, target)
+        return reconstruction_nll(reconstruction, target, self.kind)
 
     def per_sample(self, output, target):
         """Each sample's loss.
@@ -126,7 +168,7 @@ class VAELoss(nn.Module):
         (batch,)``.
         """
         reconstruction, mean, log_var = output
-        nll = reconstruction_nll(reconstruction, target, self.kind)
+        nll = self.reconstruction_nll(reconstruction, target)
         return nll + self.beta * kl_to_standard_normal(mean, log_var)
 
     def forward(self, output, target):
@@ -137,16 +179,20 @@ class VAELoss(nn.Module):
         return self.per_sample(output, target).mean()
 
 
-def elbo(module, x, eps, kind):
+def elbo(module, x, eps, criterion, target=None):
     """Per-sample evidence lower bound, in nats: ``(batch, n_features) -> (batch,)``.
 
     The expectation over the posterior is estimated with the given standard normal
     draws ``eps`` of shape ``(n_draws, n_components)``, the same for every sample, so
-    that a sample's estimate does not depend on the rest of the batch.
+    that a sample's estimate does not depend on the rest of the batch. The
+    likelihood is ``criterion``'s (a :class:`VAELoss`; its ``beta`` is not used:
+    the bound has the plain KL term). ``target`` is what the decoder reconstructs,
+    ``x`` itself when None (a table's is one value per column).
     """
     mean, log_var = module.posterior(x)
     z = mean + torch.exp(0.5 * log_var) * eps[:, None, :]  # (n_draws, batch, k)
     reconstruction = module.decode(z.reshape(-1, z.shape[-1]))
-    target = x.repeat(len(eps), 1)
-    nll = reconstruction_nll(reconstruction, target, kind).reshape(len(eps), -1)
+    target = (x if target is None else target).repeat(len(eps), 1)
+    nll = criterion.reconstruction_nll(reconstruction, target)
+    nll = nll.reshape(len(eps), -1)
     return -(nll.mean(dim=0) + kl_to_standard_normal(mean, log_var))

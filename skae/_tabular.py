@@ -1,0 +1,396 @@
+"""Mixed-type tables: which columns are categorical, and their encodings.
+
+An autoencoder fitted on a DataFrame with categorical columns or missing cells (or
+on an array with missing cells) keeps a *layout*: for each column, its kind, its
+dtype and what its encoding learned (the mean and scale of a number, the levels of
+a category). The layout is plain data (dicts, lists, strings and numbers), so it
+pickles and saves with the estimator. From it come the network's input (a number
+standardised, a category one-hot, and one missing-indicator per column; a missing
+cell is zeros with its indicator set), the training target (one value per column:
+the standardised number or the level's index, NaN where the cell is missing, so
+that the loss can leave it out) and the way back from the network's output to a
+table with the original columns, dtypes and levels.
+
+DataFrames are read through narwhals (pandas and polars alike).
+"""
+
+import narwhals.stable.v2 as nw
+import numpy as np
+from sklearn.utils._encode import _unique
+from sklearn.utils.validation import _check_categorical_features
+
+# A categorical column's levels become that many inputs and outputs of the network:
+# beyond this count, a column is more likely an identifier than a category.
+MAX_CATEGORIES = 1000
+
+
+def is_dataframe(X):
+    """Whether ``X`` is a DataFrame that narwhals reads (pandas, polars, ...)."""
+    return nw.dependencies.is_into_dataframe(X)
+
+
+def _columns(X):
+    """Return ``X``'s column names (None for an array) and its columns as NumPy."""
+    if is_dataframe(X):
+        frame = nw.from_native(X, eager_only=True)
+        return list(frame.columns), list(frame.iter_columns()), frame
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(
+            f"Expected a 2D array, got an array of shape {X.shape} instead. Reshape "
+            "your data with array.reshape(-1, 1) for a single feature or "
+            "array.reshape(1, -1) for a single sample."
+        )
+    return None, [X[:, j] for j in range(X.shape[1])], None
+
+
+def _is_categorical_dtype(dtype):
+    return dtype in (nw.Categorical, nw.Enum, nw.String, nw.Object, nw.Boolean)
+
+
+def needs_layout(X, categorical_features):
+    """Whether ``X`` needs a table layout: categorical columns or missing cells.
+
+    A numeric array or DataFrame without missing cells, and any sparse matrix, keep
+    the plain path (the array itself is the network's input).
+    """
+    if hasattr(X, "tocsr") or hasattr(X, "toarray"):  # sparse
+        return False
+    if is_dataframe(X):
+        frame = nw.from_native(X, eager_only=True)
+        dtypes = list(frame.schema.dtypes())
+        if categorical_features == "from_dtype" and any(
+            _is_categorical_dtype(d) for d in dtypes
+        ):
+            return True
+        if any(not d.is_numeric() and not _is_categorical_dtype(d) for d in dtypes):
+            return False  # dates and the like: let validation say what is wrong
+        if any(s.is_null().any() for s in frame.iter_columns()):
+            return True
+    else:
+        X = np.asarray(X)
+        if X.dtype.kind == "f" and X.ndim == 2 and np.isnan(X).any():
+            return True
+        if X.dtype.kind == "O" and X.ndim == 2:
+            try:
+                return bool(np.isnan(X.astype(np.float64)).any())
+            except (TypeError, ValueError):
+                return True
+    return categorical_features not in ("from_dtype", None) and (
+        np.asarray(categorical_features).size > 0
+    )
+
+
+def _categorical_mask(X, names, series, categorical_features):
+    if categorical_features == "from_dtype":
+        if names is None:
+            # An object array: a column with strings is categorical.
+            return np.array([_has_strings(s) for s in series], dtype=bool)
+        return np.array([_is_categorical_dtype(s.dtype) for s in series])
+    mask = _check_categorical_features(X, categorical_features)
+    return np.zeros(len(series), dtype=bool) if mask is None else mask
+
+
+def _has_strings(column):
+    return column.dtype.kind == "U" or (
+        column.dtype.kind == "O" and any(isinstance(v, str) for v in column)
+    )
+
+
+def _values(s):
+    """Return a column as a NumPy array, and its missing mask."""
+    if isinstance(s, np.ndarray):
+        if s.dtype.kind == "O":
+            missing = np.array([_is_missing(v) for v in s], dtype=bool)
+        elif s.dtype.kind == "f":
+            missing = np.isnan(s)
+        else:
+            missing = np.zeros(len(s), dtype=bool)
+        return s, missing
+    return s.to_numpy(), np.asarray(s.is_null().to_numpy(), dtype=bool)
+
+
+def _is_missing(v):
+    return v is None or (isinstance(v, float) and np.isnan(v)) or str(v) == "<NA>"
+
+
+def _dtype_name(s):
+    """Return the column's dtype as its library spells it (to restore it)."""
+    if isinstance(s, np.ndarray):
+        return str(s.dtype)
+    return str(getattr(s.to_native(), "dtype", s.dtype))
+
+
+def _name(names, j):
+    return f"column {names[j]!r}" if names is not None else f"column {j}"
+
+
+def fit_layout(X, categorical_features):
+    """Learn the layout of table ``X``; see the module docstring.
+
+    Raises ValueError for a column with no observed value, a categorical column of
+    mixed Python types or with more than :data:`MAX_CATEGORIES` levels.
+    """
+    names, series, frame = _columns(X)
+    mask = _categorical_mask(X, names, series, categorical_features)
+    columns = []
+    for j, s in enumerate(series):
+        values, missing = _values(s)
+        what = _name(names, j)
+        if missing.all():
+            raise ValueError(
+                f"{what} has no observed value (every cell is missing): there is "
+                "nothing to learn from it. Drop it before fitting."
+            )
+        observed = values[~missing]
+        column = {"name": None if names is None else str(names[j])}
+        column["dtype"] = _dtype_name(s)
+        if mask[j]:
+            levels = _levels(s, observed, what)
+            if len(levels) > MAX_CATEGORIES:
+                raise ValueError(
+                    f"{what} is categorical with {len(levels)} distinct values, more "
+                    f"than the {MAX_CATEGORIES} an autoencoder encodes (each level "
+                    "is one input and one output of the network); it looks like an "
+                    "identifier. Drop it, or encode it as numbers first (for "
+                    "example with sklearn.preprocessing.TargetEncoder)."
+                )
+            column.update(kind="categorical", categories=levels)
+        else:
+            numbers_ = _as_float(observed, what, "fit")
+            scale = float(np.std(numbers_))
+            column.update(
+                kind="numeric",
+                mean=float(np.mean(numbers_)),
+                scale=scale if scale > 0 and np.isfinite(scale) else 1.0,
+            )
+            if not np.isfinite(column["mean"]):
+                raise ValueError(f"{what} has values too large to standardise.")
+        columns.append(column)
+    backend = None if frame is None else str(frame.implementation)
+    return {"columns": columns, "backend": backend}
+
+
+def _levels(s, observed, what):
+    """Return the levels of a categorical column, as plain Python values."""
+    if not isinstance(s, np.ndarray) and s.dtype in (nw.Categorical, nw.Enum):
+        levels = s.cat.get_categories().to_list()
+    else:
+        try:
+            levels = _unique(np.asarray(observed, dtype=object)).tolist()
+        except TypeError as exc:
+            raise ValueError(
+                f"{what} mixes values of different types ({exc}); convert it to "
+                "strings (or to numbers) first."
+            ) from None
+    return [v.item() if isinstance(v, np.generic) else v for v in levels]
+
+
+def _as_float(values, what, method):
+    # A TypeError (an object that is no number, such as a dict) keeps NumPy's
+    # message, as scikit-learn's validation does.
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except ValueError:
+        raise ValueError(
+            f"{what} was numeric when the estimator was fitted, but {method} got "
+            "values that are not numbers in it; pass the columns with the dtypes "
+            "they had in fit."
+        ) from None
+
+
+def input_width(layout):
+    """Return the number of inputs: numbers, one-hot levels and indicators."""
+    return sum(_width(c) for c in layout["columns"]) + len(layout["columns"])
+
+
+def output_width(layout):
+    """Return the number of outputs: a number, or a level's logit."""
+    return sum(_width(c) for c in layout["columns"])
+
+
+def _width(column):
+    return 1 if column["kind"] == "numeric" else len(column["categories"])
+
+
+def input_map(layout):
+    """Where each column sits in the network's input.
+
+    Returns ``input_columns`` (the column of each input), ``indicators`` (each
+    column's missing-indicator input) and ``numeric_inputs`` (the inputs that hold
+    numbers), as lists of int: what the table corruptions need.
+    """
+    columns = layout["columns"]
+    input_columns, numeric_inputs = [], []
+    for j, column in enumerate(columns):
+        if column["kind"] == "numeric":
+            numeric_inputs.append(len(input_columns))
+        input_columns += [j] * _width(column)
+    indicators = list(range(len(input_columns), len(input_columns) + len(columns)))
+    return input_columns + list(range(len(columns))), indicators, numeric_inputs
+
+
+def output_map(layout):
+    """Where each column sits in the network's output, for the loss.
+
+    Returns ``numeric`` (pairs of output index and target column) and
+    ``categorical`` (triples of output start, output stop and target column).
+    """
+    numeric, categorical, start = [], [], 0
+    for j, column in enumerate(layout["columns"]):
+        width = _width(column)
+        if column["kind"] == "numeric":
+            numeric.append([start, j])
+        else:
+            categorical.append([start, start + width, j])
+        start += width
+    return {"numeric": numeric, "categorical": categorical}
+
+
+def encode(layout, X, *, method="transform"):
+    """Return the network's input and the training target of table ``X``.
+
+    Returns ``inputs`` of shape (n_samples, :func:`input_width`) and ``targets`` of
+    shape (n_samples, n_columns), both float64; see the module docstring. A
+    category unseen in fit counts as a missing cell.
+    """
+    names, series, _ = _columns(X)
+    columns = layout["columns"]
+    n_samples = len(series[0]) if series else 0
+    inputs = np.zeros((n_samples, input_width(layout)))
+    targets = np.full((n_samples, len(columns)), np.nan)
+    start, indicator = 0, output_width(layout)
+    for j, (column, s) in enumerate(zip(columns, series, strict=True)):
+        values, missing = _values(s)
+        what = _name(names, j)
+        if column["kind"] == "numeric":
+            if not isinstance(s, np.ndarray) and not (
+                s.dtype.is_numeric() or s.dtype == nw.Boolean
+            ):
+                raise ValueError(
+                    f"{what} was numeric in fit but has dtype {s.dtype} in "
+                    f"{method}; pass the columns with the dtypes they had in fit."
+                )
+            x = np.zeros(n_samples)
+            x[~missing] = _as_float(values[~missing], what, method)
+            if not np.isfinite(x).all():
+                raise ValueError(
+                    f"Input X contains infinity or a value too large in {what}."
+                )
+            z = (x - column["mean"]) / column["scale"]
+            z[missing] = np.nan
+            targets[:, j] = z
+            inputs[~missing, start] = z[~missing]
+        else:
+            codes = _category_codes(column["categories"], values, missing)
+            missing = codes < 0
+            targets[~missing, j] = codes[~missing]
+            rows = np.flatnonzero(~missing)
+            inputs[rows, start + codes[rows]] = 1.0
+        inputs[missing, indicator + j] = 1.0
+        start += _width(column)
+    return inputs, targets
+
+
+def _category_codes(categories, values, missing):
+    """Each value's index among ``categories``; -1 where missing or unseen."""
+    lookup = {_key(v): i for i, v in enumerate(categories)}
+    codes = np.full(len(values), -1, dtype=np.int64)
+    for i in np.flatnonzero(~missing):
+        codes[i] = lookup.get(_key(values[i]), -1)
+    return codes
+
+
+def _key(v):
+    # 1, 1.0 and True are one key in a dict; np.str_ and str too.
+    if isinstance(v, np.generic):
+        v = v.item()
+    return (type(v) is bool, v)
+
+
+def targets_from_inputs(layout, inputs):
+    """Return the training target that :func:`encode` gave with ``inputs``."""
+    columns = layout["columns"]
+    targets = np.full((len(inputs), len(columns)), np.nan, dtype=inputs.dtype)
+    start, indicator = 0, output_width(layout)
+    for j, column in enumerate(columns):
+        width = _width(column)
+        observed = inputs[:, indicator + j] == 0
+        if column["kind"] == "numeric":
+            values = inputs[:, start]
+        else:
+            values = inputs[:, start : start + width].argmax(axis=1)
+        targets[observed, j] = values[observed]
+        start += width
+    return targets
+
+
+def decode(layout, outputs, *, frame_like=True):
+    """Return the table of the network's outputs, each category its likeliest level.
+
+    Returns a DataFrame of the fit's kind (pandas or polars), with the original
+    column names, dtypes and levels, when the layout was learnt on one and
+    ``frame_like``; otherwise an object array (a float array if every column is
+    numeric).
+    """
+    columns = layout["columns"]
+    out, start = [], 0
+    for column in columns:
+        if column["kind"] == "numeric":
+            out.append(outputs[:, start] * column["scale"] + column["mean"])
+            start += 1
+        else:
+            stop = start + len(column["categories"])
+            idx = outputs[:, start:stop].argmax(axis=1)
+            levels = np.empty(len(column["categories"]), dtype=object)
+            levels[:] = column["categories"]
+            out.append(levels[idx])
+            start = stop
+    return assemble(layout, out, frame_like=frame_like)
+
+
+def assemble(layout, values, *, frame_like=True):
+    """Return a table of ``layout``'s kind from one array of values per column."""
+    columns = layout["columns"]
+    if layout["backend"] is None or not frame_like:
+        if all(c["kind"] == "numeric" for c in columns):
+            return np.column_stack(values) if values else np.empty((0, 0))
+        table = np.empty((len(values[0]), len(values)), dtype=object)
+        for j, v in enumerate(values):
+            table[:, j] = v
+        return table
+    if layout["backend"] == "pandas":
+        return _pandas_frame(columns, values)
+    data = {c["name"]: list(v) for c, v in zip(columns, values, strict=True)}
+    frame = nw.from_dict(data, backend=layout["backend"])
+    casts = []
+    for c in columns:
+        dtype = c["dtype"]
+        if c["kind"] == "categorical" and dtype.startswith(("Enum", "Categorical")):
+            target = nw.Categorical() if dtype == "Categorical" else None
+            casts.append(nw.col(c["name"]).cast(target or nw.Enum(c["categories"])))
+        elif c["kind"] == "numeric" and hasattr(nw, dtype):
+            column = nw.col(c["name"])
+            if dtype.startswith(("Int", "UInt")):
+                column = column.round()
+            casts.append(column.cast(getattr(nw, dtype)))
+    return frame.with_columns(*casts).to_native()
+
+
+def _pandas_frame(columns, values):
+    import pandas as pd
+
+    data = {}
+    for column, v in zip(columns, values, strict=True):
+        dtype = column["dtype"]
+        if column["kind"] == "numeric":
+            if dtype.lower().startswith(("int", "uint")):
+                v = np.round(v)
+            data[column["name"]] = pd.Series(v).astype(dtype)
+        elif dtype == "category":
+            data[column["name"]] = pd.Categorical(v, categories=column["categories"])
+        elif dtype == "object":
+            data[column["name"]] = pd.Series(v, dtype=object)
+        else:
+            data[column["name"]] = pd.Series(list(v)).astype(dtype)
+    return pd.DataFrame(data)

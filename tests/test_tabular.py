@@ -1,0 +1,319 @@
+"""Autoencoders on mixed-type tables: DataFrames with categories and missing cells."""
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+
+import skae
+from skae import Autoencoder, DenoisingAE
+
+pd = pytest.importorskip("pandas")
+# Short fits stop at max_iter on purpose.
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+FAST = {"hidden_layer_sizes": (16,), "max_iter": 20, "random_state": 0}
+
+
+def _frame(n=240, seed=0, missing=0.1):
+    """A table whose category and bool follow its numbers (so there is structure)."""
+    rng = np.random.RandomState(seed)
+    a = rng.randn(n)
+    b = 2 * a + 0.3 * rng.randn(n)
+    colour = np.where(a > 0.5, "red", np.where(a < -0.5, "blue", "green"))
+    df = pd.DataFrame(
+        {
+            "a": a,
+            "b": b,
+            "colour": colour.astype(object),
+            "size": pd.Categorical(np.where(b > 0, "L", "S"), categories=["S", "L"]),
+            "flag": a > 0,
+            "count": rng.randint(0, 5, n),
+        }
+    )
+    df.loc[rng.rand(n) < missing, "a"] = np.nan
+    df.loc[rng.rand(n) < missing, "colour"] = None
+    return df
+
+
+def test_autoencoder_table_fit_transform_shapes_and_dtype():
+    df = _frame()
+    ae = DenoisingAE(n_components=3, **FAST).fit(df)
+    Z = ae.transform(df)
+    assert Z.shape == (len(df), 3)
+    assert Z.dtype == np.float64
+    assert np.isfinite(Z).all()
+    assert list(ae.feature_names_in_) == list(df.columns)
+    assert ae.n_features_in_ == df.shape[1]
+    assert np.isfinite(ae.loss_curve_).all()
+    assert ae.loss_curve_[-1] < ae.loss_curve_[0]
+
+
+def test_autoencoder_table_inverse_transform_restores_columns_and_dtypes():
+    df = _frame()
+    ae = Autoencoder(n_components=3, **FAST).fit(df)
+    back = ae.inverse_transform(ae.transform(df))
+    assert list(back.columns) == list(df.columns)
+    assert back["size"].dtype == df["size"].dtype  # same categories, same order
+    assert back["flag"].dtype == bool
+    assert back["count"].dtype == df["count"].dtype
+    assert set(back["colour"]) <= {"red", "green", "blue"}
+    assert not back.isna().any().any()
+
+
+def test_autoencoder_table_learns_categories():
+    # The category is a function of a number: the reconstruction gets it right
+    # far more often than the majority level would.
+    df = _frame(n=400, missing=0.0)
+    ae = Autoencoder(n_components=2, hidden_layer_sizes=(32,), random_state=0)
+    back = ae.fit(df).inverse_transform(ae.transform(df))
+    majority = df["colour"].value_counts(normalize=True).max()
+    accuracy = (back["colour"] == df["colour"]).mean()
+    assert accuracy > majority + 0.15
+
+
+def test_autoencoder_table_score_samples_per_feature_adds_up():
+    df = _frame()
+    ae = DenoisingAE(n_components=3, **FAST).fit(df)
+    per_feature = ae.score_samples_per_feature(df)
+    assert per_feature.shape == df.shape
+    assert (per_feature <= 0).all()
+    np.testing.assert_allclose(
+        per_feature.sum(axis=1), ae.score_samples(df), rtol=1e-5, atol=1e-7
+    )
+    # A missing cell scores 0: it is left out of the row's error.
+    assert (per_feature[df["a"].isna().to_numpy(), 0] == 0).all()
+
+
+def test_autoencoder_array_score_samples_per_feature_adds_up():
+    X = np.random.RandomState(0).randn(60, 5)
+    ae = Autoencoder(n_components=2, **FAST).fit(X)
+    per_feature = ae.score_samples_per_feature(X)
+    assert per_feature.shape == X.shape
+    np.testing.assert_allclose(
+        per_feature.sum(axis=1), ae.score_samples(X), rtol=1e-5, atol=1e-7
+    )
+
+
+def test_autoencoder_table_unusual_cell_has_the_worst_feature_score():
+    df = _frame(n=400, missing=0.0)
+    ae = Autoencoder(n_components=2, hidden_layer_sizes=(32,), random_state=0).fit(df)
+    odd = df.iloc[:20].copy()
+    odd["count"] = 50  # counts run from 0 to 4
+    worst = ae.score_samples_per_feature(odd).argmin(axis=1)
+    assert (worst == df.columns.get_loc("count")).all()
+    assert ae.score_samples(odd).mean() < ae.score_samples(df.iloc[:20]).mean()
+
+
+def test_autoencoder_table_missing_cells_are_left_out_of_the_loss():
+    df = _frame()
+    ae = DenoisingAE(n_components=3, **FAST).fit(df)
+    a_missing = df.copy()
+    a_missing.loc[:, "a"] = np.nan
+    per_feature = ae.score_samples_per_feature(a_missing)
+    assert (per_feature[:, 0] == 0).all()
+    assert np.isfinite(ae.score_samples(a_missing)).all()
+    # A row missing every cell: a code, and a zero error.
+    empty = df.iloc[:2].where(np.zeros((2, df.shape[1]), dtype=bool))
+    assert np.isfinite(ae.transform(empty)).all()
+    assert (ae.score_samples(empty) == 0).all()
+
+
+@pytest.mark.parametrize("noise", ["swap", "mask", "gaussian"])
+def test_denoisingae_table_noises_train(noise):
+    df = _frame()
+    ae = DenoisingAE(n_components=3, noise=noise, **FAST).fit(df)
+    assert np.isfinite(ae.transform(df)).all()
+
+
+def test_autoencoder_array_with_missing_values_is_a_table():
+    rng = np.random.RandomState(0)
+    X = rng.randn(80, 4)
+    X[rng.rand(80, 4) < 0.1] = np.nan
+    ae = Autoencoder(n_components=2, **FAST).fit(X)
+    assert np.isfinite(ae.transform(X)).all()
+    back = ae.inverse_transform(ae.transform(X))
+    assert back.shape == X.shape and back.dtype == np.float64
+    assert np.isfinite(back).all()
+
+
+def test_autoencoder_plain_array_path_is_unchanged():
+    # No categories, no missing cells: no table layout, the array is the input.
+    X = np.random.RandomState(0).randn(50, 4)
+    ae = Autoencoder(n_components=2, **FAST).fit(X)
+    assert ae._table_ is None
+    assert ae.net_.module_.encoder[0].in_features == 4
+
+
+def test_autoencoder_table_categorical_features_override():
+    df = _frame(missing=0.0)
+    categorical = ["colour", "size", "flag", "count"]
+    ae = Autoencoder(n_components=2, categorical_features=categorical, **FAST)
+    ae.fit(df)
+    kinds = {c["name"]: c["kind"] for c in ae._table_["columns"]}
+    assert kinds == {
+        "a": "numeric",
+        "b": "numeric",
+        **dict.fromkeys(categorical, "categorical"),
+    }
+    # Only the columns named are categorical: text elsewhere is an error.
+    with pytest.raises(ValueError, match="column 'colour' was numeric"):
+        Autoencoder(categorical_features=["count"], **FAST).fit(df)
+    back = ae.inverse_transform(ae.transform(df))
+    assert set(back["count"]) <= set(df["count"])
+
+
+def test_autoencoder_table_unseen_category_counts_as_missing():
+    df = _frame()
+    ae = Autoencoder(n_components=2, **FAST).fit(df)
+    new = df.iloc[:5].copy()
+    new["colour"] = "purple"
+    missing = df.iloc[:5].copy()
+    missing["colour"] = None
+    np.testing.assert_allclose(ae.transform(new), ae.transform(missing))
+
+
+def test_autoencoder_table_bad_input_errors():
+    df = _frame()
+    ae = Autoencoder(n_components=2, **FAST)
+    all_missing = df.assign(a=np.nan)
+    with pytest.raises(ValueError, match="column 'a' has no observed value"):
+        ae.fit(all_missing)
+    mixed = df.assign(colour=["x", 1] * (len(df) // 2))
+    with pytest.raises(ValueError, match="column 'colour' mixes values"):
+        ae.fit(mixed)
+    many = df.assign(colour=[f"id{i}" for i in range(len(df))])
+    many = pd.concat([many] * 5, ignore_index=True)
+    many["colour"] = [f"id{i}" for i in range(len(many))]
+    with pytest.raises(ValueError, match="column 'colour' is categorical with 1200"):
+        ae.fit(many)
+    ae.fit(df)
+    with pytest.raises(ValueError, match="column 'b' was numeric in fit"):
+        ae.transform(df.assign(b="text"))
+    with pytest.raises(ValueError, match="feature names"):
+        ae.transform(df[df.columns[::-1]])
+    with pytest.raises(ValueError, match="feature names"):
+        ae.transform(df.drop(columns="b"))
+
+
+def test_autoencoder_table_failed_fit_keeps_the_fitted_model():
+    df = _frame()
+    ae = Autoencoder(n_components=2, **FAST).fit(df)
+    before = ae.transform(df)
+    with pytest.raises(ValueError):
+        ae.fit(df.assign(a=np.nan))
+    np.testing.assert_array_equal(ae.transform(df), before)
+
+
+def test_autoencoder_table_rejects_bce():
+    with pytest.raises(ValueError, match="loss='bce' is for data in"):
+        Autoencoder(loss="bce", out_activation="logistic", **FAST).fit(_frame())
+
+
+def test_autoencoder_table_partial_fit_sample_weight_early_stopping():
+    df = _frame()
+    ae = DenoisingAE(n_components=2, **FAST)
+    ae.partial_fit(df.iloc[:120]).partial_fit(df.iloc[120:])
+    assert len(ae.loss_curve_) == 2
+    weights = np.random.RandomState(0).rand(len(df))
+    DenoisingAE(n_components=2, **FAST).fit(df, sample_weight=weights)
+    es = DenoisingAE(n_components=2, early_stopping=True, **FAST).fit(df)
+    assert len(es.validation_scores_) == es.n_iter_
+    assert np.isfinite(es.validation_scores_).all()
+
+
+def test_autoencoder_table_layerwise_pretraining():
+    ae = Autoencoder(n_components=2, hidden_layer_sizes=(8,), pretrain_max_iter=3)
+    ae.set_params(max_iter=5, random_state=0).fit(_frame())
+    assert len(ae.pretrain_loss_curves_) == 2
+
+
+def test_autoencoder_table_pipeline_and_grid_search():
+    df = _frame()
+    y = (df["b"] > 0).to_numpy().astype(int)
+    pipe = make_pipeline(DenoisingAE(**FAST), LogisticRegression())
+    search = GridSearchCV(pipe, {"denoisingae__n_components": [2, 3]}, cv=2)
+    search.fit(df, y)
+    assert search.score(df, y) > 0.7
+
+
+def test_autoencoder_table_set_output_pandas():
+    df = _frame()
+    ae = DenoisingAE(n_components=3, **FAST).set_output(transform="pandas")
+    Z = ae.fit_transform(df)
+    assert list(Z.columns) == ["denoisingae0", "denoisingae1", "denoisingae2"]
+    assert list(Z.index) == list(df.index)
+
+
+def test_autoencoder_table_persistence(tmp_path):
+    df = _frame()
+    ae = DenoisingAE(n_components=3, **FAST).fit(df)
+    expected = ae.transform(df)
+    again = pickle.loads(pickle.dumps(ae))
+    np.testing.assert_array_equal(again.transform(df), expected)
+    path = tmp_path / "table.skae"
+    skae.save(ae, path)
+    loaded = skae.load(path)
+    np.testing.assert_array_equal(loaded.transform(df), expected)
+    pd.testing.assert_frame_equal(
+        loaded.inverse_transform(expected), ae.inverse_transform(expected)
+    )
+
+
+def test_autoencoder_table_skops_round_trip(tmp_path):
+    sio = pytest.importorskip("skops.io")
+    df = _frame()
+    ae = DenoisingAE(n_components=3, **FAST).fit(df)
+    path = tmp_path / "table.skops"
+    sio.dump(ae, path)
+    loaded = sio.load(path, trusted=sio.get_untrusted_types(file=path))
+    np.testing.assert_array_equal(loaded.transform(df), ae.transform(df))
+
+
+def test_autoencoder_table_onnx_export_refused():
+    pytest.importorskip("skl2onnx")
+    from skae.onnx import to_onnx
+
+    ae = Autoencoder(n_components=2, **FAST).fit(_frame())
+    with pytest.raises(NotImplementedError, match="fitted on a table"):
+        to_onnx(ae, np.zeros((1, 6), dtype=np.float32))
+
+
+def test_outlier_detector_table_fit_predict_and_explain():
+    df = _frame()
+    detector = skae.AutoencoderOutlierDetector(random_state=0).fit(df)
+    assert detector.predict(df).shape == (len(df),)
+    per_feature = detector.score_samples_per_feature(df)
+    assert per_feature.shape == df.shape
+    np.testing.assert_allclose(
+        per_feature.sum(axis=1), detector.score_samples(df), rtol=1e-5, atol=1e-7
+    )
+    with pytest.raises(ValueError, match="feature names"):
+        detector.score_samples(df[df.columns[::-1]])
+
+
+def test_outlier_detector_table_semi_supervised():
+    df = _frame()
+    y = np.full(len(df), -1)
+    y[:5] = 1
+    detector = skae.AutoencoderOutlierDetector(random_state=0).fit(df, y)
+    assert np.isfinite(detector.score_samples(df)).all()
+
+
+def test_autoencoder_table_polars_round_trip():
+    pl = pytest.importorskip("polars")
+    df = pl.from_pandas(_frame().astype({"colour": "str"}))
+    ae = DenoisingAE(n_components=2, **FAST).fit(df)
+    assert list(ae.feature_names_in_) == df.columns
+    back = ae.inverse_transform(ae.transform(df))
+    assert isinstance(back, pl.DataFrame)
+    assert back.schema == df.schema
+    np.testing.assert_allclose(
+        ae.score_samples_per_feature(df).sum(axis=1),
+        ae.score_samples(df),
+        rtol=1e-5,
+        atol=1e-7,
+    )
