@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 TORCH := torch==2.13.0
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow docs bench bench-check lint format clean
+.PHONY: demo test test-threads test-slow docs bench bench-check lint format clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,18 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
+
+# CI's fast suite, twice: at one torch/BLAS thread and at two, each in its own random
+# order (pytest-randomly), so that no test passes only in one order or at one thread
+# count. TEST_SEED picks the first order (random unless given; each run prints its
+# --randomly-seed to reproduce it), the second run takes TEST_SEED + 1.
+TEST_SEED := $(or $(TEST_SEED),$(shell od -An -N4 -tu4 /dev/urandom | tr -d ' '))
+THREADS = OMP_NUM_THREADS=$(1) MKL_NUM_THREADS=$(1) OPENBLAS_NUM_THREADS=$(1) \
+	NUMEXPR_NUM_THREADS=$(1) VECLIB_MAXIMUM_THREADS=$(1)
+test-threads: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(call THREADS,1) $(PY) -m pytest -p randomly --randomly-seed=$(TEST_SEED)
+	$(call THREADS,2) $(PY) -m pytest -p randomly --randomly-seed=$$(($(TEST_SEED) + 1))
 
 test-slow: $(STAMP) bench-check
 	$(PY) -m pytest -m slow

@@ -24,6 +24,7 @@ import json
 import math
 import os
 import tempfile
+import warnings
 import zipfile
 
 import numpy as np
@@ -309,9 +310,18 @@ def _decode_fitted(est, fitted, ctx):
         setattr(est, key, _decode(value, ctx))
     if "weights" not in fitted:  # a composite: its parts carry the weights
         return
-    # The parameters shape the net about to be built: check them as fit does.
+    # The parameters shape the net about to be built: check them as fit does, then
+    # check the shapes they imply against the tensors in the file, before anything
+    # is allocated (a small file may declare a huge network).
     est._validate_params()
-    arrays = ctx["tensors"](fitted["weights"])
+    data = ctx["member"](fitted["weights"])
+    check_tensors(est, _safetensors_shapes(data, fitted["weights"]), budget=ctx["size"])
+    try:
+        arrays = safetensors.torch.load(data)
+    except Exception as exc:  # safetensors raises its own error types
+        raise ValueError(
+            f"{fitted['weights']} is not valid safetensors: {exc}"
+        ) from None
     device = _load_device(est, ctx["device"])
     net = rebuild_empty_net(est, device)
     module = {
@@ -363,6 +373,212 @@ def _load_device(est, device):
     return device
 
 
+# ---------------------------------------------------------------------- validation
+
+# The safetensors dtypes a skae file may hold, with their sizes in bytes.
+_DTYPE_SIZES = {"F16": 2, "BF16": 2, "F32": 4, "F64": 8, "I32": 4, "I64": 8}
+_FLOAT_DTYPES = {"F16", "BF16", "F32", "F64"}
+_TORCH_DTYPES = {
+    torch.float16: "F16",
+    torch.bfloat16: "BF16",
+    torch.float32: "F32",
+    torch.float64: "F64",
+    torch.int32: "I32",
+    torch.int64: "I64",
+}
+
+
+def _safetensors_shapes(data, name):
+    """Return ``{tensor name: (shape, dtype)}`` from a safetensors header alone.
+
+    Every entry is checked against the buffer: a known dtype, a shape of
+    non-negative ints and a byte range inside the data that fits the shape, so
+    that loading the tensors allocates at most the buffer's size.
+    """
+    if len(data) < 8:
+        raise ValueError(f"{name} is not valid safetensors: {len(data)} bytes")
+    size = int.from_bytes(data[:8], "little")
+    if size > len(data) - 8:
+        raise ValueError(f"{name} is not valid safetensors: its header overruns it")
+    try:
+        header = json.loads(data[8 : 8 + size])
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise ValueError(f"{name} is not valid safetensors: {exc}") from None
+    if not isinstance(header, dict):
+        raise ValueError(f"{name} is not valid safetensors: its header is no dict")
+    n_bytes = len(data) - 8 - size
+    shapes = {}
+    for key, info in header.items():
+        if key == "__metadata__":
+            continue
+        try:
+            dtype, shape, (begin, end) = (
+                info["dtype"],
+                info["shape"],
+                info["data_offsets"],
+            )
+        except (TypeError, KeyError, ValueError):
+            raise ValueError(f"{name}: a malformed entry for {key!r}") from None
+        if dtype not in _DTYPE_SIZES or not (
+            isinstance(shape, list)
+            and all(isinstance(n, int) and n >= 0 for n in shape)
+            and isinstance(begin, int)
+            and isinstance(end, int)
+            and 0 <= begin <= end <= n_bytes
+            and end - begin == math.prod(shape) * _DTYPE_SIZES[dtype]
+        ):
+            raise ValueError(
+                f"{name}: the entry for {key!r} ({dtype}, shape {shape}, bytes "
+                f"{begin} to {end} of {n_bytes}) does not fit the data"
+            )
+        shapes[key] = (tuple(shape), dtype)
+    return shapes
+
+
+def _expected_module(est):
+    """Return the state_dict that ``est``'s parameters imply, as shapes.
+
+    ``{name: (shape, is_parameter, dtype)}``.
+
+    The module is built on PyTorch's meta device: shapes without memory, so that a
+    declared network of any size costs nothing to describe.
+    """
+    try:
+        with warnings.catch_warnings():
+            # Warnings about the architecture were given when it was fitted.
+            warnings.simplefilter("ignore", UserWarning)
+            # As skae._state.rebuild_empty_net: a net may see other features
+            # than the estimator (the imputer's indicator columns).
+            n_features = getattr(est, "_net_n_features", est.n_features_in_)
+            module, kwargs = est._module_spec(n_features)
+            with torch.device("meta"):
+                built = module(**kwargs)
+    except (RuntimeError, ValueError, TypeError, OverflowError) as exc:
+        raise ValueError(
+            f"the parameters saved for {type(est).__name__} describe no network: {exc}"
+        ) from None
+    params = {name for name, _ in built.named_parameters()}
+    return {
+        name: (tuple(value.shape), name in params, _dtype_name(value.dtype))
+        for name, value in built.state_dict().items()
+    }
+
+
+def _dtype_name(dtype):
+    """Return the safetensors name of a NumPy or torch dtype (or the name itself)."""
+    if isinstance(dtype, str):
+        return dtype
+    if isinstance(dtype, torch.dtype):
+        return _TORCH_DTYPES.get(dtype, str(dtype))
+    dtype = np.dtype(dtype)
+    kind = {"f": "F", "i": "I", "u": "U"}.get(dtype.kind, dtype.kind)
+    return f"{kind}{dtype.itemsize * 8}"
+
+
+def check_tensors(est, found, budget=None):
+    """Check tensors found in a saved estimator against its parameters' network.
+
+    ``found`` maps ``module.<name>`` (the module's ``state_dict``) and
+    ``optimizer.<index>.<name>`` (the optimiser's tensors) to ``(shape, dtype)``;
+    the dtype is a safetensors name (``"F32"``), a NumPy or a torch dtype. The
+    shapes that ``est``'s parameters and fitted attributes imply are computed
+    without allocating; the network they declare must fit in ``budget`` bytes (the
+    file's size, when given) and its state_dict must be exactly the one found;
+    a ``ValueError`` says what does not fit. Nothing is built either way.
+    """
+    name = type(est).__name__
+    n_tensors = sum(key.startswith("module.") for key in found)
+    for key, value in est.get_params(deep=False).items():
+        # One layer has at least one tensor: a longer list of layers cannot be
+        # the network in the file (and would take long to describe).
+        if isinstance(value, list | tuple) and len(value) > max(n_tensors, 3):
+            raise ValueError(
+                f"the parameter {key} saved for {name} lists {len(value):,} "
+                f"entries, more than the {n_tensors} weight tensors in the file"
+            )
+    expected = _expected_module(est)
+    n_values = sum(math.prod(shape) for shape, _, _ in expected.values())
+    # Two bytes a weight at the least (float16): a file smaller than that cannot
+    # hold them, whatever the tensors it lists.
+    if budget is not None and 2 * n_values > budget:
+        raise ValueError(
+            f"the parameters saved for {name} declare a network of {n_values:,} "
+            f"weights ({4 * n_values:,} bytes in float32), more than the "
+            f"{budget:,} bytes it was saved in can hold; nothing was allocated."
+        )
+    module = {
+        key[len("module.") :]: value
+        for key, value in found.items()
+        if key.startswith("module.")
+    }
+    problems = [f"missing {key}" for key in expected if key not in module]
+    problems += [f"unexpected {key}" for key in module if key not in expected]
+    for key, (shape, dtype) in module.items():
+        if key in expected and tuple(shape) != expected[key][0]:
+            problems.append(
+                f"size mismatch for {key}: the file holds {tuple(shape)}, the "
+                f"parameters need {expected[key][0]}"
+            )
+        if key not in expected:
+            continue
+        # Floating tensors may be float32 or float64 (L-BFGS on float64 data);
+        # others (a module's index columns) have the dtype the module gives them.
+        _, is_parameter, wanted = expected[key]
+        if is_parameter or wanted in _FLOAT_DTYPES:
+            if _dtype_name(dtype) not in _FLOAT_DTYPES:
+                problems.append(f"{key} is {_dtype_name(dtype)}, not floating point")
+        elif _dtype_name(dtype) != wanted:
+            problems.append(f"{key} is {_dtype_name(dtype)}, not {wanted}")
+    if problems:
+        raise ValueError(
+            f"the weights saved for {name} do not fit its architecture: "
+            + "; ".join(problems)
+        )
+    param_shapes = [shape for shape, is_param, _ in expected.values() if is_param]
+    for key, (shape, dtype) in found.items():
+        if key.startswith("module."):
+            continue
+        parts = key.split(".", 2)
+        if (
+            len(parts) != 3
+            or parts[0] != "optimizer"
+            or not parts[1].isdigit()
+            or int(parts[1]) >= len(param_shapes)
+            or (tuple(shape) != () and tuple(shape) not in param_shapes)
+            or _dtype_name(dtype) not in _DTYPE_SIZES
+        ):
+            raise ValueError(
+                f"the optimiser state saved for {name} does not fit it: {key} "
+                f"({_dtype_name(dtype)}, shape {tuple(shape)}) for "
+                f"{len(param_shapes)} parameters of shapes {param_shapes}"
+            )
+
+
+def check_net_state(est, state):
+    """:func:`check_tensors` for a pickled net state (``skae._state.net_state``).
+
+    Call it on the unpickled ``net_`` entry before the net is rebuilt, so that
+    arrays that do not fit the parameters give a clear ``ValueError`` and the
+    declared network is never allocated.
+    """
+    try:
+        found = {
+            f"module.{key}": (np.shape(value), np.asarray(value).dtype)
+            for key, value in state["module"].items()
+        }
+        for index, entries in state["optimizer"]["state"].items():
+            for key, value in entries.items():
+                if isinstance(value, np.ndarray):
+                    found[f"optimizer.{index}.{key}"] = (value.shape, value.dtype)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(
+            f"the state saved for {type(est).__name__} is malformed: {exc!r}"
+        ) from None
+    # The arrays are in memory already: the shapes must match exactly, so that
+    # rebuilding allocates no more than they take.
+    check_tensors(est, found)
+
+
 # ------------------------------------------------------------------------ public
 
 
@@ -381,8 +597,9 @@ def save(estimator, path):
         An :class:`Autoencoder`, :class:`DenoisingAE`, :class:`VariationalAE`,
         :class:`ConvAE`, :class:`MLPClassifier` or :class:`MLPRegressor`.
     path : str, path-like or binary file object
-        Where to write. A path is written atomically: a file that was there is
-        replaced only once the new one is complete.
+        Where to write. A path is written atomically: the new file is written
+        beside it and synced to disk, then replaces it, so a full disk, a crash
+        or Ctrl-C leaves the old file or the new one, never a partial one.
 
     Raises
     ------
@@ -451,14 +668,43 @@ def save(estimator, path):
         return
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
+    # A temporary file beside the target, on disk (fsync) before it replaces the
+    # target: a full disk, a crash or Ctrl-C leaves the old file or the new one,
+    # never a partial one.
     fd, tmp = tempfile.mkstemp(prefix=".skae-", dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
             _write_zip(f, members)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
         raise
+    _fsync_directory(directory)
+
+
+def _fsync_directory(directory):
+    """Make a rename in ``directory`` durable, where the platform allows it."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # Windows opens no directories
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _size(f):
+    """Return the size in bytes of the open file ``f``; keep its position."""
+    position = f.tell()
+    try:
+        return f.seek(0, os.SEEK_END)
+    finally:
+        f.seek(position)
 
 
 def _write_zip(f, members):
@@ -492,7 +738,9 @@ def load(path, device="cpu"):
     ValueError
         If the file is not a skae file, is truncated or corrupted, fails its
         SHA-256 checks, was written by a newer format version, names a class that
-        is not one of skae's, or holds weights of the wrong shapes.
+        is not one of skae's, holds weights of the wrong shapes, or declares a
+        network larger than the file can hold (checked before anything is
+        allocated).
 
     Warns
     -----
@@ -520,6 +768,19 @@ def load(path, device="cpu"):
         names = set(zf.namelist())
         if _HEADER not in names or _HEADER_HASH not in names:
             raise ValueError(f"{path} is not a skae file: it has no {_HEADER}.")
+        # What loading allocates is bounded by the file's size: skae stores its
+        # members uncompressed, so none can expand beyond the archive (no zip
+        # bomb), and the weights must fit in their member (see check_tensors).
+        size = _size(zf.fp)
+        infos = zf.infolist()
+        if (
+            any(i.compress_type != zipfile.ZIP_STORED for i in infos)
+            or sum(i.file_size for i in infos) > size
+        ):
+            raise ValueError(
+                f"{path} is not a skae file: its members are compressed or "
+                f"declare more than the file's {size:,} bytes."
+            )
 
         def read(name):
             try:
@@ -541,7 +802,7 @@ def load(path, device="cpu"):
             )
         try:
             header = json.loads(header_bytes)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             raise ValueError(f"{path}: {_HEADER} is not valid JSON: {exc}") from None
         if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
             raise ValueError(
@@ -556,26 +817,25 @@ def load(path, device="cpu"):
             )
         hashes = header["sha256"]
 
-        def tensors(name):
-            if name not in hashes or name not in names:
+        def member(name):
+            if not isinstance(hashes, dict) or name not in hashes or name not in names:
                 raise ValueError(f"the member {name} is missing")
             data = read(name)
             if hashlib.sha256(data).hexdigest() != hashes[name]:
                 raise ValueError(
                     f"{name} fails its SHA-256 check (tampered or corrupted)"
                 )
-            try:
-                return safetensors.torch.load(data)
-            except Exception as exc:  # safetensors raises its own error types
-                raise ValueError(f"{name} is not valid safetensors: {exc}") from None
+            return data
 
-        ctx = {"tensors": tensors, "device": device}
+        ctx = {"member": member, "device": device, "size": size}
         try:
             estimator = header["estimator"]
             warn_on_version_drift(estimator["class"], header.get("versions"), 2)
             return _decode_estimator(estimator, ctx)
         except ValueError as exc:
             raise ValueError(f"{path}: {exc}") from None
+        except RecursionError:
+            raise ValueError(f"{path}: the header nests too deeply.") from None
         except (KeyError, TypeError, AttributeError, IndexError) as exc:
             raise ValueError(
                 f"{path}: malformed header ({type(exc).__name__}: {exc})."

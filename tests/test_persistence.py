@@ -1,6 +1,8 @@
 """skae.save / skae.load, pickle and joblib: round trips, continued training, and a
 clear error for every kind of damaged or foreign file."""
 
+import copyreg
+import errno
 import hashlib
 import io
 import json
@@ -8,6 +10,8 @@ import os
 import pickle
 import subprocess
 import sys
+import time
+import warnings
 import zipfile
 
 import joblib
@@ -261,6 +265,36 @@ def test_save_overwrites_atomically(small, tmp_path):
     assert_same_outputs(est, load(path), X)
 
 
+@pytest.fixture
+def tiny_filesystem(tmp_path):
+    """A 64 KiB tmpfs; skipped where mounting one is not allowed (not root)."""
+    mount_point = tmp_path / "tiny"
+    mount_point.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount_point)],
+        capture_output=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", str(mount_point)], check=True)
+
+
+def test_save_on_a_full_disk_leaves_the_old_file_whole(small, tiny_filesystem):
+    est, X, _ = _fit("mlp", small)
+    path = tiny_filesystem / "model.skae"
+    save(est, path)
+    big = Autoencoder(8, hidden_layer_sizes=(512,), max_iter=1, random_state=0)
+    big.fit(X)  # about 1 MB of weights and Adam state: more than the disk holds
+    with pytest.raises(OSError) as info:
+        save(big, path)
+    assert info.value.errno == errno.ENOSPC
+    assert os.listdir(tiny_filesystem) == ["model.skae"]  # no temporary file left
+    assert_same_outputs(est, load(path), X)
+
+
 @pytest.mark.parametrize(
     "est, match",
     [
@@ -303,14 +337,24 @@ def saved(small, tmp_path):
     return path
 
 
-def _rewrite(path, change):
+def _rewrite(path, change, compression=zipfile.ZIP_STORED):
     """Rewrite the zip with ``change(members)`` applied, CRCs recomputed."""
     with zipfile.ZipFile(path) as zf:
         members = {name: zf.read(name) for name in zf.namelist()}
     change(members)
-    with zipfile.ZipFile(path, "w") as zf:
+    with zipfile.ZipFile(path, "w", compression=compression) as zf:
         for name, data in members.items():
             zf.writestr(name, data)
+
+
+def _nest_header(members):
+    """Give the header a value nested 100,000 lists deep (json.dumps cannot)."""
+    header = json.loads(members["header.json"])
+    header["estimator"]["params"]["verbose"] = "NESTED"
+    text = json.dumps(header).replace('"NESTED"', "[" * 100_000 + "]" * 100_000)
+    members["header.json"] = text.encode()
+    digest = hashlib.sha256(members["header.json"]).hexdigest()
+    members["header.json.sha256"] = digest.encode()
 
 
 def _edit_header(members, edit, rehash=True):
@@ -333,6 +377,36 @@ def _set(header, keys, value):
     for key in keys[:-1]:
         node = node[key]
     node[keys[-1]] = value
+
+
+def _rehash_weights(members):
+    _edit_header(
+        members,
+        lambda h: _set(
+            h,
+            ["sha256", "weights.safetensors"],
+            hashlib.sha256(members["weights.safetensors"]).hexdigest(),
+        ),
+    )
+
+
+def _lying_safetensors(members):
+    # A safetensors header that declares a 10^12-value tensor in a few bytes.
+    header = json.dumps(
+        {"module.hidden.0.weight": {"dtype": "F32", "shape": [10**6, 10**6],
+                                    "data_offsets": [0, 4 * 10**12]}}
+    ).encode()  # fmt: skip
+    members["weights.safetensors"] = len(header).to_bytes(8, "little") + header
+    _rehash_weights(members)
+
+
+def _extra_optimizer_tensor(members):
+    import safetensors.torch
+
+    tensors = safetensors.torch.load(members["weights.safetensors"])
+    tensors["optimizer.99.exp_avg"] = torch.zeros(8)
+    members["weights.safetensors"] = safetensors.torch.save(tensors)
+    _rehash_weights(members)
 
 
 def _swap_weights(members):
@@ -423,6 +497,22 @@ DAMAGE = {
         ),
         "The 'activation' parameter of MLPClassifier must be",
     ),
+    "lying-safetensors-header": (
+        lambda p: _rewrite(p, _lying_safetensors),
+        "the entry for 'module.hidden.0.weight' .* does not fit the data",
+    ),
+    "stray-optimizer-tensor": (
+        lambda p: _rewrite(p, _extra_optimizer_tensor),
+        "optimiser state saved for MLPClassifier does not fit it: optimizer.99",
+    ),
+    "compressed-member": (
+        lambda p: _rewrite(p, lambda m: None, zipfile.ZIP_DEFLATED),
+        "members are compressed",
+    ),
+    "header-nested-too-deeply": (
+        lambda p: _rewrite(p, _nest_header),
+        "nests too deeply|not valid JSON",
+    ),
     "unknown-parameter": (
         lambda p: _rewrite(
             p,
@@ -441,6 +531,153 @@ def test_damaged_file_gives_a_clear_error(saved, damage):
     spoil(saved)
     with pytest.raises(ValueError, match=match):
         load(saved)
+
+
+# Parameters and fitted attributes that make the saved 64 -> 8 -> 10 MLP declare a
+# network of about 10^12 weights (4 TB in float32) in a file of a few kilobytes.
+HUGE = {
+    "wide": {"hidden_layer_sizes": {"__tuple__": [10**6]}, "n_features_in_": 10**6},
+    "deep": {"hidden_layer_sizes": {"__tuple__": [10**4] * 10**5}},
+    "many-features": {"n_features_in_": 10**11},
+}
+
+
+def _declare(header, changes):
+    node = header["estimator"]
+    for key, value in changes.items():
+        where = node["fitted"]["attributes"] if key.endswith("_") else node["params"]
+        where[key] = value
+
+
+@pytest.mark.parametrize("how", HUGE)
+def test_load_refuses_a_huge_declared_network_quickly(saved, how):
+    _rewrite(saved, lambda m: _edit_header(m, lambda h: _declare(h, HUGE[how])))
+    assert saved.stat().st_size < 2_000_000
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match="declare a network of|lists 100,000 entries"):
+        load(saved)
+    # Described on PyTorch's meta device, never allocated: milliseconds.
+    assert time.perf_counter() - start < 1
+
+
+def test_check_tensors_accepts_what_save_wrote_and_refuses_the_rest(small):
+    from skae._persistence import check_net_state, check_tensors
+
+    est, _, _ = _fit("mlp", small)
+    state = est.__getstate__()["net_"]
+    check_net_state(est, state)  # what pickle wrote fits
+    found = {
+        f"module.{k}": (tuple(v.shape), v.dtype)
+        for k, v in est.net_.module_.state_dict().items()
+    }
+    check_tensors(est, found, budget=10**6)
+    with pytest.raises(ValueError, match="more than the 100 bytes"):
+        check_tensors(est, found, budget=100)
+    for key, change, match in [
+        ("module.output.bias", ((11,), torch.float32), "size mismatch for output"),
+        ("module.output.bias", ((10,), torch.int64), "is I64, not floating"),
+        ("module.extra", ((1,), torch.float32), "unexpected extra"),
+        ("optimizer.4.exp_avg", ((10,), torch.float32), "optimizer.4.exp_avg"),
+        ("optimizer.0.exp_avg", ((7, 7), torch.float32), "optimizer.0.exp_avg"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            check_tensors(est, {**found, key: change}, budget=10**6)
+    with pytest.raises(ValueError, match="missing output.bias"):
+        check_tensors(est, {k: v for k, v in found.items() if "output.bias" not in k})
+
+
+# ----------------------------------------------------- damaged pickled states
+
+
+class _Tampered:
+    """Pickles as ``est`` whose state went through ``change`` first."""
+
+    def __init__(self, est, change):
+        self.est, self.change = est, change
+
+    def __reduce_ex__(self, protocol):
+        state = dict(self.est.__getstate__())
+        state["net_"] = dict(state["net_"])
+        self.change(state)
+        # How pickle rebuilds any object: object.__new__, then __setstate__.
+        return (copyreg._reconstructor, (type(self.est), object, None), state)
+
+
+def _set_net(key, value):
+    return lambda state: state["net_"].__setitem__(key, value)
+
+
+def _swap_array(state):
+    state["net_"]["module"] = {
+        **state["net_"]["module"],
+        "hidden.0.weight": np.zeros((3, 3), np.float32),
+    }
+
+
+PICKLE_DAMAGE = {
+    "wrong-version": (_set_net("version", 99), ValueError, "state layout \\(99\\)"),
+    "not-a-state": (_set_net("version", None), ValueError, "state layout \\(None\\)"),
+    # load_state_dict's own error until skae._state checks the state first (see
+    # check_net_state).
+    "swapped-tensors": (_swap_array, (ValueError, RuntimeError), "size mismatch"),
+}
+
+
+@pytest.mark.parametrize("damage", PICKLE_DAMAGE, ids=PICKLE_DAMAGE.keys())
+def test_damaged_pickled_state_gives_a_clear_error(damage, small):
+    from skae._persistence import check_net_state
+
+    change, error, match = PICKLE_DAMAGE[damage]
+    est, _, _ = _fit("mlp", small)
+    payload = pickle.dumps(_Tampered(est, change))
+    with pytest.raises(error, match=match):
+        pickle.loads(payload)
+    if damage == "swapped-tensors":
+        state = est.__getstate__()
+        _swap_array(state)
+        with pytest.raises(ValueError, match="size mismatch for hidden.0.weight"):
+            check_net_state(est, state["net_"])
+
+
+def test_check_net_state_refuses_a_huge_declared_network_quickly(small):
+    from skae._persistence import check_net_state
+
+    est, _, _ = _fit("mlp", small)
+    state = est.__getstate__()["net_"]
+    est.set_params(hidden_layer_sizes=(10**6,))
+    est.n_features_in_ = 10**6
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=r"need \(1000000, 1000000\)"):
+        check_net_state(est, state)
+    assert time.perf_counter() - start < 1
+
+
+def test_damaged_pickle_bytes_give_an_error_or_an_estimator(small):
+    # A pickle carries no checksum: a truncated one fails in pickle itself, and a
+    # flipped byte fails to load or, inside the weights' bytes, silently loads
+    # other weights. skae.save's SHA-256 sums catch both (test above).
+    est, X, _ = _fit("mlp", small)
+    payload = pickle.dumps(est)
+    for cut in (1, len(payload) // 3, len(payload) // 2, len(payload) - 1):
+        with pytest.raises((pickle.UnpicklingError, EOFError, ValueError)):
+            pickle.loads(payload[:cut])
+    expected = est.predict_proba(X)
+    rng = np.random.default_rng(0)
+    outcomes = {"error": 0, "same": 0, "changed": 0}
+    for position in rng.choice(len(payload), size=40, replace=False):
+        damaged = bytearray(payload)
+        damaged[position] ^= 0xFF
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                loaded = pickle.loads(bytes(damaged))
+            proba = loaded.predict_proba(X)
+        except Exception:  # any error is a refusal; nothing crashed or hung
+            outcomes["error"] += 1
+            continue
+        same = proba.shape == expected.shape and np.array_equal(proba, expected)
+        outcomes["same" if same else "changed"] += 1
+    assert sum(outcomes.values()) == 40 and outcomes["error"] > 0, outcomes
 
 
 def test_load_on_missing_cuda_is_a_clear_error(saved):

@@ -2,6 +2,7 @@
 the same bits in another process, the caller's RNGs are left alone, and inference
 from many threads at once gives the serial results."""
 
+import pickle
 import random
 import subprocess
 import sys
@@ -247,3 +248,47 @@ def test_inference_from_many_threads_matches_serial(name, digits):
         results = {key: future.result() for key, future in futures.items()}
     for (job, _), result in results.items():
         assert_array_equal(result, serial[job], err_msg=str(job))
+
+
+# ---------------------------------------------------------------- interruption
+
+
+class _RaiseOnForward:
+    """A module's ``forward`` that raises KeyboardInterrupt on its n-th call."""
+
+    def __init__(self, module, n):
+        self.forward, self.n = module.forward, n
+
+    def __call__(self, *args, **kwargs):
+        self.n -= 1
+        if self.n == 0:
+            raise KeyboardInterrupt
+        return self.forward(*args, **kwargs)
+
+
+@pytest.mark.parametrize("name", MAKERS)
+def test_keyboard_interrupt_in_partial_fit_leaves_nothing_half_updated(name, small):
+    # A KeyboardInterrupt raised as an exception in the middle of an epoch (not
+    # the SIGINT that skae turns into a clean stop): some batches have updated
+    # the weights and the optimiser by then.
+    X, y = small
+    est = make(name, batch_size=50).fit(X, y)
+    twin = pickle.loads(pickle.dumps(est))
+    before, state, curve = all_outputs(est, X), weights(est), list(est.loss_curve_)
+    module = est.net_.module_
+    module.forward = _RaiseOnForward(module, 4)
+    with pytest.raises(KeyboardInterrupt):
+        est.partial_fit(X, y)
+    vars(est.net_.module_).pop("forward", None)
+    for key, value in weights(est).items():
+        assert torch.equal(value, state[key]), key
+    assert est.loss_curve_ == curve and est.n_iter_ == twin.n_iter_
+    for key, value in all_outputs(est, X).items():
+        assert_array_equal(value, before[key], err_msg=key)
+    # The optimiser state and the training RNG were put back too: the next call
+    # gives the bits of the estimator that was never interrupted.
+    est.partial_fit(X, y)
+    twin.partial_fit(X, y)
+    assert est.loss_curve_ == twin.loss_curve_
+    for key, value in weights(est).items():
+        assert torch.equal(value, weights(twin)[key]), key

@@ -8,12 +8,24 @@ tests are then collected from here. The few that read scikit-learn's private
 internals or compare its float64 numerics exactly are marked below as expected
 failures, each with its reason; skae's own tests check the public behaviour they
 stand for.
+
+An expected failure is strict (an unexpected pass fails the suite) only where the
+failure does not depend on the machine: a private attribute that skae does not
+have, a message worded otherwise. Where float32 rounding decides the outcome, the
+test passes on some CPUs (or thread counts) and fails on others, so its mark is not
+strict, and a test here checks the same behaviour at a tolerance that holds on any
+of them.
 """
 
 import importlib.util
+import warnings
 
+import numpy as np
 import pytest
 import sklearn.neural_network
+from numpy.testing import assert_allclose
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import PoissonRegressor
 from sklearn.neural_network.tests import test_mlp as _sklearn_suite
 
 import skae
@@ -40,13 +52,6 @@ EXPECTED_FAILURES = {
     "test_n_iter_no_change_inf": PRIVATE + "_no_improvement_count; "
     "test_mlp_learning_rate_schedules checks that n_iter_no_change=inf runs "
     "max_iter epochs",
-    "test_partial_fit_regression": FLOAT32 + "100 partial_fit calls against one "
-    "fit of 100 epochs, whose batches sum their rows in other orders; "
-    "test_mlp_partial_fit_equals_fit_in_float32 checks it at float32 tolerance",
-    "test_mlp_vs_poisson_glm_equivalent": FLOAT32 + "asks L-BFGS for tol=1e-7 "
-    "on the gradient, which a float32 loss cannot resolve: scipy stops "
-    "'ABNORMAL' with a ConvergenceWarning; test_mlp_regressor_poisson_has_an_exp"
-    "_output checks the Poisson MLP against the generating GLM",
     "test_nonfinite_params": "matches scikit-learn's message 'Solver produced "
     "non-finite parameter weights'; skae refuses input beyond float32's range "
     "before training, with a ValueError that says so (tests/test_reliability.py)",
@@ -57,6 +62,20 @@ EXPECTED_FAILURES = {
     "validation scores; skae stops a diverging fit with a FloatingPointError that "
     "names the epoch and what to change, and puts the estimator back as it was "
     "(tests/test_base.py::test_diverging_run_stops_with_an_error_and_keeps_nothing_broken)",
+}
+# Expected to fail, but float32 rounding decides: on some CPUs, thread counts or
+# torch builds these pass (the Poisson comparison passed on an Intel Xeon and failed
+# on the development machine's), so an unexpected pass is no error.
+ROUNDING_DEPENDENT = {
+    "test_partial_fit_regression": FLOAT32 + "100 partial_fit calls against one "
+    "fit of 100 epochs, whose batches sum their rows in other orders; "
+    "test_mlp_partial_fit_equals_fit_in_float32 checks it at float32 tolerance",
+    "test_mlp_vs_poisson_glm_equivalent": "asks L-BFGS for tol=1e-7 on the "
+    "gradient, which a float32 loss cannot always resolve: depending on the "
+    "rounding, scipy stops 'ABNORMAL' with a ConvergenceWarning (an error here), "
+    "or the predictions differ from the GLM's by more than rtol=1e-4 (up to 3e-4 "
+    "seen), or it passes; test_mlp_vs_poisson_glm_equivalent_in_float32 below "
+    "checks the same at float32's tolerance",
 }
 # Too slow for the suite's time budget as well as reading private state: these
 # run 3000-epoch fits (minutes here) only to read _no_improvement_count.
@@ -94,6 +113,10 @@ for _name, _test in vars(_suite).items():
                 strict=True,
                 run=_name not in NOT_RUN,
             )(_test)
+        elif _name in ROUNDING_DEPENDENT:
+            _test = pytest.mark.xfail(reason=ROUNDING_DEPENDENT[_name], strict=False)(
+                _test
+            )
         globals()[_name] = _test
 
 
@@ -101,3 +124,34 @@ for _name, _test in vars(_suite).items():
 def global_random_seed():
     """scikit-learn's fixture (its conftest), at its default seed."""
     return 42
+
+
+@pytest.mark.parametrize("seed", [0, 1, 42])
+def test_mlp_vs_poisson_glm_equivalent_in_float32(seed):
+    """sklearn's test_mlp_vs_poisson_glm_equivalent, at float32's tolerance.
+
+    Whether L-BFGS stops 'ABNORMAL' on a float32 loss, and how close it gets to the
+    float64 GLM, turns on rounding: across seeds, CPU instruction sets and thread
+    counts the largest relative difference seen was 2.7e-4.
+    """
+    n = 100
+    rng = np.random.default_rng(seed)
+    X = np.linspace(0, 1, n)
+    y = rng.poisson(np.exp(X + 1))
+    X = X.reshape(n, -1)
+    glm = PoissonRegressor(alpha=0, tol=1e-7).fit(X, y)
+    params = dict(
+        hidden_layer_sizes=(1,),
+        activation="identity",
+        alpha=0,
+        solver="lbfgs",
+        tol=1e-7,
+        random_state=seed + 1,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        poisson = skae.MLPRegressor(loss="poisson", **params).fit(X, y)
+        squared = skae.MLPRegressor(loss="squared_error", **params).fit(X, y)
+    assert_allclose(poisson.predict(X), glm.predict(X), rtol=2e-3)
+    # An identity output cannot follow the GLM's exponential.
+    assert not np.allclose(squared.predict(X), glm.predict(X), rtol=1e-2)
