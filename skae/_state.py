@@ -195,6 +195,11 @@ def build_net(est, state):
             f"({version!r}) this skae ({current_versions()['skae']}) cannot read; "
             "load it with the skae that saved it."
         )
+    # The arrays must fit the declared network before it is allocated (a
+    # damaged or hostile pickle can declare one far larger than itself).
+    from skae._persistence import check_net_state
+
+    check_net_state(est, state)
     device = _load_device(est, state["device"])
     net = rebuild_empty_net(est, device)
     net.module_.load_state_dict(_tensors(state["module"]), strict=True)

@@ -9,6 +9,7 @@ import os
 import pickle
 import subprocess
 import sys
+import time
 import warnings
 
 import joblib
@@ -459,3 +460,16 @@ def test_state_from_an_unknown_layout_is_a_clear_error(small):
     state["net_"]["version"] = 99
     with pytest.raises(ValueError, match=r"state layout \(99\)"):
         object.__new__(MLPClassifier).__setstate__(state)
+
+
+def test_unpickling_a_state_that_declares_a_huge_network_is_refused_quickly():
+    X = np.random.RandomState(0).rand(20, 4)
+    y = np.arange(20) % 2
+    est = MLPClassifier((3,), max_iter=2, random_state=0).fit(X, y)
+    state = est.__getstate__()
+    state["hidden_layer_sizes"] = (10**9,)
+    fresh = MLPClassifier.__new__(MLPClassifier)
+    start = time.perf_counter()
+    with pytest.raises(ValueError):
+        fresh.__setstate__(state)
+    assert time.perf_counter() - start < 5
