@@ -3,24 +3,17 @@
 import os
 import platform
 
-import numpy as np
-import sklearn
-import skorch
 import torch
 from threadpoolctl import threadpool_info
 
-import skae
+from skae._version import versions
 
 
 def machine():
     """Versions, cores, torch threads and BLAS threads of this run."""
     return {
         "python": platform.python_version(),
-        "torch": torch.__version__,
-        "skorch": skorch.__version__,
-        "scikit-learn": sklearn.__version__,
-        "numpy": np.__version__,
-        "skae": skae.__version__,
+        **versions("torch", "skorch", "scikit-learn", "numpy", "skae"),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "blas_threads": sorted(

@@ -16,8 +16,7 @@ from skae._outlier import AutoencoderOutlierDetector
 from skae._persistence import load, save
 from skae._training import FitInterruptedWarning
 from skae._vae import VariationalAE
-
-__version__ = "0.1.0"
+from skae._version import __version__
 
 __all__ = [
     "Autoencoder",

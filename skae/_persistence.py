@@ -28,16 +28,12 @@ import warnings
 import zipfile
 
 import numpy as np
-import safetensors
 import safetensors.torch
-import sklearn
-import skorch
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.frozen import FrozenEstimator
 from skorch.history import History
 
-import skae
 from skae._autoencoder import Autoencoder, DenoisingAE
 from skae._base import BaseNeuralEstimator
 from skae._conv import ConvAE
@@ -45,6 +41,7 @@ from skae._impute import AutoencoderImputer, _ImputationAE
 from skae._mlp import MLPClassifier, MLPRegressor
 from skae._state import rebuild_empty_net, warn_on_version_drift
 from skae._vae import VariationalAE
+from skae._version import __version__, versions
 
 FORMAT_NAME = "skae"
 FORMAT_VERSION = 1
@@ -644,14 +641,9 @@ def save(estimator, path):
     header = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
-        "versions": {
-            "skae": skae.__version__,
-            "torch": torch.__version__,
-            "skorch": skorch.__version__,
-            "scikit-learn": sklearn.__version__,
-            "numpy": np.__version__,
-            "safetensors": safetensors.__version__,
-        },
+        "versions": versions(
+            "skae", "torch", "skorch", "scikit-learn", "numpy", "safetensors"
+        ),
         "estimator": tree,
         "sha256": {
             name: hashlib.sha256(data).hexdigest() for name, data in tensors.items()
@@ -812,7 +804,7 @@ def load(path, device="cpu"):
         if not isinstance(version, int) or version > FORMAT_VERSION or version < 1:
             raise ValueError(
                 f"{path} has format version {version!r}; this skae "
-                f"({skae.__version__}) reads versions 1 to {FORMAT_VERSION}. "
+                f"({__version__}) reads versions 1 to {FORMAT_VERSION}. "
                 "Upgrade skae to load it."
             )
         hashes = header["sha256"]

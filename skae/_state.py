@@ -14,12 +14,12 @@ import re
 import warnings
 
 import numpy as np
-import sklearn
 import torch
 from sklearn.exceptions import InconsistentVersionWarning as _SklearnVersionWarning
 from skorch.history import History
 
 from skae._training import _seeded_torch
+from skae._version import versions
 
 # The layout of the ``net_`` entry; a later skae reads older layouts by this number.
 _NET_STATE_VERSION = 1
@@ -76,14 +76,7 @@ class InconsistentVersionWarning(_SklearnVersionWarning):
 
 def current_versions():
     """Return the versions of skae, torch and scikit-learn in this environment."""
-    import skae
-
-    # str(): torch.__version__ is a TorchVersion, which would pickle as a torch type.
-    return {
-        "skae": str(skae.__version__),
-        "torch": str(torch.__version__),
-        "scikit-learn": str(sklearn.__version__),
-    }
+    return versions("skae", "torch", "scikit-learn")
 
 
 def _release(version):

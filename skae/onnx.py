@@ -46,13 +46,13 @@ import json
 import numbers
 
 import numpy as np
-import sklearn
 import torch
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 import skae
+from skae._version import versions
 from skae.nn.conv import ConvAutoencoderModule, CroppedConvTranspose
 from skae.nn.modules import (
     AutoencoderModule,
@@ -101,14 +101,7 @@ _ACTIVATION_OPS = {nn.ReLU: "Relu", nn.Sigmoid: "Sigmoid", nn.Tanh: "Tanh"}
 
 
 def _versions():
-    return {
-        "skae": skae.__version__,
-        "torch": torch.__version__,
-        "scikit-learn": sklearn.__version__,
-        "numpy": np.__version__,
-        "skl2onnx": skl2onnx.__version__,
-        "onnx": onnx.__version__,
-    }
+    return versions("skae", "torch", "scikit-learn", "numpy", "skl2onnx", "onnx")
 
 
 def _jsonable(value):

@@ -459,6 +459,9 @@ NOT_EXPORTED = {
     # A meta-estimator on any autoencoder's score_samples (the VAE's is a Monte
     # Carlo ELBO), with skl2onnx's outlier-detector outputs: not written yet.
     "AutoencoderOutlierDetector",
+    # Its fills come from a table's encoding, which runs in Python (as for any
+    # autoencoder fitted on a table), and it keeps observed cells as they are.
+    "AutoencoderImputer",
 }
 
 
