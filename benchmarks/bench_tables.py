@@ -126,7 +126,9 @@ def cross_validate(build, X, y, k, seeds):
     return {"auc": float(np.mean(aucs)), "aucs": aucs, "fit_s": float(np.mean(seconds))}
 
 
-def run(names, ks, seeds, params, quick, baselines_only, sections=("lr", "hgb")):
+def run(
+    names, ks, seeds, params, quick, baselines_only, sections=("lr", "hgb"), rows=None
+):
     lr, hgb = contenders(params, baselines_only)
     lr = lr if "lr" in sections else {}
     hgb = hgb if "hgb" in sections else {}
@@ -134,10 +136,12 @@ def run(names, ks, seeds, params, quick, baselines_only, sections=("lr", "hgb"))
     for name in names:
         start = time.perf_counter()
         X, y = _tables.load_table(name)
-        if quick and len(X) > 1500:
+        rows = 1500 if quick else rows
+        if rows and len(X) > rows:
             X, _, y, _ = train_test_split(
-                X, y, train_size=1500, stratify=y, random_state=0
+                X, y, train_size=rows, stratify=y, random_state=0
             )
+            X = X.reset_index(drop=True)
         cats = _tables.categorical_columns(X)
         X_cat = X.astype({c: "category" for c in cats})
         for k in ks:
@@ -196,6 +200,9 @@ def main(argv=None):
     parser.add_argument("--json", help="also write the full report here")
     parser.add_argument("--ks", default="2,4,8", help="comma-separated code sizes")
     parser.add_argument("--sections", default="lr,hgb", help="lr, hgb or both")
+    parser.add_argument(
+        "--max-rows", type=int, help="subsample larger tables to this many rows"
+    )
     args = parser.parse_args(argv)
     names = args.tables.split(",") if args.tables else list(_tables.TABLES)
     ks = (2,) if args.quick else tuple(int(k) for k in args.ks.split(","))
@@ -211,7 +218,16 @@ def main(argv=None):
     print("machine", _common.machine())
     warnings.simplefilter("ignore", ConvergenceWarning)
     sections = args.sections.split(",")
-    results = run(names, ks, seeds, params, args.quick, args.baselines_only, sections)
+    results = run(
+        names,
+        ks,
+        seeds,
+        params,
+        args.quick,
+        args.baselines_only,
+        sections,
+        args.max_rows,
+    )
     if "lr" in sections:
         print_section(results, "lr", "pca", "dae")
     if "hgb" in sections:
@@ -224,6 +240,7 @@ def main(argv=None):
             params=params,
             quick=args.quick,
             sections=sections,
+            max_rows=args.max_rows,
         )
         report = {
             "machine": _common.machine(),
