@@ -428,6 +428,12 @@ class _BaseAutoencoder(
                 "standardised and its categories get a cross-entropy of their "
                 "own: use loss='huber' or 'mse'."
             )
+        if getattr(self, "out_activation", "identity") != "identity":
+            raise ValueError(
+                f"out_activation={self.out_activation!r} bounds the reconstruction, "
+                "but a table's outputs are standardised numbers and the logits of "
+                "its categories: use out_activation='identity'."
+            )
         return TableReconstructionLoss, {
             **_tabular.output_map(layout),
             "kind": self.loss,

@@ -208,9 +208,11 @@ def test_autoencoder_table_failed_fit_keeps_the_fitted_model():
     np.testing.assert_array_equal(ae.transform(df), before)
 
 
-def test_autoencoder_table_rejects_bce():
+def test_autoencoder_table_rejects_bounded_outputs():
     with pytest.raises(ValueError, match="loss='bce' is for data in"):
         Autoencoder(loss="bce", out_activation="logistic", **FAST).fit(_frame())
+    with pytest.raises(ValueError, match="use out_activation='identity'"):
+        Autoencoder(out_activation="tanh", **FAST).fit(_frame())
 
 
 def test_autoencoder_table_partial_fit_sample_weight_early_stopping():
