@@ -26,6 +26,8 @@ reconstruction error of ``PCA(0.9)`` (90 % of the variance) and PyOD's
 are per table, on the metric averaged over the seeds (1 best, ties averaged).
 
     python benchmarks/bench_outlier_tables.py --seeds 0,1 --json out.json
+    python benchmarks/bench_outlier_tables.py --seeds 2,3,4 --json more.json
+    python benchmarks/bench_outlier_tables.py --report out.json more.json
     python benchmarks/bench_outlier_tables.py --quick   # hr_attrition, 600 rows
 """
 
@@ -36,6 +38,7 @@ import sys
 import time
 import traceback
 import warnings
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -209,7 +212,7 @@ def summary(results):
                 ranks[metric, c].append(rank)
     lines = [
         "| contender | mean rank (AUC) | mean rank (AP) | mean ROC AUC | mean AP "
-        "| fit s | score s | failed runs |",
+        "| fit s per run | score s per run | failed runs |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for c in names:
@@ -221,10 +224,12 @@ def summary(results):
             f"| {failed} |"
         )
     lines += ["", "ROC AUC per table (mean over the seeds):", ""]
-    lines.append("| table | " + " | ".join(names) + " |")
-    lines.append("|---" * (len(names) + 1) + "|")
+    lines.append("| table | rows (anomalies) | " + " | ".join(names) + " |")
+    lines.append("|---" * (len(names) + 2) + "|")
     for table in tables:
-        cells = [f"{mean('auc', table, c):.3f}" for c in names]
+        first = next(r for r in results if r["table"] == table)
+        cells = [f"{first['rows']} ({first['anomalies']})"]
+        cells += [f"{mean('auc', table, c):.3f}" for c in names]
         lines.append(f"| {table} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -238,7 +243,14 @@ def main(argv=None):
     parser.add_argument("--protocol", choices=("adbench", "all"), default="adbench")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--json", help="also write the full report here")
+    parser.add_argument("--report", nargs="+", help="print these JSON reports' table")
     args = parser.parse_args(argv)
+    if args.report:  # runs split over seeds or tables, summarised together
+        reports = [json.loads(Path(path).read_text()) for path in args.report]
+        for report in reports:
+            print(f"settings {report['settings']}")
+        print(summary([row for report in reports for row in report["results"]]))
+        return 0
     names = args.tables.split(",") if args.tables else list(_tables.TABLES)
     seeds = [int(s) for s in args.seeds.split(",")]
     if args.quick:
