@@ -11,7 +11,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from skae import Autoencoder, ConvAE, DenoisingAE, MLPClassifier, VariationalAE
@@ -47,9 +47,13 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:.*can learn the identity:UserWarning"),
 ]
 
+# The autoencoders that take a matrix with NaN as a table with missing cells.
+TABLES = {"autoencoder", "denoising", "variational"}
+
 # The errors a user may see, each with its own message; anything else fails.
 CLEAR_ERRORS = {
     "nan": (ValueError, "Input X contains NaN"),
+    "all-missing": (ValueError, "has no observed value"),
     "inf": (ValueError, "Input X contains infinity"),
     "beyond-float32": (ValueError, "Input X contains values too large for float32"),
     "diverged": (FloatingPointError, r"diverged at epoch \d+.*learning_rate_init"),
@@ -122,17 +126,48 @@ def matrices(draw, n_features=None):
     return X, y
 
 
-def expected_error(X):
-    """The clear error that validating ``X`` must give, or None."""
+def expected_error(X, takes_tables=False):
+    """The clear error that validating ``X`` must give, or None.
+
+    ``takes_tables``: NaN cells are missing cells, and only a column with no
+    observed cell is an error.
+    """
     if X.dtype.kind != "f":
         return None
     if np.isnan(X).any():
-        return "nan"
+        if not takes_tables:
+            return "nan"
+        return "all-missing" if np.isnan(X).all(axis=0).any() else None
     if np.isinf(X).any():
         return "inf"
     if X.dtype == np.float64 and np.abs(X).max() > np.finfo(np.float32).max:
         return "beyond-float32"
     return None
+
+
+def beyond_float32_table(X):
+    """Whether ``X`` is a table (NaN cells) with values beyond float32's range."""
+    return (
+        X.dtype == np.float64
+        and np.isnan(X).any()
+        and np.nanmax(np.abs(X), initial=0) > np.finfo(np.float32).max
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the table path (missing cells) standardises in float64 and casts to "
+    "float32 without the plain path's range check: numpy overflow warnings, then "
+    "'diverged at epoch 1', not 'values too large for float32'",
+)
+def test_autoencoder_table_beyond_float32_is_a_clear_error(name):
+    if name not in TABLES:
+        pytest.skip("takes no tables")
+    X = np.zeros((10, 2))
+    X[0, 0] = np.nan
+    X[-1, 1] = 1e300
+    with pytest.raises(ValueError, match="too large for float32"):
+        ESTIMATORS[name]().fit(X)
 
 
 def call(est, method, X):
@@ -153,6 +188,8 @@ def check_output(est, method, X, out):
         assert set(out) <= set(est.classes_)
         return
     float_dtype = np.float32 if X.dtype == np.float32 else np.float64
+    if getattr(est, "_table_", None) is not None:
+        float_dtype = np.float64  # a table's outputs are float64, as for a frame
     assert out.dtype == float_dtype, (method, out.dtype)
     if method == "predict_proba":
         # A y of one class still gets two columns, as in scikit-learn's MLP.
@@ -184,9 +221,11 @@ def outcome_of(fn, allowed):
 @given(data=matrices())
 def test_fit_then_predict_on_any_matrix(name, data):
     X, y = data
+    # A known gap, pinned by test_autoencoder_table_beyond_float32_is_a_clear_error.
+    assume(not (name in TABLES and beyond_float32_table(X)))
     CASES[name, "fit", "examples"] += 1
     est = ESTIMATORS[name]()
-    error = expected_error(X)
+    error = expected_error(X, takes_tables=name in TABLES)
     # Divergence is the one error fitting finite data may raise (1e30 squared
     # overflows float32); anything else must have been a validation error.
     allowed = [error] if error else ["diverged"]
