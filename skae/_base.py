@@ -8,6 +8,7 @@ schedule, interrupts, checkpoints) in :mod:`skae._listeners`.
 """
 
 import copy
+import functools
 import numbers
 import warnings
 
@@ -147,8 +148,12 @@ class BaseNeuralEstimator(CallbackSupportMixin, PlainStateMixin, BaseEstimator):
             if sample_weight is None
             else {"sample_weight": sample_weight},
         }
-        lbfgs = getattr(self, "solver", None) == "lbfgs"
         fitted = hasattr(self, "net_")
+        if incremental and fitted:
+            # scikit-learn's _fit_context skips this for partial_fit on a fitted
+            # estimator; parameters set since (set_params) must still be valid.
+            self._validate_params()
+        lbfgs = getattr(self, "solver", None) == "lbfgs"
         continuing = fitted and (incremental or self.warm_start)
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
@@ -469,6 +474,26 @@ def _max_subtasks(est, incremental, lbfgs):
     if not isinstance(est.max_iter, numbers.Integral):
         return None
     return est.max_iter + 1 if lbfgs else est.max_iter
+
+
+def restored_on_error(fit):
+    """Decorate ``fit`` so that an error leaves the estimator as it was before.
+
+    For estimators that validate (and set ``n_features_in_``) before the step
+    that may fail; :class:`BaseNeuralEstimator` rolls back in its own ``_fit``.
+    """
+
+    @functools.wraps(fit)
+    def wrapper(self, *args, **kwargs):
+        before = dict(vars(self))
+        try:
+            return fit(self, *args, **kwargs)
+        except BaseException:
+            vars(self).clear()
+            vars(self).update(before)
+            raise
+
+    return wrapper
 
 
 def _accelerate_device():

@@ -21,6 +21,7 @@ from sklearn.utils.validation import (
 
 from skae import _tabular
 from skae._autoencoder import _MAX_ITER_CONSTRAINT, DenoisingAE
+from skae._base import restored_on_error
 
 
 class _ImputationAE(DenoisingAE):
@@ -225,6 +226,7 @@ class AutoencoderImputer(_BaseImputer):
         self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @restored_on_error
     def fit(self, X, y=None):
         """Fit the autoencoder on the observed cells of ``X``.
 
@@ -483,11 +485,15 @@ def _fill(X, mask, reconstruction, keep):
     ``reconstruction`` holds the columns where ``keep`` is True.
     """
     columns = np.flatnonzero(keep)
+    # Fitted on a frame and given an array (or the converse), the autoencoder's
+    # reconstruction comes in the fit's kind: its values are what count.
+    if hasattr(reconstruction, "iloc"):
+        reconstruction = reconstruction.to_numpy(dtype=object)
     if _is_pandas(X):
         out = X.copy()
         for k, j in enumerate(columns):
             if mask[:, j].any():
-                values = np.asarray(reconstruction.iloc[:, k].to_numpy())
+                values = np.asarray(reconstruction[:, k])
                 out.isetitem(j, _fill_series(X.iloc[:, j], mask[:, j], values))
         return out
     out = X.copy()

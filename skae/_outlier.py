@@ -18,6 +18,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from skae._autoencoder import Autoencoder, DenoisingAE
+from skae._base import restored_on_error
 from skae._tabular import needs_layout
 from skae.nn.outlier import SemiSupervisedReconstructionLoss
 
@@ -89,7 +90,10 @@ class _SemiSupervisedMixin:
         if target is None:  # an array: the input is its own target
             target = X if isinstance(X, np.ndarray) else X.toarray()
         target = np.hstack([target, np.asarray(y, dtype=target.dtype)[:, None]])
-        return X, target.astype(np.float32, copy=False)
+        # Values beyond float32 are refused with the input, as the training
+        # tensors are made.
+        with np.errstate(over="ignore"):
+            return X, target.astype(np.float32, copy=False)
 
     def _criterion_spec(self):
         _, kwargs = super()._criterion_spec()
@@ -286,6 +290,7 @@ class AutoencoderOutlierDetector(
 
     # The inner estimator is validated when it is fitted.
     @_fit_context(prefer_skip_nested_validation=False)
+    @restored_on_error
     def fit(self, X, y=None):
         """Fit the autoencoder to ``X`` and set the threshold on its scores.
 

@@ -157,7 +157,7 @@ def fit_layout(X, categorical_features):
                 )
             column.update(kind="categorical", categories=levels)
         else:
-            numbers_ = _as_float(observed, what, "fit")
+            numbers_ = _in_float32_range(_as_float(observed, what, "fit"), what)
             scale = float(np.std(numbers_))
             column.update(
                 kind="numeric",
@@ -197,6 +197,21 @@ def _as_float(values, what, method):
             "values that are not numbers in it; pass the columns with the dtypes "
             "they had in fit."
         ) from None
+
+
+def _in_float32_range(values, what):
+    """Return ``values``, or raise for numbers the network's float32 cannot hold."""
+    with np.errstate(invalid="ignore"):
+        too_large = np.abs(values[np.isfinite(values)]) > np.finfo(np.float32).max
+    if np.isinf(values).any():
+        raise ValueError(f"Input X contains infinity in {what}.")
+    if too_large.any():
+        raise ValueError(
+            f"Input X contains values too large for float32 in {what} (beyond "
+            f"{np.finfo(np.float32).max:.3g} in absolute value), the precision skae "
+            "computes in; scale it first."
+        )
+    return values
 
 
 def input_width(layout):
@@ -272,7 +287,9 @@ def encode(layout, X, *, method="transform"):
                     f"{method}; pass the columns with the dtypes they had in fit."
                 )
             x = np.zeros(n_samples)
-            x[~missing] = _as_float(values[~missing], what, method)
+            x[~missing] = _in_float32_range(
+                _as_float(values[~missing], what, method), what
+            )
             if not np.isfinite(x).all():
                 raise ValueError(
                     f"Input X contains infinity or a value too large in {what}."

@@ -67,7 +67,13 @@ def training_tensors(est, X, y, sample_weight):
     yt = None if y is None else torch.as_tensor(y)
     wt = None
     if sample_weight is not None:
-        wt = torch.as_tensor(np.asarray(sample_weight, dtype=np.float32))
+        weights = np.asarray(sample_weight, dtype=np.float64)
+        if weights.size and weights.max() > np.finfo(np.float32).max:
+            raise ValueError(
+                "sample_weight has values too large for float32, the precision "
+                "skae computes in; rescale the weights (only their ratios count)."
+            )
+        wt = torch.as_tensor(weights.astype(np.float32))
     if yt is None or not is_classifier(est) or yt.ndim != 1 or not (yt < 0).any():
         return Xt, yt, wt
     labelled = yt >= 0
