@@ -89,3 +89,11 @@ def test_bench_default_threads_quick():
     )
     assert [name for name, *_ in rows] == ["skae's choice", "OMP_NUM_THREADS=1"]
     assert rows[1][1] == "1" and all(float(wall) > 0 for _, _, wall, _ in rows)
+
+
+@pytest.mark.slow
+def test_bench_dtype_quick():
+    # Digits always; MNIST cases where it is on this machine.
+    out = _run("bench_dtype.py", "--quick")
+    rows = re.findall(r"^\| (digits|MNIST)[^|]*\| ([\d.]+) \| ([\d.]+) \|", out, re.M)
+    assert len(rows) >= 2 and all(float(a) > 0 and float(b) > 0 for _, a, b in rows)
