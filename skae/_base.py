@@ -450,17 +450,18 @@ class BaseNeuralEstimator(CallbackSupportMixin, PlainStateMixin, BaseEstimator):
         """``fn`` over the validated array ``X``, as NumPy; floats in ``X``'s dtype.
 
         ``X`` is cast to the dtype the net computes in. Finite input can still
-        overflow float32 inside the network (input near 1e30, or weights grown
+        overflow it inside the network (float32 input near 1e30, or weights grown
         huge by a run close to divergence): that is an error, never inf or NaN
         handed back as a result.
         """
         dtype = self._compute_dtype()
+        dtype_name = str(dtype).removeprefix("torch.")
         with np.errstate(over="ignore"):
             out = self._infer(fn, as_tensor(X, dtype)).numpy()
             out = out.astype(X.dtype, copy=False) if out.dtype.kind == "f" else out
         if out.dtype.kind == "f" and not np.isfinite(out).all():
             raise FloatingPointError(
-                f"{type(self).__name__} overflowed {str(dtype)[6:]} on this input (its "
+                f"{type(self).__name__} overflowed {dtype_name} on this input (its "
                 "result is not finite). Scale X, for example with StandardScaler; "
                 "if X is on the training data's scale, training has diverged: fit "
                 "again with a lower learning_rate_init."

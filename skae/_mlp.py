@@ -262,9 +262,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     Notes
     -----
-    The network computes in float32, or float64 with ``solver="lbfgs"`` and
-    float64 input or with ``dtype="float64"``; probabilities come back in the
-    input's dtype. With
+    The network computes in float32, or in float64 with ``dtype="float64"``
+    or with ``solver="lbfgs"`` on float64 input (``dtype="auto"``); probabilities
+    come back in the input's dtype. With
     ``early_stopping`` the validation score is the accuracy on the held-out
     fraction (a stratified split, except for multilabel targets). A binary
     problem has one logistic output (``n_outputs_ == 1``), as in scikit-learn;
@@ -648,9 +648,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     Notes
     -----
-    The network computes in float32, or float64 with ``solver="lbfgs"`` and
-    float64 input or with ``dtype="float64"``; predictions come back in the
-    input's dtype. With
+    The network computes in float32, or in float64 with ``dtype="float64"``
+    or with ``solver="lbfgs"`` on float64 input (``dtype="auto"``); predictions
+    come back in the input's dtype. With
     ``early_stopping`` the validation score is R² on the held-out fraction. The
     network does not scale the targets: standardise ``y`` of large scale (for
     example with :class:`~sklearn.compose.TransformedTargetRegressor`).
