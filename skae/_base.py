@@ -30,6 +30,8 @@ from skae.nn import ACTIVATIONS, TensorBatchIterator
 from skae.nn.data import as_tensor, batch_rows
 
 FLOAT_DTYPES = (np.float64, np.float32)
+# The precisions a network computes in, by the names the ``dtype`` parameter takes.
+_COMPUTE_DTYPES = {"float32": torch.float32, "float64": torch.float64}
 _SOLVERS = {
     "adam": torch.optim.Adam,
     "adagrad": torch.optim.Adagrad,
@@ -163,6 +165,9 @@ class BaseNeuralEstimator(CallbackSupportMixin, PlainStateMixin, BaseEstimator):
                 X, y = self._validate_training_data(
                     X, y, reset=not continuing, incremental=incremental, classes=classes
                 )
+                if not (continuing and incremental):
+                    # partial_fit continues in the dtype the net was built in.
+                    self._compute_dtype_ = self._choose_dtype(X)
                 if sample_weight is not None:
                     sample_weight = _check_sample_weight(
                         sample_weight, X, dtype=np.float64, ensure_non_negative=True
@@ -281,7 +286,37 @@ class BaseNeuralEstimator(CallbackSupportMixin, PlainStateMixin, BaseEstimator):
             device=device,
             **kwargs,
         )
-        return net.initialize()
+        net.initialize()
+        dtype = self._compute_dtype()
+        if dtype != torch.float32:
+            # Initialised in float32, then cast: a float64 net starts from the
+            # weights the float32 one would have. The optimiser holds the same
+            # Parameter objects, whose data the cast replaces.
+            net.module_.to(dtype)
+            net.criterion_.to(dtype)
+        return net
+
+    def _choose_dtype(self, X):
+        """Return the name of the float dtype a net for ``X`` computes in.
+
+        The one place that decides it, from the ``dtype`` parameter (estimators
+        without one compute in float32): "auto" is float64 for L-BFGS on float64
+        ``X``, as scikit-learn's MLP computes in its input's dtype, and float32
+        for the stochastic solvers, whose mini-batch noise is far above float32's
+        rounding.
+        """
+        dtype = getattr(self, "dtype", "float32")
+        if dtype != "auto":
+            return dtype
+        lbfgs = getattr(self, "solver", None) == "lbfgs"
+        return "float64" if lbfgs and X.dtype == np.float64 else "float32"
+
+    def _compute_dtype(self):
+        """Return the torch dtype of the fitted (or being built) net.
+
+        float32 for estimators fitted before skae had a choice.
+        """
+        return _COMPUTE_DTYPES[getattr(self, "_compute_dtype_", "float32")]
 
     def _rebuild_net(self, old, n_features, device):
         """Build a net with the current parameters and ``old``'s weights and history.
@@ -419,16 +454,19 @@ class BaseNeuralEstimator(CallbackSupportMixin, PlainStateMixin, BaseEstimator):
     def _apply(self, fn, X):
         """``fn`` over the validated array ``X``, as NumPy; floats in ``X``'s dtype.
 
-        Finite input can still overflow float32 inside the network (input near
-        1e30, or weights grown huge by a run close to divergence): that is an
-        error, never inf or NaN handed back as a result.
+        ``X`` is cast to the dtype the net computes in. Finite input can still
+        overflow it inside the network (float32 input near 1e30, or weights grown
+        huge by a run close to divergence): that is an error, never inf or NaN
+        handed back as a result.
         """
+        dtype = self._compute_dtype()
+        dtype_name = str(dtype).removeprefix("torch.")
         with np.errstate(over="ignore"):
-            out = self._infer(fn, as_tensor(X)).numpy()
+            out = self._infer(fn, as_tensor(X, dtype)).numpy()
             out = out.astype(X.dtype, copy=False) if out.dtype.kind == "f" else out
         if out.dtype.kind == "f" and not np.isfinite(out).all():
             raise FloatingPointError(
-                f"{type(self).__name__} overflowed float32 on this input (its "
+                f"{type(self).__name__} overflowed {dtype_name} on this input (its "
                 "result is not finite). Scale X, for example with StandardScaler; "
                 "if X is on the training data's scale, training has diverged: fit "
                 "again with a lower learning_rate_init."

@@ -110,6 +110,7 @@ class _BaseMLP(BaseNeuralEstimator):
         "max_fun": [Interval(numbers.Integral, 1, None, closed="left")],
         "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
         "encoder": [None, HasMethods(["fit", "transform"])],
+        "dtype": [StrOptions({"auto", "float32", "float64"})],
     }
     _net_class = NeuralNet
 
@@ -261,7 +262,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     Notes
     -----
-    Computation runs in float32; float64 input gives float64 probabilities. With
+    The network computes in float32, or in float64 with ``dtype="float64"``
+    or with ``solver="lbfgs"`` on float64 input (``dtype="auto"``); probabilities
+    come back in the input's dtype. With
     ``early_stopping`` the validation score is the accuracy on the held-out
     fraction (a stratified split, except for multilabel targets). A binary
     problem has one logistic output (``n_outputs_ == 1``), as in scikit-learn;
@@ -315,6 +318,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         n_iter_no_change=10,
         max_fun=15000,
         device="cpu",
+        dtype="auto",
         dropout=0.0,
         encoder=None,
         class_weight=None,
@@ -343,6 +347,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.device = device
+        self.dtype = dtype
         self.dropout = dropout
         self.encoder = encoder
         self.class_weight = class_weight
@@ -643,7 +648,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     Notes
     -----
-    Computation runs in float32; float64 input gives float64 predictions. With
+    The network computes in float32, or in float64 with ``dtype="float64"``
+    or with ``solver="lbfgs"`` on float64 input (``dtype="auto"``); predictions
+    come back in the input's dtype. With
     ``early_stopping`` the validation score is R² on the held-out fraction. The
     network does not scale the targets: standardise ``y`` of large scale (for
     example with :class:`~sklearn.compose.TransformedTargetRegressor`).
@@ -691,6 +698,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         n_iter_no_change=10,
         max_fun=15000,
         device="cpu",
+        dtype="auto",
         dropout=0.0,
         encoder=None,
     ):
@@ -719,6 +727,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.device = device
+        self.dtype = dtype
         self.dropout = dropout
         self.encoder = encoder
 
@@ -813,14 +822,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                 f"`y` has {y.shape[1]} outputs, but the regressor was fitted with "
                 f"{self.n_outputs_}."
             )
-        with np.errstate(over="ignore"):
-            y32 = y.astype(np.float32)
-        if not np.isfinite(y32).all():
-            raise ValueError(
-                "y contains values too large for float32, the precision skae "
-                "computes in; scale y first."
-            )
-        return X, y32
+        # Floats, cast to the dtype the net computes in by training_tensors.
+        return X, y if y.dtype.kind == "f" else y.astype(np.float64)
 
     def _predict_batch(self, Xb):
         z = self._logits(Xb)

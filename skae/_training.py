@@ -59,25 +59,47 @@ _LBFGS_CHUNK = 8192
 def training_tensors(est, X, y, sample_weight):
     """Return ``X``, ``y`` and the sample weights as tensors, the unlabelled dropped.
 
-    ``X`` becomes float32 (or :class:`~skae.nn.data.SparseRows`), the weights
-    float32; ``y`` and the weights are None when not given. Rows labelled -1
-    served the semi-supervised MLP's pretraining only and are dropped.
+    ``X`` (or :class:`~skae.nn.data.SparseRows`), float ``y`` and the weights
+    are in the dtype ``est``'s net computes in; ``y`` and the weights are None
+    when not given. Rows labelled -1 served the semi-supervised MLP's
+    pretraining only and are dropped.
     """
-    Xt = as_tensor(X)
-    yt = None if y is None else torch.as_tensor(y)
+    dtype = est._compute_dtype()
+    np_dtype = np.float32 if dtype == torch.float32 else np.float64
+    Xt = as_tensor(X, dtype)
+    yt = None if y is None else torch.as_tensor(_float_targets(y, np_dtype))
     wt = None
     if sample_weight is not None:
         weights = np.asarray(sample_weight, dtype=np.float64)
-        if weights.size and weights.max() > np.finfo(np.float32).max:
+        if weights.size and weights.max() > np.finfo(np_dtype).max:
             raise ValueError(
-                "sample_weight has values too large for float32, the precision "
-                "skae computes in; rescale the weights (only their ratios count)."
+                f"sample_weight has values too large for {np.dtype(np_dtype).name}, "
+                "the precision skae computes in; rescale the weights (only their "
+                "ratios count)."
             )
-        wt = torch.as_tensor(weights.astype(np.float32))
+        wt = torch.as_tensor(weights.astype(np_dtype))
     if yt is None or not is_classifier(est) or yt.ndim != 1 or not (yt < 0).any():
         return Xt, yt, wt
     labelled = yt >= 0
     return Xt[labelled], yt[labelled], None if wt is None else wt[labelled]
+
+
+def _float_targets(y, dtype):
+    """Return ``y`` with floats as a copy in ``dtype`` (labels as they are).
+
+    A copy: torch cannot wrap a read-only array (a pandas Series' values).
+    """
+    y = np.asarray(y)
+    if y.dtype.kind != "f":
+        return y
+    with np.errstate(over="ignore"):
+        cast = y.astype(dtype)
+    if (np.isinf(cast) & np.isfinite(y)).any():
+        raise ValueError(
+            "y contains values too large for float32, the precision skae "
+            "computes in; scale y first."
+        )
+    return cast
 
 
 def _validation_split(est, X, y, seed):
@@ -166,7 +188,7 @@ def _fuse_steps(optimizer):
 
     The fused step updates a parameter in one kernel instead of a Python loop of
     element-wise operations: 15 % of a digits fit with Adam (measured,
-    docs/benchmarks.md). The same update, up to float32 rounding, and as
+    docs/benchmarks.md). The same update, up to rounding, and as
     deterministic (element-wise). Only for the training calls of skae's own loop:
     the net keeps the optimiser as it was built. Returns ``[(group, old value)]``.
     """
@@ -174,7 +196,8 @@ def _fuse_steps(optimizer):
         return []
     groups = optimizer.param_groups
     params = [p for group in groups for p in group["params"]]
-    if not all(p.device.type == "cpu" and p.dtype == torch.float32 for p in params):
+    floats = (torch.float32, torch.float64)
+    if not all(p.device.type == "cpu" and p.dtype in floats for p in params):
         return []
     old = []
     for group in groups:
@@ -455,9 +478,10 @@ def train_lbfgs(est, net, X, y, *, sample_weight=None, listeners=()):
     The objective is the mean (or weighted mean) loss over all samples plus
     ``alpha / (2 * n) * ||W||^2`` (``n``: the sum of the weights); scipy's
     ``L-BFGS-B`` runs with ``maxiter=max_iter``, ``maxfun=max_fun`` and
-    ``gtol=tol``. Parameters are float32 in the module and float64 in scipy. The
-    loss and its gradient are accumulated over chunks of rows, so memory is that
-    of one chunk's activations.
+    ``gtol=tol``. Parameters are in the module's dtype (float32, or float64 for
+    float64 data) and float64 in scipy. The loss and its gradient are
+    accumulated over chunks of rows, so memory is that of one chunk's
+    activations.
 
     ``listeners`` hear of each L-BFGS iteration as of an epoch, the weights of
     the iteration that ended in the module, and can end the iterations by
@@ -472,6 +496,7 @@ def train_lbfgs(est, net, X, y, *, sample_weight=None, listeners=()):
     Xt, yt, wt = training_tensors(est, X, y, sample_weight)
     module, criterion, device = net.module_, net.criterion_, net.device
     params = list(module.parameters())
+    dtype = params[0].dtype
     penalised = [p for p in params if p.ndim > 1]
     total_weight = float(len(Xt) if wt is None else wt.sum())
     chunk = batch_rows(Xt, _LBFGS_CHUNK)
@@ -481,7 +506,7 @@ def train_lbfgs(est, net, X, y, *, sample_weight=None, listeners=()):
 
     def objective(theta):
         torch.nn.utils.vector_to_parameters(
-            torch.from_numpy(theta).to(device=device, dtype=torch.float32), params
+            torch.from_numpy(theta).to(device=device, dtype=dtype), params
         )
         for p in params:
             p.grad = None
@@ -516,9 +541,7 @@ def train_lbfgs(est, net, X, y, *, sample_weight=None, listeners=()):
             return
         # The module holds the line search's last trial, not always the iterate.
         torch.nn.utils.vector_to_parameters(
-            torch.from_numpy(intermediate_result.x).to(
-                device=device, dtype=torch.float32
-            ),
+            torch.from_numpy(intermediate_result.x).to(device=device, dtype=dtype),
             params,
         )
         notify("on_epoch_end")
@@ -552,7 +575,7 @@ def train_lbfgs(est, net, X, y, *, sample_weight=None, listeners=()):
         notify("on_fit_end")
         module.eval()
     torch.nn.utils.vector_to_parameters(
-        torch.from_numpy(result.x).to(device=device, dtype=torch.float32), params
+        torch.from_numpy(result.x).to(device=device, dtype=dtype), params
     )
     check_finite(est, net, float(result.fun), result.nit)
     if loop.stop:  # a listener ended the iterations: no convergence to check

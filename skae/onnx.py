@@ -10,8 +10,10 @@ Needs the ``onnx`` extra: ``pip install skae[onnx]`` (skl2onnx, onnx and
 onnxruntime). ``import skae`` itself never needs them.
 
 The graphs are built from the fitted torch modules' weights, layer by layer, in
-float32: a float64 input is cast to float32 on entry and the result back to
-float64, as skae's own methods do. What each estimator exports:
+the dtype the model computes in: float32, or float64 for an MLP fitted in float64
+(its ``dtype`` parameter). An input of the other dtype is cast to the model's on
+entry and the result back to the input's, as skae's own methods do. What each
+estimator exports:
 
 - :class:`~skae.Autoencoder`, :class:`~skae.DenoisingAE`, :class:`~skae.ConvAE`:
   ``transform`` (the code), or ``inverse_transform`` (the decoder) with the
@@ -95,6 +97,7 @@ _CLASSIFIER_OPTIONS = {
 # Inference is the module in eval mode: these layers are the identity there.
 _INFERENCE_IDENTITY = (nn.Identity, nn.Dropout, GaussianNoiseModule, MaskingNoiseModule)
 _ACTIVATION_OPS = {nn.ReLU: "Relu", nn.Sigmoid: "Sigmoid", nn.Tanh: "Tanh"}
+_ONNX_FLOATS = {torch.float32: TensorProto.FLOAT, torch.float64: TensorProto.DOUBLE}
 
 
 # ------------------------------------------------------------------ provenance
@@ -245,12 +248,17 @@ def to_onnx(model, X=None, **kwargs):
 
 
 class _Graph:
-    """Adds nodes and initializers, all named ``prefix``-something, to a container."""
+    """Adds nodes and initializers, all named ``prefix``-something, to a container.
 
-    def __init__(self, scope, container, prefix, doc_string=""):
+    ``module`` is the torch module exported: the graph computes in its dtype.
+    """
+
+    def __init__(self, scope, container, prefix, doc_string="", *, module):
         self.scope = scope
         self.container = container
         self.prefix = prefix
+        self.dtype = next(module.parameters()).dtype
+        self.onnx_type = _ONNX_FLOATS[self.dtype]
         # Goes onto the block's first node: provenance that survives whichever
         # to_onnx made the model.
         self.doc_string = doc_string
@@ -271,7 +279,11 @@ class _Graph:
         return full_name
 
     def weight(self, tensor, name):
-        return self.constant(tensor.detach().cpu().to(torch.float32).numpy(), name)
+        return self.constant(tensor.detach().cpu().to(self.dtype).numpy(), name)
+
+    def floats(self, values, name):
+        """Return a constant of ``values`` in the dtype the graph computes in."""
+        return self.weight(torch.as_tensor(values), name)
 
     def node(self, op_type, inputs, output=None, domain="", **attrs):
         output = output or self.scope.get_unique_variable_name(
@@ -292,16 +304,21 @@ class _Graph:
 
 
 def _float_input(graph, variable):
-    """Return the input as float32 (skae computes in float32), and if it was double."""
-    if isinstance(variable.type, FloatTensorType):
-        return variable.full_name, False
-    return graph.node("Cast", [variable.full_name], to=TensorProto.FLOAT), True
+    """Return the input in the dtype the graph computes in, and the input's type."""
+    given = (
+        TensorProto.FLOAT
+        if isinstance(variable.type, FloatTensorType)
+        else TensorProto.DOUBLE
+    )
+    if given == graph.onnx_type:
+        return variable.full_name, given
+    return graph.node("Cast", [variable.full_name], to=graph.onnx_type), given
 
 
-def _output(graph, result, variable, double):
-    """Write ``result`` to ``variable``, as float64 where the input was."""
-    if double:
-        graph.node("Cast", [result], variable.full_name, to=TensorProto.DOUBLE)
+def _output(graph, result, variable, given):
+    """Write ``result`` to ``variable`` in the input's type ``given``."""
+    if given != graph.onnx_type:
+        graph.node("Cast", [result], variable.full_name, to=given)
     else:
         graph.node("Identity", [result], variable.full_name)
 
@@ -505,8 +522,8 @@ def _check_input(operator, n_features, what):
         raise ValueError(f"{name} takes one input, got {len(operator.inputs)}.")
     if not isinstance(variable.type, (FloatTensorType, DoubleTensorType)):
         raise TypeError(
-            f"{name} converts float or double input only (skae computes in float32, "
-            f"as it casts its input), got {variable.type}; cast the input first, "
+            f"{name} converts float or double input only (skae casts its input to "
+            f"float32 or float64), got {variable.type}; cast the input first, "
             "e.g. initial_types=[('X', FloatTensorType([None, n_features]))]."
         )
     width = variable.get_second_dimension()
@@ -559,9 +576,15 @@ def _convert_autoencoder(scope, operator, container):
             break
     else:
         raise _unsupported(module)
-    graph = _Graph(scope, container, type(estimator).__name__, _doc(estimator, method))
-    x, double = _float_input(graph, operator.inputs[0])
-    _output(graph, build(graph, x, module), operator.outputs[0], double)
+    graph = _Graph(
+        scope,
+        container,
+        type(estimator).__name__,
+        _doc(estimator, method),
+        module=module,
+    )
+    x, given = _float_input(graph, operator.inputs[0])
+    _output(graph, build(graph, x, module), operator.outputs[0], given)
 
 
 def _class_labels(scope, estimator):
@@ -640,9 +663,13 @@ def _convert_classifier(scope, operator, container):
     module = _module(estimator)
     _check_opset(container)
     graph = _Graph(
-        scope, container, type(estimator).__name__, _doc(estimator, "predict")
+        scope,
+        container,
+        type(estimator).__name__,
+        _doc(estimator, "predict"),
+        module=module,
     )
-    x, double = _float_input(graph, operator.inputs[0])
+    x, given = _float_input(graph, operator.inputs[0])
     logits = _mlp_output(graph, x, module)
     activation, multilabel = _output_activation(estimator)
     label = operator.outputs[0].full_name
@@ -652,7 +679,7 @@ def _convert_classifier(scope, operator, container):
         index = graph.node("ArgMax", [logits], axis=1, keepdims=0)
         proba = graph.node("Softmax", [logits], axis=1)
     else:
-        zero = graph.constant(np.zeros(1, np.float32), "zero")
+        zero = graph.floats([0.0], "zero")
         positive = graph.node(
             "Cast", [graph.node("Greater", [logits, zero])], to=TensorProto.INT64
         )
@@ -661,13 +688,13 @@ def _convert_classifier(scope, operator, container):
             graph.node("Identity", [positive], label)
         else:
             index = _reshape(graph, positive, [])
-            one = graph.constant(np.ones(1, np.float32), "one")
+            one = graph.floats([1.0], "one")
             negative = graph.node("Sub", [one, proba])
             proba = graph.node("Concat", [negative, proba], axis=1)
     if not multilabel:
         classes = graph.constant(_class_labels(scope, estimator), "classes")
         graph.node("Gather", [classes, index], label, axis=0)
-    _output(graph, proba, operator.outputs[1], double)
+    _output(graph, proba, operator.outputs[1], given)
 
 
 def _regressor_shape(operator):
@@ -688,13 +715,17 @@ def _convert_regressor(scope, operator, container):
     module = _module(estimator)
     _check_opset(container)
     graph = _Graph(
-        scope, container, type(estimator).__name__, _doc(estimator, "predict")
+        scope,
+        container,
+        type(estimator).__name__,
+        _doc(estimator, "predict"),
+        module=module,
     )
-    x, double = _float_input(graph, operator.inputs[0])
+    x, given = _float_input(graph, operator.inputs[0])
     y = _mlp_output(graph, x, module)
     if _output_activation(estimator)[0] == "exp":
         y = graph.node("Exp", [y])
-    _output(graph, y, operator.outputs[0], double)
+    _output(graph, y, operator.outputs[0], given)
 
 
 # --------------------------------------------------------------- registration

@@ -108,3 +108,11 @@ def test_bench_outlier_tables_quick(tmp_path):
         assert 0 <= row["auc"] <= 1 and 0 < row["ap"] <= 1
         assert row["fit_s"] > 0 and row["score_s"] > 0
         assert row["rows"] <= 600 and row["anomalies"] <= 0.05 * row["rows"]
+
+
+@pytest.mark.slow
+def test_bench_dtype_quick():
+    # Digits always; MNIST cases where it is on this machine.
+    out = _run("bench_dtype.py", "--quick")
+    rows = re.findall(r"^\| (digits|MNIST)[^|]*\| ([\d.]+) \| ([\d.]+) \|", out, re.M)
+    assert len(rows) >= 2 and all(float(a) > 0 and float(b) > 0 for _, a, b in rows)

@@ -49,17 +49,16 @@ ESTIMATORS = [
 
 def expected_failed_checks(estimator):
     failures = {}
-    if isinstance(estimator, MLPClassifier | MLPRegressor):
+    # With solver="lbfgs" the MLPs compute float64 input in float64, as
+    # scikit-learn's do, and pass both sample-weight checks.
+    if isinstance(estimator, MLPClassifier | MLPRegressor) and (
+        estimator.solver != "lbfgs"
+    ):
         why = (
             "stochastic training: weights change which samples share a batch with "
             "which, so a weighted fit and a fit on repeated rows take other steps "
             "(scikit-learn's own MLPs fail it the same way with their stochastic "
             "solvers)"
-            if estimator.solver != "lbfgs"
-            else "the full-batch L-BFGS fits agree to about 1e-4 relative, not the "
-            "check's 1e-7: skae computes in float32, scikit-learn's MLP in float64; "
-            "tests/test_mlp.py::test_mlp_sample_weight_equals_repeated_rows checks "
-            "it at float32's tolerance"
         )
         failures["check_sample_weight_equivalence_on_dense_data"] = why
         failures["check_sample_weight_equivalence_on_sparse_data"] = why

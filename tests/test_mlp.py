@@ -1,6 +1,7 @@
 """Behaviour of MLPClassifier and MLPRegressor on small seeded data."""
 
 import threading
+import warnings
 
 import numpy as np
 import pytest
@@ -19,6 +20,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 from skae import Autoencoder, ConvAE, DenoisingAE, MLPClassifier, MLPRegressor
 from skae._parallel import _one_blas_thread
+from skae._training import _seeded_torch
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -447,6 +449,96 @@ def test_mlp_sample_weight_equals_repeated_rows(small, Estimator):
     np.testing.assert_allclose(
         getattr(weighted, out)(X), getattr(repeated, out)(X), atol=2e-3
     )
+
+
+# ------------------------------------------------------------------- dtype
+
+DTYPES = {
+    # (solver, dtype parameter, X's dtype): the dtype the network computes in
+    "lbfgs-auto-float64-input": ("lbfgs", "auto", np.float64, torch.float64),
+    "lbfgs-auto-float32-input": ("lbfgs", "auto", np.float32, torch.float32),
+    "adam-auto-float64-input": ("adam", "auto", np.float64, torch.float32),
+    "adam-float64": ("adam", "float64", np.float32, torch.float64),
+    "sgd-float64": ("sgd", "float64", np.float64, torch.float64),
+    "lbfgs-float32": ("lbfgs", "float32", np.float64, torch.float32),
+}
+
+
+@pytest.mark.parametrize("case", DTYPES, ids=DTYPES.keys())
+@pytest.mark.parametrize("Estimator", [MLPClassifier, MLPRegressor])
+def test_mlp_dtype_chooses_the_compute_precision(small, Estimator, case):
+    solver, dtype, x_dtype, net_dtype = DTYPES[case]
+    X, y = small
+    X = X[:100].astype(x_dtype)
+    y = y[:100] if Estimator is MLPClassifier else X[:, 20].astype(np.float64)
+    est = Estimator(
+        hidden_layer_sizes=(8,), solver=solver, dtype=dtype, max_iter=5, random_state=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y, sample_weight=np.linspace(0.5, 2, len(X)))
+    assert {p.dtype for p in est.net_.module_.parameters()} == {net_dtype}
+    state = est.net_.optimizer_.state_dict()["state"]
+    moments = [v for s in state.values() for v in s.values() if torch.is_tensor(v)]
+    # (Adam's step count is a float32 scalar whatever the parameters are.)
+    assert all(v.dtype == net_dtype for v in moments if v.ndim > 0)
+    # Outputs follow the input, whatever the network computes in.
+    out = est.predict_proba(X) if Estimator is MLPClassifier else est.predict(X)
+    assert out.dtype == x_dtype and est.coefs_[0].dtype == x_dtype
+    assert np.isfinite(out).all()
+
+
+def test_mlp_float64_starts_from_the_float32_weights(small):
+    X, y = small
+    fits = [
+        MLPClassifier((8,), dtype=dtype, max_iter=1, random_state=0)
+        for dtype in ("float32", "float64")
+    ]
+    starts = []
+    for est in fits:
+        est.n_outputs_, est.out_activation_ = 10, "softmax"
+        est._compute_dtype_ = est._choose_dtype(X)  # as fit sets it
+        with _seeded_torch(0, "cpu"):
+            starts.append(est._make_net(X.shape[1], "cpu").module_)
+    assert starts[1].output.weight.dtype == torch.float64
+    for a, b in zip(starts[0].parameters(), starts[1].parameters(), strict=True):
+        torch.testing.assert_close(a.double(), b, rtol=0, atol=0)
+
+
+def test_mlp_partial_fit_keeps_the_dtype_of_its_first_call(small):
+    X, y = small
+    clf = MLPClassifier((8,), dtype="float64", random_state=0)
+    clf.partial_fit(X, y, classes=np.unique(y))
+    clf.set_params(dtype="float32").partial_fit(X.astype(np.float32), y)
+    assert clf.net_.module_.output.weight.dtype == torch.float64
+    assert clf.predict_proba(X[:3].astype(np.float32)).dtype == np.float32
+    # A new fit builds a new network, in the dtype asked for now.
+    clf.fit(X, y)
+    assert clf.net_.module_.output.weight.dtype == torch.float32
+
+
+@pytest.mark.parametrize("x_dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("y_kind", ["binary", "multiclass", "multilabel"])
+@pytest.mark.parametrize("solver", ["lbfgs", "adam"])
+def test_mlp_predict_log_proba_is_log_of_predict_proba(small, solver, y_kind, x_dtype):
+    """At scikit-learn's rtol=1e-7, in either compute and input dtype."""
+    X, y = small
+    X = X[:100].astype(x_dtype)
+    y = {
+        "binary": y[:100] % 2,
+        "multiclass": y[:100],
+        "multilabel": np.column_stack([y[:100] % 2, y[:100] > 4]),
+    }[y_kind]
+    clf = MLPClassifier((8,), solver=solver, max_iter=50, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    proba, log_proba = clf.predict_proba(X), clf.predict_log_proba(X)
+    assert log_proba.dtype == x_dtype
+    with np.errstate(divide="ignore"):
+        np.testing.assert_allclose(log_proba[proba > 0], np.log(proba[proba > 0]),
+                                   rtol=1e-7)  # fmt: skip
+    assert np.isfinite(log_proba).all()
 
 
 def test_mlp_sample_weight_errors(small):

@@ -18,6 +18,7 @@ from sklearn.preprocessing import StandardScaler
 import skae
 from skae import Autoencoder, ConvAE, DenoisingAE, MLPClassifier, VariationalAE
 
+onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 skl2onnx = pytest.importorskip("skl2onnx")
 skae_onnx = pytest.importorskip("skae.onnx")
@@ -281,6 +282,56 @@ def test_classifier_float64_input(classifiers):
     assert proba.dtype == np.float64
     np.testing.assert_array_equal(label, clf.predict(X64))
     np.testing.assert_allclose(proba, clf.predict_proba(X64), rtol=0, atol=ATOL)
+
+
+def _initializer_types(onx):
+    """The floating-point types of the graph's constants (weights)."""
+    floats = {onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE, onnx.TensorProto.FLOAT16}
+    return {init.data_type for init in onx.graph.initializer} & floats
+
+
+@pytest.mark.parametrize("y_kind", ["binary", "multiclass"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_classifier_float64_model_exports_float64_graph(y_kind, dtype):
+    """A model that computes in float64 exports its weights and maths in float64.
+
+    float64 input then runs without a cast and matches skae's own probabilities
+    far beyond float32's resolution; float32 input is cast up on entry and the
+    result down, as skae's methods do.
+    """
+    y = Y % 2 if y_kind == "binary" else Y
+    X64 = X.astype(np.float64)
+    clf = MLPClassifier((8,), solver="lbfgs", max_iter=5, random_state=0)
+    clf.fit(X64, y)
+    assert clf.net_.module_.output.weight.dtype == torch.float64
+    Xd = X64.astype(dtype)
+    onx = skl2onnx.to_onnx(clf, Xd[:1], options={"zipmap": False})
+    assert _initializer_types(onx) == {onnx.TensorProto.DOUBLE}
+    label, proba = _run(onx, Xd)
+    assert proba.dtype == dtype
+    np.testing.assert_array_equal(label, clf.predict(Xd))
+    atol = 1e-12 if dtype == np.float64 else ATOL
+    np.testing.assert_allclose(proba, clf.predict_proba(Xd), rtol=0, atol=atol)
+
+
+@needs_mlp_base
+def test_regressor_float64_model_exports_float64_graph():
+    y = X[:, :10].sum(axis=1).astype(np.float64)
+    X64 = X.astype(np.float64)
+    reg = skae.MLPRegressor(hidden_layer_sizes=(8,), dtype="float64", max_iter=2)
+    reg.set_params(random_state=0).fit(X64, y)
+    onx = skl2onnx.to_onnx(reg, X64[:1])
+    assert _initializer_types(onx) == {onnx.TensorProto.DOUBLE}
+    [prediction] = _run(onx, X64)
+    assert prediction.dtype == np.float64
+    np.testing.assert_allclose(prediction[:, 0], reg.predict(X64), rtol=1e-12)
+
+
+def test_float32_model_exports_float32_graph(classifiers):
+    onx = skl2onnx.to_onnx(
+        classifiers["binary-int"], X[:1].astype(np.float64), options={"zipmap": False}
+    )
+    assert _initializer_types(onx) == {onnx.TensorProto.FLOAT}
 
 
 @needs_mlp_base

@@ -107,6 +107,7 @@ CASES = {
         "pandas",
     ),
     "mlp-pandas": (lambda: MLPClassifier((8,)), "pandas"),
+    "mlp-float64": (lambda: MLPClassifier((8,), dtype="float64"), "int"),
 }
 
 
@@ -214,6 +215,28 @@ def test_round_trip_gives_identical_outputs(name, how, small, tmp_path):
         assert list(Z.columns) == list(est.transform(X).columns)
     if name == "mlp-encoder-str-labels":
         assert_same_outputs(est.encoder_, restored.encoder_, X)
+
+
+DTYPE_CASES = {
+    "lbfgs-float64-input": ({"solver": "lbfgs"}, np.float64, torch.float64),
+    "lbfgs-float32-input": ({"solver": "lbfgs"}, np.float32, torch.float32),
+    "adam-dtype-float64": ({"dtype": "float64"}, np.float64, torch.float64),
+    "adam-float64-input": ({}, np.float64, torch.float32),
+}
+
+
+@pytest.mark.parametrize("how", ROUND_TRIPS, ids=ROUND_TRIPS.keys())
+@pytest.mark.parametrize("case", DTYPE_CASES, ids=DTYPE_CASES.keys())
+def test_round_trip_keeps_the_model_dtype(case, how, small, tmp_path):
+    params, x_dtype, net_dtype = DTYPE_CASES[case]
+    X, y = small
+    X = X.astype(x_dtype)
+    est = MLPClassifier((8,), max_iter=3, random_state=0, **params).fit(X, y)
+    restored = ROUND_TRIPS[how](est, tmp_path)
+    for model in (est, restored):
+        assert {p.dtype for p in model.net_.module_.parameters()} == {net_dtype}
+        assert model.coefs_[0].dtype == x_dtype
+    assert_same_outputs(est, restored, X)
 
 
 @pytest.mark.parametrize("name", CASES, ids=CASES.keys())

@@ -347,6 +347,18 @@ def test_training_continues_exactly_after_load(name, how, small, tmp_path):
     _assert_same_outputs(est, warm, X)
 
 
+def test_state_saved_before_dtype_loads_in_float32(small):
+    """A state without _compute_dtype_ (skae before the dtype parameter)."""
+    X, y = small
+    est = MLPClassifier((8,), max_iter=2, random_state=0).fit(X, y)
+    state = est.__getstate__()
+    del state["_compute_dtype_"]
+    restored = MLPClassifier.__new__(MLPClassifier)
+    restored.__setstate__(state)
+    assert restored.net_.module_.output.weight.dtype == torch.float32
+    np.testing.assert_array_equal(restored.predict_proba(X), est.predict_proba(X))
+
+
 def test_deepcopy_and_clone(small):
     X, y = small
     est = _fitted("mlp-encoder", small)

@@ -50,22 +50,30 @@ class TensorBatchIterator:
             yield batch if len(batch) > 1 else (batch[0], batch[0])
 
 
-def as_tensor(X):
-    """Wrap ``X`` as a float32 CPU tensor, or a sparse ``X`` as :class:`SparseRows`.
+def as_tensor(X, dtype=torch.float32):
+    """Wrap ``X`` as a CPU tensor of ``dtype``, a sparse ``X`` as :class:`SparseRows`.
 
-    Copies only when dtype, order or read-only memory make it necessary (torch
-    cannot wrap read-only arrays). Finite float64 values beyond float32's range
-    would become infinite: a ValueError says so instead.
+    ``dtype`` is ``torch.float32`` or ``torch.float64``. Copies only when dtype,
+    order or read-only memory make it necessary (torch cannot wrap read-only
+    arrays). Finite float64 values beyond float32's range would become infinite
+    in float32: a ValueError says so instead.
     """
     if sp.issparse(X):
-        return SparseRows(X)
-    wide = np.asarray(X).dtype.itemsize > 4
+        return SparseRows(X, dtype)
+    np_dtype = _numpy_dtype(dtype)
+    wide = np.asarray(X).dtype.itemsize > np_dtype.itemsize
     with np.errstate(over="ignore"):
-        X = np.ascontiguousarray(X, dtype=np.float32)
+        X = np.ascontiguousarray(X, dtype=np_dtype)
     _check_float32_range(X, wide)
     if not X.flags.writeable:
         X = X.copy()
     return torch.from_numpy(X)
+
+
+def _numpy_dtype(dtype):
+    if dtype not in (torch.float32, torch.float64):
+        raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype}.")
+    return np.dtype(np.float32 if dtype == torch.float32 else np.float64)
 
 
 def _check_float32_range(X, wide):
@@ -91,13 +99,13 @@ _TRIM_BYTES = 2**28
 
 
 class SparseRows:
-    """A sparse matrix that hands out its rows as dense float32 tensors.
+    """A sparse matrix that hands out its rows as dense tensors of ``dtype``.
 
     Training and inference cut ``X`` into batches; only a batch is ever dense.
     A slice (``rows[start:stop]``) and ``index_select(0, idx)`` give a dense
     ``(batch, n_features)`` tensor; indexing with an index or boolean tensor
     (the validation split, the labelled rows) gives another :class:`SparseRows`.
-    The matrix is kept as float32 CSR (one copy, the size of its non-zeros).
+    The matrix is kept as CSR of ``dtype`` (one copy, the size of its non-zeros).
 
     With more than one torch thread, glibc's allocator keeps some of what each
     wide batch frees in its per-thread arenas instead of returning it: measured at
@@ -110,15 +118,19 @@ class SparseRows:
     Parameters
     ----------
     X : sparse matrix of shape (n_samples, n_features)
-        The rows; converted to float32 CSR.
+        The rows; converted to CSR of ``dtype``.
+    dtype : torch.dtype, default=torch.float32
+        ``torch.float32`` or ``torch.float64``.
     """
 
-    def __init__(self, X):
-        wide = X.dtype.itemsize > 4
+    def __init__(self, X, dtype=torch.float32):
+        np_dtype = _numpy_dtype(dtype)
+        wide = X.dtype.itemsize > np_dtype.itemsize
         with np.errstate(over="ignore"):
-            X = sp.csr_matrix(X, dtype=np.float32)
+            X = sp.csr_matrix(X, dtype=np_dtype)
         _check_float32_range(X.data, wide)
         self.X = X
+        self.dtype = dtype
         self.shape = X.shape
         self._densified = 0  # bytes since the last trim
 
@@ -130,7 +142,7 @@ class SparseRows:
         return self.shape[dim]
 
     def _dense(self, rows):
-        self._densified += 4 * rows.shape[0] * rows.shape[1]
+        self._densified += rows.dtype.itemsize * rows.shape[0] * rows.shape[1]
         if _malloc_trim is not None and self._densified >= _TRIM_BYTES:
             self._densified = 0
             _malloc_trim(0)
@@ -142,7 +154,7 @@ class SparseRows:
         key = np.asarray(key.cpu() if isinstance(key, torch.Tensor) else key)
         if key.dtype == bool:
             key = np.flatnonzero(key)
-        return SparseRows(self.X[key])
+        return SparseRows(self.X[key], self.dtype)
 
     def index_select(self, dim, index):
         """Return the rows ``index`` (a tensor; ``dim`` is 0) as a dense tensor."""
