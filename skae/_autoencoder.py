@@ -418,7 +418,10 @@ class _BaseAutoencoder(
         # float32 already (the NaN of missing targets would fail the float64
         # input's range check); the result comes back in float64, as for a frame.
         inputs, targets = table
-        XT = np.hstack([inputs, targets]).astype(np.float32)
+        # Numbers far beyond the training data's scale overflow float32 here;
+        # the result is then not finite, which _apply reports clearly.
+        with np.errstate(over="ignore"):
+            XT = np.hstack([inputs, targets]).astype(np.float32)
         return self._apply(fn, XT).astype(np.float64)
 
     def _table_criterion_spec(self, layout):
@@ -474,7 +477,8 @@ class _BaseAutoencoder(
         if table is not None:
             self._table_criterion_spec(self._table_)  # checks the loss
             inputs, targets = table
-            return inputs.astype(np.float32), targets.astype(np.float32)
+            with np.errstate(over="ignore"):  # the training tensors check the range
+                return inputs.astype(np.float32), targets.astype(np.float32)
         X = validate_data(
             self, X, dtype=FLOAT_DTYPES, accept_sparse=self._accept_sparse, reset=reset
         )

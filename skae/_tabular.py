@@ -162,7 +162,10 @@ def fit_layout(X, categorical_features):
             column.update(
                 kind="numeric",
                 mean=float(np.mean(numbers_)),
-                scale=scale if scale > 0 and np.isfinite(scale) else 1.0,
+                # As StandardScaler: a (nearly) constant column is not scaled.
+                scale=scale
+                if scale > 10 * np.finfo(np.float64).eps and np.isfinite(scale)
+                else 1.0,
             )
             if not np.isfinite(column["mean"]):
                 raise ValueError(f"{what} has values too large to standardise.")
