@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from skae.nn.losses import code_consistency
+from skae.nn.losses import ReconstructionLoss
 
 
 class TableNoiseModule(nn.Module):
@@ -69,7 +69,7 @@ class TableNoiseModule(nn.Module):
         return torch.where(hit_inputs, source, x)
 
 
-class TableReconstructionLoss(nn.Module):
+class TableReconstructionLoss(ReconstructionLoss):
     """A table's reconstruction error: a loss per column, missing cells left out.
 
     A number's error is Huber's loss or the squared error (as
@@ -104,11 +104,9 @@ class TableReconstructionLoss(nn.Module):
         l1_code=0.0,
         consistency=0.0,
     ):
-        super().__init__()
-        self.kind = kind
-        self.delta = delta
-        self.l1_code = l1_code
-        self.consistency = consistency
+        super().__init__(
+            kind=kind, l1_code=l1_code, delta=delta, consistency=consistency
+        )
         self.categorical = [tuple(c) for c in categorical]
         numeric = torch.tensor(numeric, dtype=torch.long).reshape(-1, 2)
         self.register_buffer("numeric_outputs", numeric[:, 0].contiguous())
@@ -147,17 +145,3 @@ class TableReconstructionLoss(nn.Module):
         """Each row's mean error over its observed cells: ``-> (batch,)``."""
         errors, observed = self.per_column(reconstruction, target)
         return errors.sum(dim=1) / observed.sum(dim=1).clamp(min=1)
-
-    def per_sample(self, output, target):
-        """Each sample's loss: ``(reconstruction, code[, code]), target -> (b,)``."""
-        reconstruction, code, *other = output
-        loss = self.reconstruction_error(reconstruction, target)
-        if self.l1_code:
-            loss = loss + self.l1_code * code.abs().mean(dim=1)
-        if self.consistency and other:
-            loss = loss + self.consistency * code_consistency(code, other[0])
-        return loss
-
-    def forward(self, output, target):
-        """Mean loss of a batch."""
-        return self.per_sample(output, target).mean()
