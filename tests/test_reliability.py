@@ -292,3 +292,48 @@ def test_keyboard_interrupt_in_partial_fit_leaves_nothing_half_updated(name, sma
     assert est.loss_curve_ == twin.loss_curve_
     for key, value in weights(est).items():
         assert torch.equal(value, weights(twin)[key]), key
+
+
+def _killed_in_the_middle(X, kill):
+    """A pipeline step whose worker process dies (SIGKILL) when ``kill``."""
+    if kill:
+        import os
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+    return X
+
+
+@pytest.mark.slow
+def test_search_whose_worker_is_killed_leaves_nothing_half_fitted(small, tmp_path):
+    # A real second process dies mid-search: the search raises, holds no fitted
+    # attribute, and a model saved before is intact.
+    cloudpickle = pytest.importorskip("cloudpickle")  # joblib's loky uses it
+    from joblib.externals.loky.process_executor import TerminatedWorkerError
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    X, y = small
+    saved = skae.MLPClassifier((4,), max_iter=3, random_state=0).fit(X, y)
+    path = tmp_path / "model.skae"
+    save(saved, path)
+    expected = saved.predict_proba(X)
+    pipe = make_pipeline(
+        FunctionTransformer(_killed_in_the_middle, kw_args={"kill": False}),
+        skae.MLPClassifier((4,), max_iter=3, random_state=0),
+    )
+    grid = {"functiontransformer__kw_args": [{"kill": False}, {"kill": True}]}
+    search = GridSearchCV(pipe, grid, cv=2, n_jobs=2)
+    # The test module is not importable in the workers: send the step by value.
+    module = sys.modules[_killed_in_the_middle.__module__]
+    cloudpickle.register_pickle_by_value(module)
+    try:
+        with pytest.raises(TerminatedWorkerError):
+            search.fit(X, y)
+    finally:
+        cloudpickle.unregister_pickle_by_value(module)
+    # (scikit-learn sets scorer_ and multimetric_ before the folds run.)
+    assert not hasattr(search, "cv_results_")
+    assert not hasattr(search, "best_estimator_")
+    assert_array_equal(load(path).predict_proba(X), expected)
