@@ -17,7 +17,7 @@ an unknown row, as in Deep SAD), and sets its threshold on held-out rows
 
 # %%
 # Training data: the 0s, a few unlabelled anomalies, five labelled ones
-# --------------------------------------------------------------------
+# ---------------------------------------------------------------------
 import warnings
 
 import matplotlib.pyplot as plt
