@@ -1,0 +1,53 @@
+"""Batches and tensors: what the training loop and inference are fed."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+from skae.nn import TensorBatchIterator
+from skae.nn.data import SparseRows, as_tensor, batch_rows, make_dataset
+
+
+def test_as_tensor_wraps_without_copy_and_casts_when_needed():
+    X = np.arange(6, dtype=np.float32).reshape(3, 2)
+    Xt = as_tensor(X)
+    assert Xt.dtype == torch.float32 and Xt.data_ptr() == X.ctypes.data
+    X64 = as_tensor(X.astype(np.float64), torch.float64)
+    assert X64.dtype == torch.float64
+    read_only = X.copy()
+    read_only.flags.writeable = False
+    assert torch.equal(as_tensor(read_only), Xt)
+
+
+def test_as_tensor_refuses_float64_beyond_float32():
+    with pytest.raises(ValueError, match="too large for float32"):
+        as_tensor(np.array([[1e300, 0.0]]))
+
+
+def test_sparse_rows_give_dense_batches_and_sparse_subsets():
+    X = sp.random(10, 4, density=0.3, format="csr", random_state=0)
+    rows = as_tensor(X)
+    assert isinstance(rows, SparseRows) and len(rows) == 10
+    assert torch.allclose(rows[2:5], torch.from_numpy(X[2:5].toarray()).float())
+    picked = rows.index_select(0, torch.tensor([7, 1]))
+    assert torch.allclose(picked, torch.from_numpy(X[[7, 1]].toarray()).float())
+    subset = rows[torch.tensor([True] * 5 + [False] * 5)]
+    assert isinstance(subset, SparseRows) and len(subset) == 5
+
+
+def test_batch_rows_caps_wide_sparse_batches():
+    wide = as_tensor(sp.csr_matrix((5, 2**22), dtype=np.float32))
+    assert batch_rows(wide, 4096) == 4
+    assert batch_rows(torch.zeros(5, 3), 4096) == 4096
+
+
+def test_batch_iterator_covers_every_row_once_per_pass():
+    X = torch.arange(10.0)[:, None]
+    torch.manual_seed(0)
+    batches = list(TensorBatchIterator(make_dataset(X), batch_size=4, shuffle=True))
+    assert [len(b[0]) for b in batches] == [4, 4, 2]
+    seen = torch.cat([b[0] for b in batches]).flatten()
+    assert sorted(seen.tolist()) == list(range(10))
+    # One tensor: the input is its own target.
+    assert all(b[0] is b[1] for b in batches)
