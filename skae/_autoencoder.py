@@ -84,8 +84,9 @@ _AE_PARAMS = """\
 code_activation : str or None, default="identity"
         Activation of the code layer, one of ``activation``'s options; None uses
         ``activation``. The default linear code is what beat PCA as features for
-        a linear classifier (a ReLU code tied or lost at some code sizes,
-        docs/learning_quality.md), as in deep autoencoders compared with PCA.
+        a linear classifier (a ReLU code tied or lost at some code sizes: the
+        documentation's "Learning quality" page), as in deep autoencoders
+        compared with PCA.
         To start an :class:`MLPClassifier` from this encoder (``encoder=``),
         whose hidden layers all have ``activation``, set ``code_activation=None``
         or equal to ``activation``.
@@ -103,15 +104,15 @@ code_activation : str or None, default="identity"
         almost always constant (an image's border pixel) turns its rare other
         values into outliers of tens of units, whose squared errors dominate the
         mean squared error; Huber's loss counts them linearly, and its features
-        beat the squared error's as inputs to a linear classifier
-        (docs/learning_quality.md). For errors within ``huber_delta`` it is half
-        the squared error.
+        beat the squared error's as inputs to a linear classifier (the
+        documentation's "Learning quality" page). For errors within
+        ``huber_delta`` it is half the squared error.
 
     huber_delta : float, default=0.5
         Where Huber's loss turns from quadratic to linear, in the units of ``X``
         (of standard deviations after a ``StandardScaler``); ignored by the other
         losses. On MNIST and digits 0.5 did better than 1 and 2, and as well
-        as 0.25 (docs/learning_quality.md).
+        as 0.25 (the documentation's "Learning quality" page).
 
     l1_code : float, default=0.0
         Sparsity penalty: the loss gains ``l1_code * mean(|code|)``, so a positive
@@ -550,7 +551,7 @@ def _ae_docs(n_components, hidden, hidden_why=""):
 _HIDDEN_WHY = """ The
         default, two layers of 512 and 256, gave features that beat PCA's at
         every code size measured on MNIST and on digits, and did better than one
-        layer of 256 on average (docs/learning_quality.md)."""
+        layer of 256 on average (the documentation's "Learning quality" page)."""
 
 
 class Autoencoder(_BaseAutoencoder):

@@ -152,7 +152,7 @@ def _encode_estimator(est, prefix, tensors):
             "holds skae estimators, use skops: skops.io.dump(obj, path), then "
             "skops.io.load(path, trusted=types) once skops.io.get_untrusted_types("
             "file=path) has listed only skae's estimator classes (see the "
-            "Persistence section of skae's docs/reliability.md)."
+            "Persistence section of the Reliability page of skae's documentation)."
         )
     node = {
         "class": name,
