@@ -302,6 +302,16 @@ def encode(layout, X, *, method="transform"):
             targets[:, j] = z
             inputs[~missing, start] = z[~missing]
         else:
+            numeric = (
+                s.dtype.kind in "biuf"
+                if isinstance(s, np.ndarray)
+                else s.dtype.is_numeric()
+            )
+            if numeric and all(isinstance(v, str) for v in column["categories"]):
+                raise ValueError(
+                    f"{what} held text in fit but has dtype {s.dtype} in {method}; "
+                    "pass the columns with the dtypes they had in fit."
+                )
             codes = _category_codes(column["categories"], values, missing)
             missing = codes < 0
             targets[~missing, j] = codes[~missing]

@@ -193,6 +193,8 @@ def test_autoencoder_table_bad_input_errors():
     ae.fit(df)
     with pytest.raises(ValueError, match="column 'b' was numeric in fit"):
         ae.transform(df.assign(b="text"))
+    with pytest.raises(ValueError, match="column 'colour' held text in fit"):
+        ae.transform(df.assign(colour=1))
     with pytest.raises(ValueError, match="feature names"):
         ae.transform(df[df.columns[::-1]])
     with pytest.raises(ValueError, match="feature names"):
