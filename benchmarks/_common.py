@@ -125,6 +125,11 @@ def header(report, out=sys.stdout):
         f"{m['cpu_count']} CPUs, {m['torch_threads']} torch threads, "
         f"BLAS {m['blas_threads']}; settings {report.get('settings')}"
     )
+    if "load_before" in report:
+        line += (
+            f"; load average (1, 5, 15 min) {report['load_before']} before, "
+            f"{report['load_after']} after"
+        )
     if "load_start" in report:
         line += (
             f"; load average {report['load_start']} at the start, "
@@ -149,15 +154,17 @@ def seconds(fn, number=1):
     return (time.perf_counter() - start) / number
 
 
-def alternate(fns, repeats, *, number=1, warmup=True, seed=0):
+def alternate(fns, repeats, *, number=1, warmup=True, seed=0, measure=None):
     """``{name: [seconds]}``: every contender once a repeat, in a new random order.
 
     A fresh order each repeat: a rotation would keep every contender's
     predecessor (whose freed memory or cache state it inherits) the same in all
     repeats. A first untimed call pays for imports, thread pools and first kernels.
-    ``seed`` may be a RandomState, to carry one order over several calls.
+    ``seed`` may be a RandomState, to carry one order over several calls;
+    ``measure(fn)``, where given, is what a repeat records instead of seconds.
     """
     names = list(fns)
+    measure = measure or (lambda fn: seconds(fn, number))
     if warmup:
         for name in names:
             seconds(fns[name], min(number, 10))
@@ -165,7 +172,7 @@ def alternate(fns, repeats, *, number=1, warmup=True, seed=0):
     rng = seed if hasattr(seed, "permutation") else np.random.RandomState(seed)
     for _ in range(repeats):
         for name in rng.permutation(names):
-            times[name].append(seconds(fns[name], number))
+            times[name].append(measure(fns[name]))
     return times
 
 

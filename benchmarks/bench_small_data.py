@@ -33,8 +33,6 @@ average (``os.getloadavg``) at each phase's start and end.
     python benchmarks/bench_small_data.py --quick    # 500 rows, 2 epochs, 1 round
 """
 
-import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -171,21 +169,6 @@ FIT_CASES = {
 # ------------------------------------------------------------------------ harness
 
 
-def alternate(contenders, repeats, seed, measure):
-    """``measure(contender)`` for each contender, ``repeats`` rounds, random order.
-
-    A new order each round: no contender always runs first, last, or after the same
-    other one. Returns ``{name: [result of each round]}``.
-    """
-    names = list(contenders)
-    results = {name: [] for name in names}
-    rng = np.random.RandomState(seed)
-    for _ in range(repeats):
-        for i in rng.permutation(len(names)):
-            results[names[i]].append(measure(contenders[names[i]]))
-    return results
-
-
 # A pure-Python CPU-bound loop that ends when this script does, however it ends.
 _BURNER = """
 import os
@@ -225,7 +208,9 @@ def fit_times(X, y, epochs, repeats, seed, skip=()):
             fit(X, y, epochs)
             return time.perf_counter() - start
 
-        out[case] = alternate(contenders, repeats, seed, measure)
+        out[case] = _common.alternate(
+            contenders, repeats, seed=seed, measure=measure, warmup=False
+        )
     return out
 
 
@@ -253,26 +238,15 @@ def predict_times(models, row, calls, repeats, seed):
                 torch.set_num_threads(before)
             return statistics.median(times)
 
-        out[case] = alternate(contenders, repeats, seed, measure)
+        out[case] = _common.alternate(
+            contenders, repeats, seed=seed, measure=measure, warmup=False
+        )
     return out
 
 
-def _summary(times, base):
-    """Medians, ratio of medians to ``base`` and the median per-round ratio."""
-    return {
-        name: {
-            "seconds": t,
-            "median_s": statistics.median(t),
-            "ratio": statistics.median(t) / statistics.median(times[base]),
-            "paired_ratio": statistics.median(
-                a / b for a, b in zip(t, times[base], strict=True)
-            ),
-        }
-        for name, t in times.items()
-    }
-
-
-def run(quick=False, repeats=None, epochs=None, calls=None, n_burners=2, skip=()):
+def run(args):
+    quick, repeats, epochs, calls = args.quick, args.repeats, args.epochs, args.calls
+    n_burners, skip = args.burners, args.skip
     repeats = repeats or (1 if quick else 5)
     epochs = epochs or (2 if quick else 100)
     calls = calls or (50 if quick else 2000)
@@ -319,8 +293,8 @@ def run(quick=False, repeats=None, epochs=None, calls=None, n_burners=2, skip=()
                 "burners": n,
                 "load_start": load_start,
                 "load_end": _load(),
-                "fit": {c: _summary(t, SKLEARN) for c, t in fits.items()},
-                "predict": {c: _summary(t, SKLEARN) for c, t in preds.items()},
+                "fit": {c: _common.compare(t, SKLEARN) for c, t in fits.items()},
+                "predict": {c: _common.compare(t, SKLEARN) for c, t in preds.items()},
             }
     return {
         "machine": _common.machine(),
@@ -338,15 +312,8 @@ def run(quick=False, repeats=None, epochs=None, calls=None, n_burners=2, skip=()
 
 
 def print_table(report, out=sys.stdout):
-    m = report["machine"]
-    print(
-        f"torch {m['torch']}, scikit-learn {m['scikit-learn']}, numpy {m['numpy']}, "
-        f"skae {m['skae']}, Python {m['python']}; {m['cpu_count']} CPUs, "
-        f"{m['torch_threads']} torch threads, BLAS {m['blas_threads']}; "
-        f"skae's torch threads {report['skae_torch_threads']}; "
-        f"settings {report['settings']}",
-        file=out,
-    )
+    _common.header(report, out)
+    print(f"skae's torch threads {report['skae_torch_threads']}", file=out)
     for phase, p in report["phases"].items():
         print(
             f"{phase}: {p['burners']} burners, load average {p['load_start']} at "
@@ -401,13 +368,8 @@ def print_table(report, out=sys.stdout):
                 )
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--repeats", type=int, default=None, help="rounds a phase")
-    parser.add_argument("--epochs", type=int, default=None)
-    parser.add_argument("--calls", type=int, default=None, help="predict calls")
-    parser.add_argument("--burners", type=int, default=2)
+if __name__ == "__main__":
+    parser = _common.parser(__doc__, epochs=None, calls=None, burners=2)
     parser.add_argument(
         "--skip",
         action="append",
@@ -415,17 +377,4 @@ def main(argv=None):
         help="a fit contender to leave out (repeatable), e.g. 'plain torch loop, "
         "2 threads', which takes minutes a fit on a busy machine",
     )
-    parser.add_argument("--json", help="also write the full report here")
-    args = parser.parse_args(argv)
-    report = run(
-        args.quick, args.repeats, args.epochs, args.calls, args.burners, args.skip
-    )
-    print_table(report)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=2)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_common.main(parser, run, print_table))

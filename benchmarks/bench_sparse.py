@@ -20,8 +20,6 @@ start and the end.
     python benchmarks/bench_sparse.py --quick    # 1,000 x 10,000, 3 epochs
 """
 
-import argparse
-import json
 import sys
 import time
 import warnings
@@ -35,7 +33,7 @@ from skae import MLPClassifier
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 import _common  # noqa: E402
-from bench_small_data import SKLEARN, SOLVER, _load, _summary, alternate  # noqa: E402
+from bench_small_data import SKLEARN, SOLVER, _load  # noqa: E402
 
 
 def tfidf_like(n_rows, n_features, density, n_classes=5, seed=0):
@@ -84,7 +82,9 @@ def sklearn_fit(X, y, epochs):
         return clf.fit(X, y)
 
 
-def run(quick=False, repeats=None, epochs=None, rows=None, features=None, density=None):
+def run(args):
+    quick, repeats, epochs = args.quick, args.repeats, args.epochs
+    rows, features, density = args.rows, args.features, args.density
     repeats = repeats or (2 if quick else 5)
     epochs = epochs or (3 if quick else 20)
     rows = rows or (1_000 if quick else 3_000)
@@ -109,9 +109,9 @@ def run(quick=False, repeats=None, epochs=None, rows=None, features=None, densit
         return seconds
 
     load_start = _load()
-    times = alternate(contenders, repeats, 0, measure)
+    times = _common.alternate(contenders, repeats, measure=measure, warmup=False)
     load_end = _load()
-    summary = _summary(times, SKLEARN + ", CSR")
+    summary = _common.compare(times, SKLEARN + ", CSR")
     for name, fit in contenders.items():
         summary[name]["train_accuracy"] = accuracy[fit]
     return {
@@ -132,15 +132,7 @@ def run(quick=False, repeats=None, epochs=None, rows=None, features=None, densit
 
 
 def print_table(report, out=sys.stdout):
-    m = report["machine"]
-    print(
-        f"torch {m['torch']}, scikit-learn {m['scikit-learn']}, numpy {m['numpy']}, "
-        f"skae {m['skae']}, Python {m['python']}; {m['cpu_count']} CPUs, "
-        f"{m['torch_threads']} torch threads, BLAS {m['blas_threads']}; "
-        f"settings {report['settings']}; load average {report['load_start']} at "
-        f"the start, {report['load_end']} at the end",
-        file=out,
-    )
+    _common.header(report, out)
     print(file=out)
     print(
         "| contender | median fit s | ratio to scikit-learn | median paired ratio "
@@ -156,25 +148,7 @@ def print_table(report, out=sys.stdout):
         )
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--repeats", type=int, default=None)
-    parser.add_argument("--epochs", type=int, default=None)
-    parser.add_argument("--rows", type=int, default=None)
-    parser.add_argument("--features", type=int, default=None)
-    parser.add_argument("--density", type=float, default=None)
-    parser.add_argument("--json", help="also write the full report here")
-    args = parser.parse_args(argv)
-    report = run(
-        args.quick, args.repeats, args.epochs, args.rows, args.features, args.density
-    )
-    print_table(report)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=2)
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    parser = _common.parser(__doc__, epochs=None, rows=None, features=None)
+    parser.add_argument("--density", type=float, default=None)
+    sys.exit(_common.main(parser, run, print_table))
