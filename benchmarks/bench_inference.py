@@ -49,13 +49,7 @@ def fit_models(X, y):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         dae = DenoisingAE(
-            200,
-            hidden_layer_sizes=(),
-            consistency=0,  # the objective of the documented runs
-            activation="softplus",
-            code_activation="softplus",
-            noise="gaussian",
-            noise_level=0.01,
+            **_common.SEED_DAE,
             batch_size=128,
             max_iter=1,
             random_state=0,

@@ -54,13 +54,7 @@ def fit_models(X, y):
         warnings.simplefilter("ignore", ConvergenceWarning)
         mlp = MLPClassifier((300,), dropout=0.25, max_iter=1, random_state=0)
         dae = DenoisingAE(
-            200,
-            hidden_layer_sizes=(),
-            consistency=0,  # the objective of the documented runs
-            activation="softplus",
-            code_activation="softplus",
-            noise="gaussian",
-            noise_level=0.01,
+            **_common.SEED_DAE,
             max_iter=1,
             random_state=0,
         )

@@ -133,11 +133,9 @@ def run(
                     )
                 )
                 print("epoch", *curve[-1], os.getloadavg()[0], file=log, flush=True)
-    return {
-        "machine": _common.machine(),
-        "load_before": load_before,
-        "load_after": os.getloadavg(),
-        "settings": {
+    return _common.stamped(
+        load_before,
+        settings={
             "quick": quick,
             "n_train": len(X),
             "n_validation": validation,
@@ -146,11 +144,9 @@ def run(
             "schedule": f"cosine in wall-clock time from {peak:g} to {peak / 100:g} "
             f"over {budget:g} s, one partial_fit an epoch",
             "seed": seed,
-            "params": {
-                k: v
-                for k, v in ae.get_params().items()
-                if k
-                in (
+            "params": _common.params(
+                ae,
+                (
                     "n_components",
                     "hidden_layer_sizes",
                     "activation",
@@ -163,16 +159,16 @@ def run(
                     "pretrain_max_iter",
                     "noise",
                     "noise_level",
-                )
-            },
+                ),
+            ),
         },
-        "fit_seconds": seconds,
-        "fit_cpu_seconds": cpu,
-        "epochs": curve[-1][0],
-        "test_error": curve[-1][4],
-        "pca_test_error": pca_error,
-        "curve": curve,
-    }
+        fit_seconds=seconds,
+        fit_cpu_seconds=cpu,
+        epochs=curve[-1][0],
+        test_error=curve[-1][4],
+        pca_test_error=pca_error,
+        curve=curve,
+    )
 
 
 def print_report(report, out=sys.stdout):

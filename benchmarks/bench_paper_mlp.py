@@ -88,19 +88,17 @@ def run(quick=False, validation=False, seeds=(0, 1), recipe=RECIPE):
         recipe = dict(recipe, epochs=2)
     load_before = os.getloadavg()
     runs = [run_seed(X, y, X_test, y_test, recipe, seed) for seed in seeds]
-    return {
-        "machine": _common.machine(),
-        "load_before": load_before,
-        "load_after": os.getloadavg(),
-        "settings": {
+    return _common.stamped(
+        load_before,
+        settings={
             "quick": quick,
             "validation": validation,
             "n_train": len(X),
             "n_eval": len(X_test),
             "recipe": recipe,
         },
-        "runs": runs,
-    }
+        runs=runs,
+    )
 
 
 def print_report(report, out=sys.stdout):

@@ -210,11 +210,9 @@ def run(quick=False, seeds=(0,), recipe=None, validate=False, cache=None):
         )
         for s in seeds
     ]
-    return {
-        "machine": _common.machine(),
-        "load_before": load_before,
-        "load_after": os.getloadavg(),
-        "settings": {
+    return _common.stamped(
+        load_before,
+        settings={
             "quick": quick,
             "n_train": len(X),
             "labels_per_class": 100,
@@ -224,8 +222,8 @@ def run(quick=False, seeds=(0,), recipe=None, validate=False, cache=None):
             "scored_on": "unlabelled training images" if validate else "test images",
             "seeds": list(seeds),
         },
-        "runs": runs,
-    }
+        runs=runs,
+    )
 
 
 def print_report(report, out=sys.stdout):

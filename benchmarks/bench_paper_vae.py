@@ -78,22 +78,18 @@ def run(quick=False, epochs=160, every=5, peak=1e-3, seed=0, log=sys.stderr):
                 row = (epoch, seconds, rate, vae.loss_, -vae.score(X_test), cpu)
                 curve.append(row)
                 print("epoch", *row, os.getloadavg()[0], file=log, flush=True)
-    return {
-        "machine": _common.machine(),
-        "load_before": load_before,
-        "load_after": os.getloadavg(),
-        "settings": {
+    return _common.stamped(
+        load_before,
+        settings={
             "quick": quick,
             "n_train": len(X),
             "epochs": epochs,
             "schedule": f"cosine from {peak:g} to {peak / 100:g}, one partial_fit an "
             "epoch",
             "seed": seed,
-            "params": {
-                k: v
-                for k, v in vae.get_params().items()
-                if k
-                in (
+            "params": _common.params(
+                vae,
+                (
                     "n_components",
                     "hidden_layer_sizes",
                     "activation",
@@ -102,14 +98,14 @@ def run(quick=False, epochs=160, every=5, peak=1e-3, seed=0, log=sys.stderr):
                     "batch_size",
                     "alpha",
                     "solver",
-                )
-            },
+                ),
+            ),
         },
-        "fit_seconds": seconds,
-        "fit_cpu_seconds": cpu,
-        "test_loss_nats": curve[-1][4],
-        "curve": curve,
-    }
+        fit_seconds=seconds,
+        fit_cpu_seconds=cpu,
+        test_loss_nats=curve[-1][4],
+        curve=curve,
+    )
 
 
 def print_report(report, out=sys.stdout):

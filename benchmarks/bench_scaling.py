@@ -94,28 +94,27 @@ def run(args):
 
 def print_table(report, out=sys.stdout):
     _common.header(report, out)
-    print("| axis | size | median fit s | s per 1,000 units |", file=out)
-    print("|---|---|---|---|", file=out)
-    for axis, res in report["results"].items():
-        for size, seconds in zip(res["sizes"], res["median_s"], strict=True):
-            print(
-                f"| {axis} | {size} | {seconds:.2f} | {1000 * seconds / size:.4f} |",
-                file=out,
-            )
-    print("", file=out)
-    print(
-        "| axis | slope, s per 1,000 units | intercept s | R^2 "
-        "| time-per-unit ratio largest/smallest |",
-        file=out,
+    results = report["results"].items()
+    _common.table(
+        ["axis", "size", "median fit s", "s per 1,000 units"],
+        [
+            [axis, size, f"{seconds:.2f}", f"{1000 * seconds / size:.4f}"]
+            for axis, res in results
+            for size, seconds in zip(res["sizes"], res["median_s"], strict=True)
+        ],
+        out,
     )
-    print("|---|---|---|---|---|", file=out)
-    for axis, res in report["results"].items():
-        print(
-            f"| {axis} | {1000 * res['slope_s_per_unit']:.4f} | "
-            f"{res['intercept_s']:.3f} | {res['r2']:.4f} | "
-            f"{res['per_unit_ratio_largest_to_smallest']:.3f} |",
-            file=out,
-        )
+    print(file=out)
+    columns = ["axis", "slope, s per 1,000 units", "intercept s", "R^2"]
+    _common.table(
+        [*columns, "time-per-unit ratio largest/smallest"],
+        [
+            [axis, f"{1000 * r['slope_s_per_unit']:.4f}", f"{r['intercept_s']:.3f}"]
+            + [f"{r['r2']:.4f}", f"{r['per_unit_ratio_largest_to_smallest']:.3f}"]
+            for axis, r in results
+        ],
+        out,
+    )
 
 
 if __name__ == "__main__":

@@ -172,13 +172,7 @@ def plain_dae(X, epochs):
 
 def skae_dae(X, epochs):
     dae = DenoisingAE(
-        200,
-        hidden_layer_sizes=(),
-        consistency=0,  # the objective of the documented runs
-        activation="softplus",
-        code_activation="softplus",
-        noise="gaussian",
-        noise_level=0.01,
+        **_common.SEED_DAE,
         loss="mse",  # the plain loop's loss
         batch_size=128,
         alpha=0.0,
