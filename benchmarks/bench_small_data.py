@@ -320,52 +320,38 @@ def print_table(report, out=sys.stdout):
             f"the start, {p['load_end']} at the end",
             file=out,
         )
+    phases = report["phases"]
+
+    def timed(kind, scale, digits):
+        return [
+            [phase, case, name, f"{row['median_s'] * scale:.{digits}f}"]
+            + [f"{row['ratio']:.3f}", f"{row['paired_ratio']:.3f}"]
+            for phase, p in phases.items()
+            for case, rows in p[kind].items()
+            for name, row in rows.items()
+        ]
+
+    ratios = ["ratio to scikit-learn", "median paired ratio"]
     print(file=out)
-    print(
-        "| phase | case | contender | median fit s | ratio to scikit-learn "
-        "| median paired ratio |",
-        file=out,
+    _common.table(
+        ["phase", "case", "contender", "median fit s", *ratios], timed("fit", 1, 3), out
     )
-    print("|---|---|---|---|---|---|", file=out)
-    for phase, p in report["phases"].items():
-        for case, rows in p["fit"].items():
-            for name, row in rows.items():
-                print(
-                    f"| {phase} | {case} | {name} | {row['median_s']:.3f} | "
-                    f"{row['ratio']:.3f} | {row['paired_ratio']:.3f} |",
-                    file=out,
-                )
-    quiet, busy = report["phases"]["quiet"], report["phases"]["busy"]
     print(file=out)
-    print(
-        "| case | contender | quiet median fit s | busy median fit s "
-        "| slowdown busy / quiet |",
-        file=out,
+    quiet, busy = phases["quiet"]["fit"], phases["busy"]["fit"]
+    _common.table(
+        ["case", "contender", "quiet median fit s", "busy median fit s"]
+        + ["slowdown busy / quiet"],
+        [
+            [case, name, f"{q:.3f}", f"{b:.3f}", f"{b / q:.3f}"]
+            for case, rows in quiet.items()
+            for name, row in rows.items()
+            for q, b in [(row["median_s"], busy[case][name]["median_s"])]
+        ],
+        out,
     )
-    print("|---|---|---|---|---|", file=out)
-    for case, rows in quiet["fit"].items():
-        for name, row in rows.items():
-            b = busy["fit"][case][name]["median_s"]
-            print(
-                f"| {case} | {name} | {row['median_s']:.3f} | {b:.3f} | "
-                f"{b / row['median_s']:.3f} |",
-                file=out,
-            )
     print(file=out)
-    print(
-        "| phase | case | contender | median µs per 1-row call "
-        "| ratio to scikit-learn | median paired ratio |",
-        file=out,
-    )
-    print("|---|---|---|---|---|---|", file=out)
-    for phase, p in report["phases"].items():
-        for case, rows in p["predict"].items():
-            for name, row in rows.items():
-                print(
-                    f"| {phase} | {case} | {name} | {row['median_s'] * 1e6:.1f} | "
-                    f"{row['ratio']:.3f} | {row['paired_ratio']:.3f} |",
-                    file=out,
-                )
+    columns = ["phase", "case", "contender", "median µs per 1-row call", *ratios]
+    _common.table(columns, timed("predict", 1e6, 1), out)
 
 
 if __name__ == "__main__":

@@ -134,18 +134,16 @@ def run(args):
 def print_table(report, out=sys.stdout):
     _common.header(report, out)
     print(file=out)
-    print(
-        "| contender | median fit s | ratio to scikit-learn | median paired ratio "
-        "| training accuracy |",
-        file=out,
+    columns = ["contender", "median fit s", "ratio to scikit-learn"]
+    _common.table(
+        [*columns, "median paired ratio", "training accuracy"],
+        [
+            [name, f"{r['median_s']:.3f}", f"{r['ratio']:.3f}"]
+            + [f"{r['paired_ratio']:.3f}", f"{r['train_accuracy']:.4f}"]
+            for name, r in report["results"].items()
+        ],
+        out,
     )
-    print("|---|---|---|---|---|", file=out)
-    for name, row in report["results"].items():
-        print(
-            f"| {name} | {row['median_s']:.3f} | {row['ratio']:.3f} | "
-            f"{row['paired_ratio']:.3f} | {row['train_accuracy']:.4f} |",
-            file=out,
-        )
 
 
 if __name__ == "__main__":
