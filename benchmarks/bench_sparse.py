@@ -22,18 +22,15 @@ start and the end.
 
 import sys
 import time
-import warnings
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.neural_network import MLPClassifier as SklearnClassifier
-
-from skae import MLPClassifier
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 import _common  # noqa: E402
-from bench_small_data import SKLEARN, SOLVER, _load  # noqa: E402
+from bench_small_data import SKLEARN, _load  # noqa: E402
+from bench_small_data import skae_classifier as skae_fit  # noqa: E402
+from bench_small_data import sklearn_classifier as sklearn_fit  # noqa: E402
 
 
 def tfidf_like(n_rows, n_features, density, n_classes=5, seed=0):
@@ -58,28 +55,6 @@ def tfidf_like(n_rows, n_features, density, n_classes=5, seed=0):
     coef = sp.random(n_features, n_classes, density=0.05, random_state=rng).toarray()
     y = np.asarray(X @ coef).argmax(axis=1)
     return X.tocsr(), y
-
-
-def skae_fit(X, y, epochs):
-    clf = MLPClassifier(
-        (100,), max_iter=epochs, n_iter_no_change=epochs, random_state=0, **SOLVER
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return clf.fit(X, y)
-
-
-def sklearn_fit(X, y, epochs):
-    clf = SklearnClassifier(
-        hidden_layer_sizes=(100,),
-        max_iter=epochs,
-        n_iter_no_change=epochs,
-        random_state=0,
-        **SOLVER,
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return clf.fit(X, y)
 
 
 def run(args):
