@@ -18,9 +18,11 @@ import platform
 import statistics
 import sys
 import time
+import warnings
 
 import numpy as np
 import torch
+from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from skae._version import versions
@@ -78,6 +80,13 @@ def stamped(load_before, **report):
 def params(estimator, names):
     """The parameters of ``estimator`` named in ``names``."""
     return {k: v for k, v in estimator.get_params().items() if k in names}
+
+
+def quiet_fit(estimator, *data):
+    """``estimator.fit(*data)``, silent about a fixed epoch budget running out."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return estimator.fit(*data)
 
 
 def parser(doc, *, repeats=None, threads=None, **defaults):

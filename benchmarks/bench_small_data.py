@@ -38,13 +38,11 @@ import statistics
 import subprocess
 import sys
 import time
-import warnings
 from contextlib import contextmanager
 
 import numpy as np
 import torch
 from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier as SklearnClassifier
 from sklearn.neural_network import MLPRegressor as SklearnRegressor
 from threadpoolctl import threadpool_limits
@@ -67,12 +65,6 @@ SKAE_1 = "skae, torch.set_num_threads(1)"
 CALL_SECONDS = 2.0
 
 
-def _quiet(fit, *args):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return fit(*args)
-
-
 # --------------------------------------------------------------------- contenders
 
 
@@ -80,7 +72,7 @@ def skae_classifier(X, y, epochs):
     clf = MLPClassifier(
         (100,), max_iter=epochs, n_iter_no_change=epochs, random_state=0, **SOLVER
     )
-    return _quiet(clf.fit, X, y)
+    return _common.quiet_fit(clf, X, y)
 
 
 def sklearn_classifier(X, y, epochs):
@@ -91,7 +83,7 @@ def sklearn_classifier(X, y, epochs):
         random_state=0,
         **SOLVER,
     )
-    return _quiet(clf.fit, X, y)
+    return _common.quiet_fit(clf, X, y)
 
 
 def plain_classifier(X, y, epochs, threads):
@@ -127,7 +119,7 @@ def skae_autoencoder(X, y, epochs):
         random_state=0,
         **SOLVER,
     )
-    return _quiet(dae.fit, X)
+    return _common.quiet_fit(dae, X)
 
 
 def sklearn_autoencoder(X, y, epochs):
@@ -138,7 +130,7 @@ def sklearn_autoencoder(X, y, epochs):
         random_state=0,
         **SOLVER,
     )
-    return _quiet(reg.fit, X, X)
+    return _common.quiet_fit(reg, X, X)
 
 
 def _one_blas_thread(fit):

@@ -28,12 +28,10 @@ large square product and for the model's own shape (100 x 784 times 784 x 300).
 import statistics
 import sys
 import time
-import warnings
 
 import numpy as np
 import skorch
 import torch
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier as SklearnMLP
 from torch import nn
 
@@ -89,9 +87,7 @@ def skae_mlp(X, y, epochs):
         max_iter=epochs,
         random_state=0,
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        clf.fit(X, y)
+    _common.quiet_fit(clf, X, y)
     return clf.predict
 
 
@@ -120,9 +116,7 @@ def sklearn_mlp(X, y, epochs):
         n_iter_no_change=epochs + 1,
         random_state=0,
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        clf.fit(X, y)
+    _common.quiet_fit(clf, X, y)
     return clf.predict
 
 
@@ -179,9 +173,7 @@ def skae_dae(X, epochs):
         max_iter=epochs,
         random_state=0,
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        dae.fit(X)
+    _common.quiet_fit(dae, X)
     return dae
 
 

@@ -16,10 +16,8 @@ for the plain loop, as the reference computes it (one draw per image).
 import statistics
 import sys
 import time
-import warnings
 
 import torch
-from sklearn.exceptions import ConvergenceWarning
 from torch import nn
 from torch.nn import functional as F
 
@@ -92,9 +90,7 @@ def skae_vae(X, X_test, epochs):
         max_iter=epochs,
         random_state=0,
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        vae.fit(X)
+    _common.quiet_fit(vae, X)
     fitted = time.perf_counter()
     return fitted, -vae.score(X_test)
 
