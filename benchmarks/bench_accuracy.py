@@ -26,18 +26,14 @@ after each epoch (``partial_fit``, one epoch per call, outside the timing).
     python benchmarks/bench_accuracy.py --quick    # 5,000 images, 2 epochs
 """
 
-import argparse
-import json
 import statistics
 import sys
 import time
 import warnings
 
 import numpy as np
-import torch
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier as SklearnMLP
-from threadpoolctl import threadpool_limits
 
 from skae import MLPClassifier
 
@@ -129,7 +125,9 @@ def run_sklearn(X, y, X_test, y_test, max_epochs):
     }
 
 
-def run(quick=False, repeats=1, sklearn_max_iter=50, curve=False):
+def run(args):
+    quick, repeats, sklearn_max_iter = args.quick, args.repeats, args.sklearn_max_iter
+    curve = args.curve
     n_train = 5_000 if quick else None
     X, y, X_test, y_test = _mnist.load(n_train)
     phases = [(rate, 1) for rate, _ in SKAE_PHASES] if quick else SKAE_PHASES
@@ -170,14 +168,7 @@ def run(quick=False, repeats=1, sklearn_max_iter=50, curve=False):
 
 
 def print_table(report, out=sys.stdout):
-    m = report["machine"]
-    print(
-        f"torch {m['torch']}, skorch {m['skorch']}, scikit-learn {m['scikit-learn']}, "
-        f"numpy {m['numpy']}, skae {m['skae']}, Python {m['python']}; "
-        f"{m['cpu_count']} CPUs, {m['torch_threads']} torch threads, BLAS threads "
-        f"{m['blas_threads']}; settings {report['settings']}",
-        file=out,
-    )
+    _common.header(report, out)
     sk = report["results"]["scikit-learn"]["runs"][-1]
     print(
         "scikit-learn, last repeat: epoch, cumulative fit s, test accuracy, loss",
@@ -207,35 +198,9 @@ def print_table(report, out=sys.stdout):
         )
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--repeats", type=int, default=1)
-    parser.add_argument(
-        "--sklearn-max-iter", type=int, default=50, help="epochs at most"
-    )
-    parser.add_argument(
-        "--curve", action="store_true", help="also record skae's per-epoch accuracy"
-    )
-    parser.add_argument(
-        "--threads", type=int, help="torch and BLAS threads (default: theirs)"
-    )
-    parser.add_argument("--json", help="also write the full report here")
-    args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-        # scikit-learn's matrix products run in NumPy's BLAS: the same count.
-        threadpool_limits(args.threads)
-    if _mnist.mnist_path() is None:
-        print("skipped: MNIST not found (set SKAE_MNIST to an mnist.npz)")
-        return 0
-    report = run(args.quick, args.repeats, args.sklearn_max_iter, args.curve)
-    print_table(report)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=2)
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    parser = _common.parser(__doc__, repeats=1)
+    parser.add_argument("--sklearn-max-iter", type=int, default=50, help="epochs")
+    parser.add_argument("--curve", action="store_true", help="skae's epoch accuracy")
+    # scikit-learn's matrix products run in NumPy's BLAS: --threads limits it too.
+    sys.exit(_common.main(parser, run, print_table, needs="mnist", blas=True))

@@ -26,11 +26,7 @@ bare module (array in, array out) of the same case.
     python benchmarks/bench_inference.py --quick    # 5,000 rows, fewer repeats
 """
 
-import argparse
-import json
-import statistics
 import sys
-import time
 import warnings
 
 import numpy as np
@@ -53,13 +49,7 @@ def fit_models(X, y):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         dae = DenoisingAE(
-            200,
-            hidden_layer_sizes=(),
-            consistency=0,  # the objective of the documented runs
-            activation="softplus",
-            code_activation="softplus",
-            noise="gaussian",
-            noise_level=0.01,
+            **_common.SEED_DAE,
             batch_size=128,
             max_iter=1,
             random_state=0,
@@ -126,109 +116,42 @@ def contenders(dae, mlp, pca, X, X_small):
     return cases
 
 
-def _seconds(fn, number):
-    start = time.perf_counter()
-    for _ in range(number):
-        fn()
-    return (time.perf_counter() - start) / number
-
-
-def run(quick=False, repeats=5, number=200):
-    n_rows = 5_000 if quick else 60_000
+def run(args):
+    n_rows = 5_000 if args.quick else 60_000
     X, y, X_test, _ = _mnist.load(n_rows)
-    dae, mlp, pca = fit_models(X, y)
-    cases = contenders(dae, mlp, pca, X, X_test[:100])
+    cases = contenders(*fit_models(X, y), X, X_test[:100])
     results = {}
     for case, fns in cases.items():
-        names = list(fns)
-        small = "predict," in case
-        calls = number if small else 1
-        for name in names:  # warm-up
-            _seconds(fns[name], min(calls, 10))
-        times = {name: [] for name in names}
-        rng = np.random.RandomState(0)
-        for _ in range(repeats):
-            # A fresh random order each repeat: a rotation would keep every
-            # contender's predecessor (whose freed memory or cache state it
-            # inherits) the same in all repeats.
-            for name in rng.permutation(names):
-                times[name].append(_seconds(fns[name], calls))
-        base = statistics.median(times[BARE])
-        results[case] = {
-            name: {
-                "seconds": times[name],
-                "median_s": statistics.median(times[name]),
-                "ratio_to_bare": statistics.median(times[name]) / base,
-                "paired_ratio": statistics.median(
-                    t / b for t, b in zip(times[name], times[BARE], strict=True)
-                ),
-            }
-            for name in names
-        }
+        calls = args.number if "predict," in case else 1
+        results[case] = _common.compare(
+            _common.alternate(fns, args.repeats, number=calls), BARE
+        )
     return {
         "machine": _common.machine(),
         "settings": {
-            "quick": quick,
-            "repeats": repeats,
+            "quick": args.quick,
+            "repeats": args.repeats,
             "rows": n_rows,
-            "calls_per_latency_repeat": number,
+            "calls_per_latency_repeat": args.number,
         },
         "results": results,
     }
 
 
-def print_table(report, out=sys.stdout):
-    m = report["machine"]
-    print(
-        f"torch {m['torch']}, skorch {m['skorch']}, scikit-learn {m['scikit-learn']}, "
-        f"numpy {m['numpy']}, skae {m['skae']}, Python {m['python']}; "
-        f"{m['cpu_count']} CPUs, {m['torch_threads']} torch threads; "
-        f"settings {report['settings']}",
-        file=out,
-    )
-    print(
-        "| case | contender | median | ratio to bare module (array in/out) "
-        "| median paired ratio |",
-        file=out,
-    )
-    print("|---|---|---|---|---|", file=out)
-    for case, rows in report["results"].items():
-        for name, row in rows.items():
-            seconds = row["median_s"]
-            shown = f"{seconds * 1e6:.1f} us" if seconds < 0.01 else f"{seconds:.3f} s"
-            print(
-                f"| {case} | {name} | {shown} | {row['ratio_to_bare']:.2f} | "
-                f"{row['paired_ratio']:.2f} |",
-                file=out,
+def show(report):
+    _common.header(report)
+    rows = []
+    for case, contenders in report["results"].items():
+        for name, row in contenders.items():
+            s = row["median_s"]
+            shown = f"{s * 1e6:.1f} us" if s < 0.01 else f"{s:.3f} s"
+            rows.append(
+                [case, name, shown, f"{row['ratio']:.2f}", f"{row['paired_ratio']:.2f}"]
             )
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--repeats", type=int, default=None)
-    parser.add_argument(
-        "--number", type=int, default=None, help="calls per latency repeat"
-    )
-    parser.add_argument("--threads", type=int, help="torch.set_num_threads first")
-    parser.add_argument("--json", help="also write the full report here")
-    args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    if _mnist.mnist_path() is None:
-        print("skipped: MNIST not found (set SKAE_MNIST to an mnist.npz)")
-        return 0
-    report = run(
-        args.quick,
-        args.repeats or (2 if args.quick else 7),
-        args.number or (20 if args.quick else 500),
-    )
-    print_table(report)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=2)
-    return 0
+    columns = ["case", "contender", "median", "ratio to bare module (array in/out)"]
+    _common.table([*columns, "median paired ratio"], rows)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    parser = _common.parser(__doc__, repeats=(2, 7), number=(20, 500))
+    sys.exit(_common.main(parser, run, show, needs="mnist"))

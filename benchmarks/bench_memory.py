@@ -22,11 +22,13 @@ on float64 input without a copy.
 
 import argparse
 import json
-import os
-import platform
 import subprocess
 import sys
 import warnings
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+import _common  # noqa: E402
+import _mnist  # noqa: E402
 
 MiB = 2**20
 BUDGET_EXTRA = 300 * MiB
@@ -54,9 +56,6 @@ def child(contender, n_train, threads):
     from sklearn.exceptions import ConvergenceWarning
 
     import skae
-
-    sys.path.insert(0, __file__.rsplit("/", 1)[0])
-    import _mnist
 
     if threads:
         torch.set_num_threads(threads)
@@ -111,29 +110,11 @@ def child(contender, n_train, threads):
     )
 
 
-def machine():
-    """Versions, cores and torch threads of this run."""
-    import numpy as np
-    import sklearn
-    import skorch
-    import torch
-
-    import skae
-
-    return {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "skorch": skorch.__version__,
-        "scikit-learn": sklearn.__version__,
-        "numpy": np.__version__,
-        "skae": skae.__version__,
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "processor": platform.processor() or platform.machine(),
-    }
-
-
-def run(quick=False, threads=None):
+def run(args):
+    if args.child:
+        child(args.child, args.n, args.threads)
+        return None
+    quick, threads = args.quick, args.threads
     n_train = 10_000 if quick else 60_000
     results = {}
     for contender in CONTENDERS:
@@ -146,7 +127,10 @@ def run(quick=False, threads=None):
         row["budget"] = row["input_bytes"] * 3 // 2 + BUDGET_EXTRA
         row["within_budget"] = row["fit_over_baseline"] <= row["budget"]
         results[contender] = row
-    report = {"machine": machine(), "settings": {"quick": quick, "rows": n_train}}
+    report = {
+        "machine": _common.machine(),
+        "settings": {"quick": quick, "rows": n_train},
+    }
     if threads:
         report["machine"]["torch_threads"] = threads
     report["results"] = results
@@ -154,14 +138,7 @@ def run(quick=False, threads=None):
 
 
 def print_table(report, out=sys.stdout):
-    m = report["machine"]
-    print(
-        f"torch {m['torch']}, skorch {m['skorch']}, scikit-learn {m['scikit-learn']}, "
-        f"numpy {m['numpy']}, skae {m['skae']}, Python {m['python']}; "
-        f"{m['cpu_count']} CPUs, {m['torch_threads']} torch threads; "
-        f"settings {report['settings']}",
-        file=out,
-    )
+    _common.header(report, out)
     print(
         "| contender | input MiB | baseline MiB | RSS before fit MiB | peak in fit MiB "
         "| peak - baseline MiB | budget MiB | within budget |",
@@ -189,30 +166,8 @@ def print_table(report, out=sys.stdout):
         )
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--threads", type=int, help="torch.set_num_threads first")
-    parser.add_argument("--json", help="also write the full report here")
+if __name__ == "__main__":
+    parser = _common.parser(__doc__)
     parser.add_argument("--child", choices=CONTENDERS, help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.child:
-        child(args.child, args.n, args.threads)
-        return 0
-    sys.path.insert(0, __file__.rsplit("/", 1)[0])
-    import _mnist
-
-    if _mnist.mnist_path() is None:
-        print("skipped: MNIST not found (set SKAE_MNIST to an mnist.npz)")
-        return 0
-    report = run(args.quick, args.threads)
-    print_table(report)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=2)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_common.main(parser, run, print_table, needs="mnist"))

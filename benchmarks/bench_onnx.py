@@ -24,11 +24,7 @@ the session's outputs are checked against skae's (labels equal, floats within
     python benchmarks/bench_onnx.py --quick    # repeats 2, 20 calls
 """
 
-import argparse
-import json
-import statistics
 import sys
-import time
 import warnings
 
 import numpy as np
@@ -58,13 +54,7 @@ def fit_models(X, y):
         warnings.simplefilter("ignore", ConvergenceWarning)
         mlp = MLPClassifier((300,), dropout=0.25, max_iter=1, random_state=0)
         dae = DenoisingAE(
-            200,
-            hidden_layer_sizes=(),
-            consistency=0,  # the objective of the documented runs
-            activation="softplus",
-            code_activation="softplus",
-            noise="gaussian",
-            noise_level=0.01,
+            **_common.SEED_DAE,
             max_iter=1,
             random_state=0,
         )
@@ -141,50 +131,23 @@ def contenders(models, X_test):
     return cases
 
 
-def _seconds(fn, number):
-    start = time.perf_counter()
-    for _ in range(number):
-        fn()
-    return (time.perf_counter() - start) / number
-
-
-def run(quick=False, repeats=7, number=200):
+def run(args):
     X, y, X_test, _ = _mnist.load(2_000)
-    models = fit_models(X, y)
-    cases = contenders(models, X_test)
+    cases = contenders(fit_models(X, y), X_test)
     results = []
     rng = np.random.RandomState(0)
     for (name, n_rows), (fns, latency, verdict) in cases.items():
-        calls = number if latency else 1
-        for fn in fns.values():  # warm-up
-            _seconds(fn, min(calls, 10))
-        times = {contender: [] for contender in fns}
-        for _ in range(repeats):
-            # A fresh random order each repeat, as in bench_inference.
-            for contender in rng.permutation(list(fns)):
-                times[contender].append(_seconds(fns[contender], calls))
-        base = statistics.median(times[SKAE])
-        for contender, seconds in times.items():
-            results.append(
-                {
-                    "case": name,
-                    "rows": n_rows,
-                    "contender": contender,
-                    "seconds": seconds,
-                    "median_s": statistics.median(seconds),
-                    "ratio_to_skae": statistics.median(seconds) / base,
-                    "paired_ratio": statistics.median(
-                        t / b for t, b in zip(seconds, times[SKAE], strict=True)
-                    ),
-                    "check": verdict,
-                }
-            )
+        calls = args.number if latency else 1
+        times = _common.alternate(fns, args.repeats, number=calls, seed=rng)
+        for contender, row in _common.compare(times, SKAE).items():
+            row = dict(case=name, rows=n_rows, contender=contender, **row)
+            results.append({**row, "check": verdict})
     return {
         "machine": {**_common.machine(), "onnxruntime": ort.__version__},
         "settings": {
-            "quick": quick,
-            "repeats": repeats,
-            "calls_per_latency_repeat": number,
+            "quick": args.quick,
+            "repeats": args.repeats,
+            "calls_per_latency_repeat": args.number,
             "ort_intra_op_threads": torch.get_num_threads(),
         },
         "results": results,
@@ -195,56 +158,18 @@ def _shown(seconds):
     return f"{seconds * 1e6:.1f} us" if seconds < 0.01 else f"{seconds:.3f} s"
 
 
-def print_table(report, out=sys.stdout):
-    m = report["machine"]
-    print(
-        f"torch {m['torch']}, onnxruntime {m['onnxruntime']}, scikit-learn "
-        f"{m['scikit-learn']}, skae {m['skae']}, Python {m['python']}; "
-        f"{m['cpu_count']} CPUs, {m['torch_threads']} torch threads; "
-        f"settings {report['settings']}",
-        file=out,
-    )
-    print(
-        "| case | rows | contender | median | ratio to skae | median paired ratio "
-        "| outputs |",
-        file=out,
-    )
-    print("|---|---|---|---|---|---|---|", file=out)
-    for row in report["results"]:
-        print(
-            f"| {row['case']} | {row['rows']:,} | {row['contender']} | "
-            f"{_shown(row['median_s'])} | {row['ratio_to_skae']:.3f} | "
-            f"{row['paired_ratio']:.3f} | {row['check']} |",
-            file=out,
-        )
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--repeats", type=int, default=None)
-    parser.add_argument(
-        "--number", type=int, default=None, help="calls per latency repeat"
-    )
-    parser.add_argument("--threads", type=int, help="torch.set_num_threads first")
-    parser.add_argument("--json", help="also write the full report here")
-    args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    if _mnist.mnist_path() is None:
-        print("skipped: MNIST not found (set SKAE_MNIST to an mnist.npz)")
-        return 0
-    report = run(
-        args.quick,
-        args.repeats or (2 if args.quick else 7),
-        args.number or (20 if args.quick else 200),
-    )
-    print_table(report)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=2)
-    return 0
+def show(report):
+    _common.header(report)
+    print(f"onnxruntime {report['machine']['onnxruntime']}")
+    columns = ["case", "rows", "contender", "median", "ratio to skae"]
+    rows = [
+        [r["case"], f"{r['rows']:,}", r["contender"], _shown(r["median_s"])]
+        + [f"{r['ratio']:.3f}", f"{r['paired_ratio']:.3f}", r["check"]]
+        for r in report["results"]
+    ]
+    _common.table([*columns, "median paired ratio", "outputs"], rows)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    parser = _common.parser(__doc__, repeats=(2, 7), number=(20, 200))
+    sys.exit(_common.main(parser, run, show, needs="mnist"))

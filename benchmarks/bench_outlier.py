@@ -28,7 +28,6 @@ Seeds are fixed (``random_state=0``; PyOD's own default seed, 42).
     python benchmarks/bench_outlier.py --quick    # digits 0 and 1, 10,000 images
 """
 
-import argparse
 import json
 import statistics
 import sys
@@ -36,13 +35,11 @@ import time
 import warnings
 
 import numpy as np
-import torch
 from sklearn.decomposition import PCA
 from sklearn.ensemble import IsolationForest
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.neighbors import LocalOutlierFactor
-from threadpoolctl import threadpool_limits
 
 from skae import AutoencoderOutlierDetector, VariationalAE
 
@@ -205,32 +202,18 @@ def table(report):
     return "\n".join(lines)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument(
-        "--digits", default="0,1,2,3,4,5,6,7,8,9", help="comma-separated digits"
-    )
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=1,
-        help="torch and BLAS threads (1: on a busy machine, more threads wait)",
-    )
-    parser.add_argument("--json", help="also write the full report here")
-    args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    if _mnist.mnist_path() is None:
-        print("skipped: MNIST not found (set SKAE_MNIST to an mnist.npz)")
-        return 0
-    digits = [int(d) for d in args.digits.split(",")]
-    with threadpool_limits(args.threads):
-        report = run(args.quick, digits, args.json)
+def show(report):
     print(f"settings {report['settings']}")
     print(f"machine {report['machine']}")
     print(table(report))
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    parser = _common.parser(__doc__, threads=1)
+    parser.add_argument("--digits", default="0,1,2,3,4,5,6,7,8,9", help="digits")
+
+    def _run(args):
+        return run(args.quick, [int(d) for d in args.digits.split(",")], args.json)
+
+    # 1 thread, torch and BLAS: on a busy machine, more threads wait.
+    sys.exit(_common.main(parser, _run, show, needs="mnist", blas=True))

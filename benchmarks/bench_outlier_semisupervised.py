@@ -24,8 +24,6 @@ message when MNIST is absent: set SKAE_MNIST to an mnist.npz). Seeds are fixed.
     python benchmarks/bench_outlier_semisupervised.py --quick   # digits 0 and 1
 """
 
-import argparse
-import json
 import math
 import statistics
 import sys
@@ -33,13 +31,11 @@ import time
 import warnings
 
 import numpy as np
-import torch
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
-from threadpoolctl import threadpool_limits
 
 from skae import AutoencoderOutlierDetector
 
@@ -145,34 +141,27 @@ def table(report):
     return "\n".join(lines)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--json", help="also write the full report here")
-    parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    datasets = {"digits": digits}
-    classes = {"digits": [0, 1] if args.quick else list(range(10))}
-    if args.quick:
-        pass
-    elif _mnist.mnist_path() is None:
-        print("MNIST skipped: not found (set SKAE_MNIST to an mnist.npz)")
-    else:
-        datasets["MNIST"] = mnist
-        classes["MNIST"] = [0, 1, 2]
-    with threadpool_limits(args.threads), warnings.catch_warnings():
-        # Fixed epochs: that max_iter runs out is expected.
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        report = run(datasets, classes, args.quick)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=2)
+def show(report):
     print(f"settings {report['settings']}")
     print(f"machine {report['machine']}")
     print(table(report))
-    return 0
+
+
+def _run(args):
+    datasets = {"digits": digits}
+    classes = {"digits": [0, 1] if args.quick else list(range(10))}
+    reason = _common.missing("mnist")
+    if reason and not args.quick:
+        print(reason.replace("skipped: MNIST", "MNIST skipped:"))
+    elif not args.quick:
+        datasets["MNIST"] = mnist
+        classes["MNIST"] = [0, 1, 2]
+    with warnings.catch_warnings():
+        # Fixed epochs: that max_iter runs out is expected.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return run(datasets, classes, args.quick)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    parser = _common.parser(__doc__, threads=1)
+    sys.exit(_common.main(parser, _run, show, blas=True))

@@ -30,7 +30,6 @@ change is chosen on them. Each point of the curve also scores the first 10,000
 training images, to show the gap between training and test error.
 """
 
-import argparse
 import json
 import math
 import os
@@ -38,7 +37,6 @@ import sys
 import time
 import warnings
 
-import torch
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
 
@@ -135,11 +133,9 @@ def run(
                     )
                 )
                 print("epoch", *curve[-1], os.getloadavg()[0], file=log, flush=True)
-    return {
-        "machine": _common.machine(),
-        "load_before": load_before,
-        "load_after": os.getloadavg(),
-        "settings": {
+    return _common.stamped(
+        load_before,
+        settings={
             "quick": quick,
             "n_train": len(X),
             "n_validation": validation,
@@ -148,11 +144,9 @@ def run(
             "schedule": f"cosine in wall-clock time from {peak:g} to {peak / 100:g} "
             f"over {budget:g} s, one partial_fit an epoch",
             "seed": seed,
-            "params": {
-                k: v
-                for k, v in ae.get_params().items()
-                if k
-                in (
+            "params": _common.params(
+                ae,
+                (
                     "n_components",
                     "hidden_layer_sizes",
                     "activation",
@@ -165,27 +159,20 @@ def run(
                     "pretrain_max_iter",
                     "noise",
                     "noise_level",
-                )
-            },
+                ),
+            ),
         },
-        "fit_seconds": seconds,
-        "fit_cpu_seconds": cpu,
-        "epochs": curve[-1][0],
-        "test_error": curve[-1][4],
-        "pca_test_error": pca_error,
-        "curve": curve,
-    }
+        fit_seconds=seconds,
+        fit_cpu_seconds=cpu,
+        epochs=curve[-1][0],
+        test_error=curve[-1][4],
+        pca_test_error=pca_error,
+        curve=curve,
+    )
 
 
 def print_report(report, out=sys.stdout):
-    m = report["machine"]
-    print(
-        f"torch {m['torch']}, skae {m['skae']}, {m['cpu_count']} CPUs, "
-        f"{m['torch_threads']} torch threads; load average (1, 5, 15 min) "
-        f"{report['load_before']} before, {report['load_after']} after",
-        file=out,
-    )
-    print(f"settings {report['settings']}", file=out)
+    _common.header(report, out)
     print(
         "| epoch | cumulative fit s | CPU s | rate | training loss "
         "| squared error, first 10,000 training images | validation | test |",
@@ -218,39 +205,16 @@ def print_report(report, out=sys.stdout):
     )
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
+if __name__ == "__main__":
+    parser = _common.parser(__doc__, threads=2)
     parser.add_argument("--budget", type=float, default=1800.0, help="seconds")
     parser.add_argument("--lr", type=float, default=1e-3, help="the schedule's peak")
     parser.add_argument("--every", type=int, default=2, help="epochs between scores")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=2, help="torch threads")
-    parser.add_argument("--json", help="also write the full report here")
     parser.add_argument("--params", type=json.loads, default={}, help="JSON")
-    parser.add_argument(
-        "--validation", type=int, default=0, help="training images held out"
-    )
-    args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    if _mnist.mnist_path() is None:
-        print("skipped: MNIST not found (set SKAE_MNIST to an mnist.npz)")
-        return 0
-    report = run(
-        args.quick,
-        args.budget,
-        args.lr,
-        args.every,
-        args.seed,
-        args.params,
-        args.validation,
-    )
-    print_report(report)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=2)
-    return 0
+    parser.add_argument("--validation", type=int, default=0, help="images held out")
 
+    def _run(a):
+        return run(a.quick, a.budget, a.lr, a.every, a.seed, a.params, a.validation)
 
-if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_common.main(parser, _run, print_report, needs="mnist"))

@@ -22,15 +22,12 @@ on the validation split before its test run.
     python benchmarks/bench_paper_mlp.py --quick       # 10,000 images, 2 epochs
 """
 
-import argparse
-import json
 import math
 import os
 import sys
 import time
 
 import numpy as np
-import torch
 
 from skae import MLPClassifier
 
@@ -91,30 +88,22 @@ def run(quick=False, validation=False, seeds=(0, 1), recipe=RECIPE):
         recipe = dict(recipe, epochs=2)
     load_before = os.getloadavg()
     runs = [run_seed(X, y, X_test, y_test, recipe, seed) for seed in seeds]
-    return {
-        "machine": _common.machine(),
-        "load_before": load_before,
-        "load_after": os.getloadavg(),
-        "settings": {
+    return _common.stamped(
+        load_before,
+        settings={
             "quick": quick,
             "validation": validation,
             "n_train": len(X),
             "n_eval": len(X_test),
             "recipe": recipe,
         },
-        "runs": runs,
-    }
+        runs=runs,
+    )
 
 
 def print_report(report, out=sys.stdout):
-    m, s = report["machine"], report["settings"]
-    print(
-        f"torch {m['torch']}, skae {m['skae']}, {m['cpu_count']} CPUs, "
-        f"{m['torch_threads']} torch threads; load average (1, 5, 15 min) "
-        f"{report['load_before']} before, {report['load_after']} after",
-        file=out,
-    )
-    print(f"settings {s}", file=out)
+    s = report["settings"]
+    _common.header(report, out)
     scored = "validation" if s["validation"] else "test"
     for r in report["runs"]:
         print(
@@ -142,40 +131,23 @@ def print_report(report, out=sys.stdout):
         )
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--validation", action="store_true")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    parser.add_argument("--threads", type=int, default=2, help="torch threads")
-    parser.add_argument("--hidden", type=int, nargs="+", help="override the recipe")
-    parser.add_argument("--dropout", type=float)
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--batch-size", type=int)
-    parser.add_argument("--lr", type=float)
-    parser.add_argument("--json", help="also write the full report here")
-    args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    if _mnist.mnist_path() is None:
-        print("skipped: MNIST not found (set SKAE_MNIST to an mnist.npz)")
-        return 0
-    recipe = dict(RECIPE)
-    for key, value in [
-        ("hidden_layer_sizes", args.hidden and tuple(args.hidden)),
-        ("dropout", args.dropout),
-        ("epochs", args.epochs),
-        ("batch_size", args.batch_size),
-        ("learning_rate_init", args.lr),
-    ]:
-        if value is not None:
-            recipe[key] = value
-    report = run(args.quick, args.validation, tuple(args.seeds), recipe)
-    print_report(report)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=2)
-    return 0
+def _run(args):
+    overrides = {
+        "hidden_layer_sizes": args.hidden and tuple(args.hidden),
+        "dropout": args.dropout,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "learning_rate_init": args.lr,
+    }
+    recipe = {**RECIPE, **{k: v for k, v in overrides.items() if v is not None}}
+    return run(args.quick, args.validation, tuple(args.seeds), recipe)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    parser = _common.parser(__doc__, threads=2, epochs=None, batch_size=None)
+    parser.add_argument("--validation", action="store_true")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--hidden", type=int, nargs="+", help="override the recipe")
+    parser.add_argument("--dropout", type=float)
+    parser.add_argument("--lr", type=float)
+    sys.exit(_common.main(parser, _run, print_report, needs="mnist"))

@@ -32,8 +32,6 @@ only.
     python benchmarks/bench_paper_semisupervised.py --quick    # 10,000 images
 """
 
-import argparse
-import json
 import math
 import os
 import pickle
@@ -42,7 +40,6 @@ import time
 import warnings
 
 import numpy as np
-import torch
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.frozen import FrozenEstimator
 
@@ -213,11 +210,9 @@ def run(quick=False, seeds=(0,), recipe=None, validate=False, cache=None):
         )
         for s in seeds
     ]
-    return {
-        "machine": _common.machine(),
-        "load_before": load_before,
-        "load_after": os.getloadavg(),
-        "settings": {
+    return _common.stamped(
+        load_before,
+        settings={
             "quick": quick,
             "n_train": len(X),
             "labels_per_class": 100,
@@ -227,20 +222,13 @@ def run(quick=False, seeds=(0,), recipe=None, validate=False, cache=None):
             "scored_on": "unlabelled training images" if validate else "test images",
             "seeds": list(seeds),
         },
-        "runs": runs,
-    }
+        runs=runs,
+    )
 
 
 def print_report(report, out=sys.stdout):
-    m = report["machine"]
-    print(
-        f"torch {m['torch']}, skae {m['skae']}, {m['cpu_count']} CPUs, "
-        f"{m['torch_threads']} torch threads; load average (1, 5, 15 min) "
-        f"{report['load_before']} before, {report['load_after']} after",
-        file=out,
-    )
+    _common.header(report, out)
     settings = report["settings"]
-    print(f"settings {settings}", file=out)
     print(
         "| seed | epoch | alpha | rate | pseudo-labels correct | classifier fit s "
         f"| accuracy ({settings['scored_on']}) |",
@@ -272,9 +260,14 @@ def print_report(report, out=sys.stdout):
         )
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
+def _run(args):
+    seeds = args.seeds[:1] if args.quick else args.seeds
+    recipe = {key: getattr(args, key) for key in RECIPE}
+    return run(args.quick, tuple(seeds), recipe, args.validate, args.autoencoder)
+
+
+if __name__ == "__main__":
+    parser = _common.parser(__doc__, threads=2)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     for key, value in RECIPE.items():
         parser.add_argument(
@@ -289,22 +282,4 @@ def main(argv=None):
         "--autoencoder",
         help="pickle of the pretrained autoencoder: read if there, else written",
     )
-    parser.add_argument("--threads", type=int, default=2, help="torch threads")
-    parser.add_argument("--json", help="also write the full report here")
-    args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    if _mnist.mnist_path() is None:
-        print("skipped: MNIST not found (set SKAE_MNIST to an mnist.npz)")
-        return 0
-    seeds = args.seeds[:1] if args.quick else args.seeds
-    recipe = {key: getattr(args, key) for key in RECIPE}
-    report = run(args.quick, tuple(seeds), recipe, args.validate, args.autoencoder)
-    print_report(report)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=2)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_common.main(parser, _run, print_report, needs="mnist"))

@@ -21,15 +21,12 @@ schedule run (docs/learning_quality.md).
     python benchmarks/bench_paper_vae.py --quick    # 10,000 images, 2 epochs
 """
 
-import argparse
-import json
 import math
 import os
 import sys
 import time
 import warnings
 
-import torch
 from sklearn.exceptions import ConvergenceWarning
 
 from skae import VariationalAE
@@ -81,22 +78,18 @@ def run(quick=False, epochs=160, every=5, peak=1e-3, seed=0, log=sys.stderr):
                 row = (epoch, seconds, rate, vae.loss_, -vae.score(X_test), cpu)
                 curve.append(row)
                 print("epoch", *row, os.getloadavg()[0], file=log, flush=True)
-    return {
-        "machine": _common.machine(),
-        "load_before": load_before,
-        "load_after": os.getloadavg(),
-        "settings": {
+    return _common.stamped(
+        load_before,
+        settings={
             "quick": quick,
             "n_train": len(X),
             "epochs": epochs,
             "schedule": f"cosine from {peak:g} to {peak / 100:g}, one partial_fit an "
             "epoch",
             "seed": seed,
-            "params": {
-                k: v
-                for k, v in vae.get_params().items()
-                if k
-                in (
+            "params": _common.params(
+                vae,
+                (
                     "n_components",
                     "hidden_layer_sizes",
                     "activation",
@@ -105,25 +98,18 @@ def run(quick=False, epochs=160, every=5, peak=1e-3, seed=0, log=sys.stderr):
                     "batch_size",
                     "alpha",
                     "solver",
-                )
-            },
+                ),
+            ),
         },
-        "fit_seconds": seconds,
-        "fit_cpu_seconds": cpu,
-        "test_loss_nats": curve[-1][4],
-        "curve": curve,
-    }
+        fit_seconds=seconds,
+        fit_cpu_seconds=cpu,
+        test_loss_nats=curve[-1][4],
+        curve=curve,
+    )
 
 
 def print_report(report, out=sys.stdout):
-    m = report["machine"]
-    print(
-        f"torch {m['torch']}, skae {m['skae']}, {m['cpu_count']} CPUs, "
-        f"{m['torch_threads']} torch threads; load average (1, 5, 15 min) "
-        f"{report['load_before']} before, {report['load_after']} after",
-        file=out,
-    )
-    print(f"settings {report['settings']}", file=out)
+    _common.header(report, out)
     print(
         "| epoch | cumulative fit s | CPU s | rate | training loss | test loss, nats |",
         file=out,
@@ -153,27 +139,14 @@ def print_report(report, out=sys.stdout):
     )
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
+if __name__ == "__main__":
+    parser = _common.parser(__doc__, threads=2)
     parser.add_argument("--epochs", type=int, default=160)
     parser.add_argument("--every", type=int, default=5, help="epochs between scores")
     parser.add_argument("--lr", type=float, default=1e-3, help="the schedule's peak")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=2, help="torch threads")
-    parser.add_argument("--json", help="also write the full report here")
-    args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    if _mnist.mnist_path() is None:
-        print("skipped: MNIST not found (set SKAE_MNIST to an mnist.npz)")
-        return 0
-    report = run(args.quick, args.epochs, args.every, args.lr, args.seed)
-    print_report(report)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=2)
-    return 0
 
+    def _run(a):
+        return run(a.quick, a.epochs, a.every, a.lr, a.seed)
 
-if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_common.main(parser, _run, print_report, needs="mnist"))

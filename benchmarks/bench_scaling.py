@@ -16,15 +16,12 @@ line through zero; below 1 when a fixed cost is spread over more work).
     python benchmarks/bench_scaling.py --quick    # small sizes, 1 epoch, 1 repeat
 """
 
-import argparse
-import json
 import statistics
 import sys
 import time
 import warnings
 
 import numpy as np
-import torch
 from sklearn.exceptions import ConvergenceWarning
 
 from skae import MLPClassifier
@@ -52,7 +49,8 @@ def line(sizes, seconds):
     return float(slope), float(intercept), float(r2)
 
 
-def run(quick=False, repeats=3, epochs=2):
+def run(args):
+    quick, repeats, epochs = args.quick, args.repeats, args.epochs
     X, y, _, _ = _mnist.load()
     if quick:
         sample_sizes, widths, width_n = [1_000, 2_000, 4_000], [50, 100, 200], 4_000
@@ -95,62 +93,30 @@ def run(quick=False, repeats=3, epochs=2):
 
 
 def print_table(report, out=sys.stdout):
-    m = report["machine"]
-    print(
-        f"torch {m['torch']}, skorch {m['skorch']}, scikit-learn {m['scikit-learn']}, "
-        f"numpy {m['numpy']}, skae {m['skae']}, Python {m['python']}; "
-        f"{m['cpu_count']} CPUs, {m['torch_threads']} torch threads; "
-        f"settings {report['settings']}",
-        file=out,
+    _common.header(report, out)
+    results = report["results"].items()
+    _common.table(
+        ["axis", "size", "median fit s", "s per 1,000 units"],
+        [
+            [axis, size, f"{seconds:.2f}", f"{1000 * seconds / size:.4f}"]
+            for axis, res in results
+            for size, seconds in zip(res["sizes"], res["median_s"], strict=True)
+        ],
+        out,
     )
-    print("| axis | size | median fit s | s per 1,000 units |", file=out)
-    print("|---|---|---|---|", file=out)
-    for axis, res in report["results"].items():
-        for size, seconds in zip(res["sizes"], res["median_s"], strict=True):
-            print(
-                f"| {axis} | {size} | {seconds:.2f} | {1000 * seconds / size:.4f} |",
-                file=out,
-            )
-    print("", file=out)
-    print(
-        "| axis | slope, s per 1,000 units | intercept s | R^2 "
-        "| time-per-unit ratio largest/smallest |",
-        file=out,
+    print(file=out)
+    columns = ["axis", "slope, s per 1,000 units", "intercept s", "R^2"]
+    _common.table(
+        [*columns, "time-per-unit ratio largest/smallest"],
+        [
+            [axis, f"{1000 * r['slope_s_per_unit']:.4f}", f"{r['intercept_s']:.3f}"]
+            + [f"{r['r2']:.4f}", f"{r['per_unit_ratio_largest_to_smallest']:.3f}"]
+            for axis, r in results
+        ],
+        out,
     )
-    print("|---|---|---|---|---|", file=out)
-    for axis, res in report["results"].items():
-        print(
-            f"| {axis} | {1000 * res['slope_s_per_unit']:.4f} | "
-            f"{res['intercept_s']:.3f} | {res['r2']:.4f} | "
-            f"{res['per_unit_ratio_largest_to_smallest']:.3f} |",
-            file=out,
-        )
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--repeats", type=int, default=None)
-    parser.add_argument("--epochs", type=int, default=None)
-    parser.add_argument("--threads", type=int, help="torch.set_num_threads first")
-    parser.add_argument("--json", help="also write the full report here")
-    args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    if _mnist.mnist_path() is None:
-        print("skipped: MNIST not found (set SKAE_MNIST to an mnist.npz)")
-        return 0
-    report = run(
-        args.quick,
-        args.repeats or (1 if args.quick else 3),
-        args.epochs or (1 if args.quick else 2),
-    )
-    print_table(report)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=2)
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    parser = _common.parser(__doc__, repeats=(1, 3), epochs=(1, 2))
+    sys.exit(_common.main(parser, run, print_table, needs="mnist"))

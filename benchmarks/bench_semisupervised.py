@@ -21,8 +21,6 @@ Settings (found by a screen of 25 configurations on seed 0; see docs/benchmarks.
     python benchmarks/bench_semisupervised.py --quick   # 10,000 images, 1 seed
 """
 
-import argparse
-import json
 import statistics
 import sys
 import time
@@ -35,6 +33,7 @@ from sklearn.frozen import FrozenEstimator
 from skae import DenoisingAE, MLPClassifier
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
+import _common  # noqa: E402
 import _mnist  # noqa: E402
 
 SGD = {"solver": "sgd", "learning_rate_init": 0.1, "momentum": 0.9}
@@ -85,7 +84,14 @@ def _timed(fit, *data):
     return model, time.perf_counter() - start
 
 
-def run(settings, seeds=(0, 1, 2), quick=False, n_labelled=1000, epochs=100):
+def run(args):
+    if args.quick:
+        settings = {"300 sgd": ((300,), {"max_iter": 2}, SGD)}
+        return _run(settings, seeds=(0,), quick=True, epochs=20)
+    return _run(SETTINGS)
+
+
+def _run(settings, seeds=(0, 1, 2), quick=False, n_labelled=1000, epochs=100):
     X, y, X_test, y_test = _mnist.load(10_000 if quick else None)
     rows = []
     for seed in seeds:
@@ -152,25 +158,6 @@ def print_report(report):
             print(f"{name}: mean {key} {statistics.mean(values):.4f} (sd {spread:.4f})")
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--json", help="also write the full report here")
-    args = parser.parse_args(argv)
-    if _mnist.mnist_path() is None:
-        print("skipped: MNIST not found (set SKAE_MNIST to an mnist.npz)")
-        return 0
-    if args.quick:
-        quick_settings = {"300 sgd": ((300,), {"max_iter": 2}, SGD)}
-        report = run(quick_settings, seeds=(0,), quick=True, epochs=20)
-    else:
-        report = run(SETTINGS)
-    print_report(report)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=2)
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    parser = _common.parser(__doc__)
+    sys.exit(_common.main(parser, run, print_report, needs="mnist"))

@@ -33,20 +33,16 @@ average (``os.getloadavg``) at each phase's start and end.
     python benchmarks/bench_small_data.py --quick    # 500 rows, 2 epochs, 1 round
 """
 
-import argparse
-import json
 import os
 import statistics
 import subprocess
 import sys
 import time
-import warnings
 from contextlib import contextmanager
 
 import numpy as np
 import torch
 from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier as SklearnClassifier
 from sklearn.neural_network import MLPRegressor as SklearnRegressor
 from threadpoolctl import threadpool_limits
@@ -69,12 +65,6 @@ SKAE_1 = "skae, torch.set_num_threads(1)"
 CALL_SECONDS = 2.0
 
 
-def _quiet(fit, *args):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return fit(*args)
-
-
 # --------------------------------------------------------------------- contenders
 
 
@@ -82,7 +72,7 @@ def skae_classifier(X, y, epochs):
     clf = MLPClassifier(
         (100,), max_iter=epochs, n_iter_no_change=epochs, random_state=0, **SOLVER
     )
-    return _quiet(clf.fit, X, y)
+    return _common.quiet_fit(clf, X, y)
 
 
 def sklearn_classifier(X, y, epochs):
@@ -93,7 +83,7 @@ def sklearn_classifier(X, y, epochs):
         random_state=0,
         **SOLVER,
     )
-    return _quiet(clf.fit, X, y)
+    return _common.quiet_fit(clf, X, y)
 
 
 def plain_classifier(X, y, epochs, threads):
@@ -129,7 +119,7 @@ def skae_autoencoder(X, y, epochs):
         random_state=0,
         **SOLVER,
     )
-    return _quiet(dae.fit, X)
+    return _common.quiet_fit(dae, X)
 
 
 def sklearn_autoencoder(X, y, epochs):
@@ -140,7 +130,7 @@ def sklearn_autoencoder(X, y, epochs):
         random_state=0,
         **SOLVER,
     )
-    return _quiet(reg.fit, X, X)
+    return _common.quiet_fit(reg, X, X)
 
 
 def _one_blas_thread(fit):
@@ -169,21 +159,6 @@ FIT_CASES = {
 
 
 # ------------------------------------------------------------------------ harness
-
-
-def alternate(contenders, repeats, seed, measure):
-    """``measure(contender)`` for each contender, ``repeats`` rounds, random order.
-
-    A new order each round: no contender always runs first, last, or after the same
-    other one. Returns ``{name: [result of each round]}``.
-    """
-    names = list(contenders)
-    results = {name: [] for name in names}
-    rng = np.random.RandomState(seed)
-    for _ in range(repeats):
-        for i in rng.permutation(len(names)):
-            results[names[i]].append(measure(contenders[names[i]]))
-    return results
 
 
 # A pure-Python CPU-bound loop that ends when this script does, however it ends.
@@ -225,7 +200,9 @@ def fit_times(X, y, epochs, repeats, seed, skip=()):
             fit(X, y, epochs)
             return time.perf_counter() - start
 
-        out[case] = alternate(contenders, repeats, seed, measure)
+        out[case] = _common.alternate(
+            contenders, repeats, seed=seed, measure=measure, warmup=False
+        )
     return out
 
 
@@ -253,26 +230,15 @@ def predict_times(models, row, calls, repeats, seed):
                 torch.set_num_threads(before)
             return statistics.median(times)
 
-        out[case] = alternate(contenders, repeats, seed, measure)
+        out[case] = _common.alternate(
+            contenders, repeats, seed=seed, measure=measure, warmup=False
+        )
     return out
 
 
-def _summary(times, base):
-    """Medians, ratio of medians to ``base`` and the median per-round ratio."""
-    return {
-        name: {
-            "seconds": t,
-            "median_s": statistics.median(t),
-            "ratio": statistics.median(t) / statistics.median(times[base]),
-            "paired_ratio": statistics.median(
-                a / b for a, b in zip(t, times[base], strict=True)
-            ),
-        }
-        for name, t in times.items()
-    }
-
-
-def run(quick=False, repeats=None, epochs=None, calls=None, n_burners=2, skip=()):
+def run(args):
+    quick, repeats, epochs, calls = args.quick, args.repeats, args.epochs, args.calls
+    n_burners, skip = args.burners, args.skip
     repeats = repeats or (1 if quick else 5)
     epochs = epochs or (2 if quick else 100)
     calls = calls or (50 if quick else 2000)
@@ -319,8 +285,8 @@ def run(quick=False, repeats=None, epochs=None, calls=None, n_burners=2, skip=()
                 "burners": n,
                 "load_start": load_start,
                 "load_end": _load(),
-                "fit": {c: _summary(t, SKLEARN) for c, t in fits.items()},
-                "predict": {c: _summary(t, SKLEARN) for c, t in preds.items()},
+                "fit": {c: _common.compare(t, SKLEARN) for c, t in fits.items()},
+                "predict": {c: _common.compare(t, SKLEARN) for c, t in preds.items()},
             }
     return {
         "machine": _common.machine(),
@@ -338,76 +304,50 @@ def run(quick=False, repeats=None, epochs=None, calls=None, n_burners=2, skip=()
 
 
 def print_table(report, out=sys.stdout):
-    m = report["machine"]
-    print(
-        f"torch {m['torch']}, scikit-learn {m['scikit-learn']}, numpy {m['numpy']}, "
-        f"skae {m['skae']}, Python {m['python']}; {m['cpu_count']} CPUs, "
-        f"{m['torch_threads']} torch threads, BLAS {m['blas_threads']}; "
-        f"skae's torch threads {report['skae_torch_threads']}; "
-        f"settings {report['settings']}",
-        file=out,
-    )
+    _common.header(report, out)
+    print(f"skae's torch threads {report['skae_torch_threads']}", file=out)
     for phase, p in report["phases"].items():
         print(
             f"{phase}: {p['burners']} burners, load average {p['load_start']} at "
             f"the start, {p['load_end']} at the end",
             file=out,
         )
+    phases = report["phases"]
+
+    def timed(kind, scale, digits):
+        return [
+            [phase, case, name, f"{row['median_s'] * scale:.{digits}f}"]
+            + [f"{row['ratio']:.3f}", f"{row['paired_ratio']:.3f}"]
+            for phase, p in phases.items()
+            for case, rows in p[kind].items()
+            for name, row in rows.items()
+        ]
+
+    ratios = ["ratio to scikit-learn", "median paired ratio"]
     print(file=out)
-    print(
-        "| phase | case | contender | median fit s | ratio to scikit-learn "
-        "| median paired ratio |",
-        file=out,
+    _common.table(
+        ["phase", "case", "contender", "median fit s", *ratios], timed("fit", 1, 3), out
     )
-    print("|---|---|---|---|---|---|", file=out)
-    for phase, p in report["phases"].items():
-        for case, rows in p["fit"].items():
-            for name, row in rows.items():
-                print(
-                    f"| {phase} | {case} | {name} | {row['median_s']:.3f} | "
-                    f"{row['ratio']:.3f} | {row['paired_ratio']:.3f} |",
-                    file=out,
-                )
-    quiet, busy = report["phases"]["quiet"], report["phases"]["busy"]
     print(file=out)
-    print(
-        "| case | contender | quiet median fit s | busy median fit s "
-        "| slowdown busy / quiet |",
-        file=out,
+    quiet, busy = phases["quiet"]["fit"], phases["busy"]["fit"]
+    _common.table(
+        ["case", "contender", "quiet median fit s", "busy median fit s"]
+        + ["slowdown busy / quiet"],
+        [
+            [case, name, f"{q:.3f}", f"{b:.3f}", f"{b / q:.3f}"]
+            for case, rows in quiet.items()
+            for name, row in rows.items()
+            for q, b in [(row["median_s"], busy[case][name]["median_s"])]
+        ],
+        out,
     )
-    print("|---|---|---|---|---|", file=out)
-    for case, rows in quiet["fit"].items():
-        for name, row in rows.items():
-            b = busy["fit"][case][name]["median_s"]
-            print(
-                f"| {case} | {name} | {row['median_s']:.3f} | {b:.3f} | "
-                f"{b / row['median_s']:.3f} |",
-                file=out,
-            )
     print(file=out)
-    print(
-        "| phase | case | contender | median µs per 1-row call "
-        "| ratio to scikit-learn | median paired ratio |",
-        file=out,
-    )
-    print("|---|---|---|---|---|---|", file=out)
-    for phase, p in report["phases"].items():
-        for case, rows in p["predict"].items():
-            for name, row in rows.items():
-                print(
-                    f"| {phase} | {case} | {name} | {row['median_s'] * 1e6:.1f} | "
-                    f"{row['ratio']:.3f} | {row['paired_ratio']:.3f} |",
-                    file=out,
-                )
+    columns = ["phase", "case", "contender", "median µs per 1-row call", *ratios]
+    _common.table(columns, timed("predict", 1e6, 1), out)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--repeats", type=int, default=None, help="rounds a phase")
-    parser.add_argument("--epochs", type=int, default=None)
-    parser.add_argument("--calls", type=int, default=None, help="predict calls")
-    parser.add_argument("--burners", type=int, default=2)
+if __name__ == "__main__":
+    parser = _common.parser(__doc__, epochs=None, calls=None, burners=2)
     parser.add_argument(
         "--skip",
         action="append",
@@ -415,17 +355,4 @@ def main(argv=None):
         help="a fit contender to leave out (repeatable), e.g. 'plain torch loop, "
         "2 threads', which takes minutes a fit on a busy machine",
     )
-    parser.add_argument("--json", help="also write the full report here")
-    args = parser.parse_args(argv)
-    report = run(
-        args.quick, args.repeats, args.epochs, args.calls, args.burners, args.skip
-    )
-    print_table(report)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=2)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_common.main(parser, run, print_table))

@@ -20,22 +20,17 @@ start and the end.
     python benchmarks/bench_sparse.py --quick    # 1,000 x 10,000, 3 epochs
 """
 
-import argparse
-import json
 import sys
 import time
-import warnings
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.neural_network import MLPClassifier as SklearnClassifier
-
-from skae import MLPClassifier
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 import _common  # noqa: E402
-from bench_small_data import SKLEARN, SOLVER, _load, _summary, alternate  # noqa: E402
+from bench_small_data import SKLEARN, _load  # noqa: E402
+from bench_small_data import skae_classifier as skae_fit  # noqa: E402
+from bench_small_data import sklearn_classifier as sklearn_fit  # noqa: E402
 
 
 def tfidf_like(n_rows, n_features, density, n_classes=5, seed=0):
@@ -62,29 +57,9 @@ def tfidf_like(n_rows, n_features, density, n_classes=5, seed=0):
     return X.tocsr(), y
 
 
-def skae_fit(X, y, epochs):
-    clf = MLPClassifier(
-        (100,), max_iter=epochs, n_iter_no_change=epochs, random_state=0, **SOLVER
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return clf.fit(X, y)
-
-
-def sklearn_fit(X, y, epochs):
-    clf = SklearnClassifier(
-        hidden_layer_sizes=(100,),
-        max_iter=epochs,
-        n_iter_no_change=epochs,
-        random_state=0,
-        **SOLVER,
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return clf.fit(X, y)
-
-
-def run(quick=False, repeats=None, epochs=None, rows=None, features=None, density=None):
+def run(args):
+    quick, repeats, epochs = args.quick, args.repeats, args.epochs
+    rows, features, density = args.rows, args.features, args.density
     repeats = repeats or (2 if quick else 5)
     epochs = epochs or (3 if quick else 20)
     rows = rows or (1_000 if quick else 3_000)
@@ -109,9 +84,9 @@ def run(quick=False, repeats=None, epochs=None, rows=None, features=None, densit
         return seconds
 
     load_start = _load()
-    times = alternate(contenders, repeats, 0, measure)
+    times = _common.alternate(contenders, repeats, measure=measure, warmup=False)
     load_end = _load()
-    summary = _summary(times, SKLEARN + ", CSR")
+    summary = _common.compare(times, SKLEARN + ", CSR")
     for name, fit in contenders.items():
         summary[name]["train_accuracy"] = accuracy[fit]
     return {
@@ -132,49 +107,21 @@ def run(quick=False, repeats=None, epochs=None, rows=None, features=None, densit
 
 
 def print_table(report, out=sys.stdout):
-    m = report["machine"]
-    print(
-        f"torch {m['torch']}, scikit-learn {m['scikit-learn']}, numpy {m['numpy']}, "
-        f"skae {m['skae']}, Python {m['python']}; {m['cpu_count']} CPUs, "
-        f"{m['torch_threads']} torch threads, BLAS {m['blas_threads']}; "
-        f"settings {report['settings']}; load average {report['load_start']} at "
-        f"the start, {report['load_end']} at the end",
-        file=out,
-    )
+    _common.header(report, out)
     print(file=out)
-    print(
-        "| contender | median fit s | ratio to scikit-learn | median paired ratio "
-        "| training accuracy |",
-        file=out,
+    columns = ["contender", "median fit s", "ratio to scikit-learn"]
+    _common.table(
+        [*columns, "median paired ratio", "training accuracy"],
+        [
+            [name, f"{r['median_s']:.3f}", f"{r['ratio']:.3f}"]
+            + [f"{r['paired_ratio']:.3f}", f"{r['train_accuracy']:.4f}"]
+            for name, r in report["results"].items()
+        ],
+        out,
     )
-    print("|---|---|---|---|---|", file=out)
-    for name, row in report["results"].items():
-        print(
-            f"| {name} | {row['median_s']:.3f} | {row['ratio']:.3f} | "
-            f"{row['paired_ratio']:.3f} | {row['train_accuracy']:.4f} |",
-            file=out,
-        )
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--repeats", type=int, default=None)
-    parser.add_argument("--epochs", type=int, default=None)
-    parser.add_argument("--rows", type=int, default=None)
-    parser.add_argument("--features", type=int, default=None)
-    parser.add_argument("--density", type=float, default=None)
-    parser.add_argument("--json", help="also write the full report here")
-    args = parser.parse_args(argv)
-    report = run(
-        args.quick, args.repeats, args.epochs, args.rows, args.features, args.density
-    )
-    print_table(report)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=2)
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    parser = _common.parser(__doc__, epochs=None, rows=None, features=None)
+    parser.add_argument("--density", type=float, default=None)
+    sys.exit(_common.main(parser, run, print_table))

@@ -25,17 +25,13 @@ large square product and for the model's own shape (100 x 784 times 784 x 300).
     python benchmarks/bench_training.py --quick    # 10,000 images, 1 epoch
 """
 
-import argparse
-import json
 import statistics
 import sys
 import time
-import warnings
 
 import numpy as np
 import skorch
 import torch
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier as SklearnMLP
 from torch import nn
 
@@ -91,9 +87,7 @@ def skae_mlp(X, y, epochs):
         max_iter=epochs,
         random_state=0,
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        clf.fit(X, y)
+    _common.quiet_fit(clf, X, y)
     return clf.predict
 
 
@@ -122,9 +116,7 @@ def sklearn_mlp(X, y, epochs):
         n_iter_no_change=epochs + 1,
         random_state=0,
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        clf.fit(X, y)
+    _common.quiet_fit(clf, X, y)
     return clf.predict
 
 
@@ -174,22 +166,14 @@ def plain_dae(X, epochs):
 
 def skae_dae(X, epochs):
     dae = DenoisingAE(
-        200,
-        hidden_layer_sizes=(),
-        consistency=0,  # the objective of the documented runs
-        activation="softplus",
-        code_activation="softplus",
-        noise="gaussian",
-        noise_level=0.01,
+        **_common.SEED_DAE,
         loss="mse",  # the plain loop's loss
         batch_size=128,
         alpha=0.0,
         max_iter=epochs,
         random_state=0,
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        dae.fit(X)
+    _common.quiet_fit(dae, X)
     return dae
 
 
@@ -200,7 +184,8 @@ def _time(fn, *args):
     return time.perf_counter() - start, time.process_time() - cpu, result
 
 
-def run(quick=False, repeats=3):
+def run(args):
+    quick, repeats = args.quick, args.repeats
     n_train, epochs = (10_000, 1) if quick else (None, 5)
     X, y, X_test, y_test = _mnist.load(n_train)
     mean, std = X.mean(0), X.std(0) + 1e-2
@@ -291,13 +276,7 @@ def run(quick=False, repeats=3):
 
 
 def print_table(report, out=sys.stdout):
-    m = report["machine"]
-    print(
-        f"torch {m['torch']}, skorch {m['skorch']}, scikit-learn {m['scikit-learn']}, "
-        f"skae {m['skae']}, Python {m['python']}; {m['cpu_count']} CPUs, "
-        f"{m['torch_threads']} torch threads; settings {report['settings']}",
-        file=out,
-    )
+    _common.header(report, out)
     print(
         "| case | contender | median fit s | ratio of medians | median paired ratio "
         "| CPU-time ratio | quality |",
@@ -336,22 +315,6 @@ def print_table(report, out=sys.stdout):
     )
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--repeats", type=int, default=None)
-    parser.add_argument("--json", help="also write the full report here")
-    args = parser.parse_args(argv)
-    if _mnist.mnist_path() is None:
-        print("skipped: MNIST not found (set SKAE_MNIST to an mnist.npz)")
-        return 0
-    report = run(args.quick, args.repeats or (3 if args.quick else 5))
-    print_table(report)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=2)
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    parser = _common.parser(__doc__, repeats=(3, 5))
+    sys.exit(_common.main(parser, run, print_table, needs="mnist"))

@@ -13,21 +13,18 @@ for the plain loop, as the reference computes it (one draw per image).
     python benchmarks/bench_vae.py --quick    # 10,000 images, 1 epoch
 """
 
-import argparse
-import json
 import statistics
 import sys
 import time
-import warnings
 
 import torch
-from sklearn.exceptions import ConvergenceWarning
 from torch import nn
 from torch.nn import functional as F
 
 from skae import VariationalAE
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
+import _common  # noqa: E402
 import _mnist  # noqa: E402
 
 
@@ -93,14 +90,13 @@ def skae_vae(X, X_test, epochs):
         max_iter=epochs,
         random_state=0,
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        vae.fit(X)
+    _common.quiet_fit(vae, X)
     fitted = time.perf_counter()
     return fitted, -vae.score(X_test)
 
 
-def run(quick=False, repeats=3):
+def run(args):
+    quick, repeats = args.quick, args.repeats
     n_train, epochs = (10_000, 1) if quick else (None, 10)
     X, _, X_test, _ = _mnist.load(n_train)
     contenders = {"plain loop": plain_loop, "skae": skae_vae}
@@ -133,32 +129,17 @@ def run(quick=False, repeats=3):
     }
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--json", help="also write the full report here")
-    args = parser.parse_args(argv)
-    if _mnist.mnist_path() is None:
-        print("skipped: MNIST not found (set SKAE_MNIST to an mnist.npz)")
-        return 0
-    report = run(args.quick, args.repeats)
+def show(report):
     print(f"settings {report['settings']}, {report['torch_threads']} torch threads")
-    print(
-        "| contender | median fit s | fit ratio to plain loop | test loss, nats "
-        "| median s to compute it |"
-    )
-    print("|---|---|---|---|---|")
-    for name, row in report["results"].items():
-        print(
-            f"| {name} | {row['median_fit_s']:.2f} | {row['fit_ratio_to_plain']:.3f} "
-            f"| {row['test_loss_nats']:.2f} | {row['median_test_loss_s']:.2f} |"
-        )
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=2)
-    return 0
+    columns = ["contender", "median fit s", "fit ratio to plain loop"]
+    rows = [
+        [name, f"{r['median_fit_s']:.2f}", f"{r['fit_ratio_to_plain']:.3f}"]
+        + [f"{r['test_loss_nats']:.2f}", f"{r['median_test_loss_s']:.2f}"]
+        for name, r in report["results"].items()
+    ]
+    _common.table([*columns, "test loss, nats", "median s to compute it"], rows)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    parser = _common.parser(__doc__, repeats=3)
+    sys.exit(_common.main(parser, run, show, needs="mnist"))
