@@ -348,6 +348,16 @@ def test_auto_max_iter_follows_the_training_set_size(digits_std, monkeypatch):
         DenoisingAE(4, max_iter=3, **kwargs).fit(X[:100])
 
 
+def test_auto_max_iter_gives_a_small_set_fewer_epochs(digits_std):
+    # At most max(60, n_samples / 8) epochs below 1,200 rows; the full budget of
+    # 150 from there on, until 1.2 million presentations take fewer.
+    X, _ = digits_std
+    kwargs = {"hidden_layer_sizes": (), "n_iter_no_change": 1000, "random_state": 0}
+    assert DenoisingAE(4, **kwargs).fit(X[:100]).n_iter_ == 60
+    assert DenoisingAE(4, **kwargs).fit(X[:800]).n_iter_ == 100
+    assert DenoisingAE(4, **kwargs).fit(X[:1250]).n_iter_ == 150
+
+
 # ------------------------------------------------- sample weights, sparse input
 
 
