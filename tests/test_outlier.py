@@ -291,3 +291,20 @@ def test_outlier_detector_error_scaling_rms_refuses_an_elbo(blobs):
     detector = AutoencoderOutlierDetector(vae, error_scaling="rms")
     with pytest.raises(ValueError, match="root mean square"):
         detector.fit(np.abs(blobs))
+
+
+def test_outlier_detector_error_scaling_auto_leaves_a_table_unscaled():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.RandomState(0)
+    frame = pd.DataFrame(
+        {
+            "amount": rng.uniform(0, 5, size=60),
+            "kind": pd.Categorical(rng.choice(["a", "b"], size=60)),
+        }
+    )
+    detector = AutoencoderOutlierDetector(random_state=0).fit(frame)
+    # Non-negative numbers, but a table: no row has one size to divide by.
+    assert detector.error_scaling_ is None
+    np.testing.assert_allclose(
+        detector.score_samples(frame), detector.estimator_.score_samples(frame)
+    )
