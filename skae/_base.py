@@ -419,16 +419,17 @@ class BaseNeuralEstimator(CallbackSupportMixin, PlainStateMixin, BaseEstimator):
         (scikit-learn checks that predictions of a subset match those of the whole).
         CPU BLAS picks other kernels, with another summation order, for matrices of
         few rows, so short batches are padded with zero rows to a size that takes
-        the common kernel: 16 rows, or 4 per thread beyond 4 threads. Measured
-        with torch's MKL on this project's 2-core CPU, every row count from 4 on
-        (one thread) and from 12 on (two threads) gave each row bitwise the
-        result it has in a batch of 512.
+        the common kernel: 16 rows, or 4 per thread beyond 4 threads. With MKL's
+        AVX-512 kernels each row then gets bitwise the result it has in a batch of
+        512; with its AVX2 and SSE4.2 kernels a row at the end of a block of 4 to 8
+        rows is summed in another order, so results agree to float32 rounding
+        (about 1e-7 relative), not bitwise.
 
         A small model (a training step of 64 rows under ``_ONE_THREAD_FLOPS``, a
         property of the model, not of the batch) runs on one torch thread, as it
         trains: waking the thread pool costs more than the arithmetic, and on a
         busy machine a 1-row ``predict`` at two threads waited milliseconds for
-        a core (docs/benchmarks.md).
+        a core.
         """
         with torch_compute(self.net_.module_, 64):
             return self._infer_batches(fn, Xt, self.net_.device)
