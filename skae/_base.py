@@ -489,16 +489,25 @@ class BaseNeuralEstimator(CallbackSupportMixin, PlainStateMixin, BaseEstimator):
         return [int(s) for s in sizes]
 
     def _resolve_device(self):
-        if self.device == "accelerate":
-            return _accelerate_device()
-        if self.device == "auto":
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        if self.device == "cuda" and not torch.cuda.is_available():
-            raise ValueError(
-                "device='cuda' but torch.cuda.is_available() is False; "
-                "use device='cpu' or device='auto'."
-            )
-        return self.device
+        return resolve_device(self.device)
+
+
+def resolve_device(device, remedy="use device='cpu' or device='auto'"):
+    """Return where to compute for a ``device`` parameter's value.
+
+    "auto" is CUDA when torch sees a GPU, else the CPU; "accelerate" is this
+    process's device under ``accelerate launch``. "cuda" without a GPU is a
+    ValueError that ends with ``remedy``.
+    """
+    if device == "accelerate":
+        return _accelerate_device()
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device='cuda' but torch.cuda.is_available() is False; {remedy}."
+        )
+    return device
 
 
 def _max_subtasks(est, incremental, lbfgs):
