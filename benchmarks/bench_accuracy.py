@@ -180,22 +180,19 @@ def print_table(report, out=sys.stdout):
         print("skae (partial_fit): epoch, cumulative fit s, test accuracy", file=out)
         for epoch, seconds, accuracy in report["skae_curve"]:
             print(f"  {epoch} {seconds:.2f} {accuracy:.4f}", file=out)
-    print(
-        "| contender | epochs | median fit s | ratio to skae | test accuracy |",
-        file=out,
-    )
-    print("|---|---|---|---|---|", file=out)
+    rows = []
     for name, row in report["results"].items():
         run = row["runs"][-1]
         epochs = str(run["epochs"])
         if name == "scikit-learn":
             stop = "converged" if run["converged"] else "max epochs"
             epochs += f" (best of {run['epochs_run']}, {stop})"
-        print(
-            f"| {name} | {epochs} | {row['median_s']:.2f} | "
-            f"{row['ratio_to_skae']:.2f} | {row['median_accuracy']:.4f} |",
-            file=out,
+        rows.append(
+            [name, epochs, f"{row['median_s']:.2f}", f"{row['ratio_to_skae']:.2f}"]
+            + [f"{row['median_accuracy']:.4f}"]
         )
+    columns = ["contender", "epochs", "median fit s", "ratio to skae"]
+    _common.table([*columns, "test accuracy"], rows, out)
 
 
 if __name__ == "__main__":

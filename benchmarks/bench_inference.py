@@ -54,15 +54,8 @@ def fit_models(X, y):
             max_iter=1,
             random_state=0,
         ).fit(X[:n_fit])
-        mlp = MLPClassifier(
-            (300,),
-            dropout=0.25,
-            solver="adagrad",
-            learning_rate_init=0.3,
-            batch_size=100,
-            max_iter=1,
-            random_state=0,
-        ).fit(X[:n_fit], y[:n_fit])
+        mlp = MLPClassifier(**_common.MNIST_MLP, max_iter=1, random_state=0)
+        mlp.fit(X[:n_fit], y[:n_fit])
     pca = PCA(n_components=200, random_state=0).fit(X[:n_fit])
     return dae, mlp, pca
 

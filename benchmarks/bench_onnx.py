@@ -64,10 +64,7 @@ def fit_models(X, y):
                 (
                     "dae",
                     DenoisingAE(
-                        200,
-                        hidden_layer_sizes=(),
-                        consistency=0,  # the objective of the documented runs
-                        code_activation="relu",
+                        **_common.RELU_DAE,
                         noise="gaussian",
                         noise_level=0.3,
                         max_iter=1,

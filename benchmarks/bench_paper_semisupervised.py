@@ -43,15 +43,15 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.frozen import FrozenEstimator
 
-from skae import DenoisingAE, MLPClassifier
-
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 import _common  # noqa: E402
 import _mnist  # noqa: E402
+import bench_semisupervised as semi  # noqa: E402
 
 TARGET = 0.95
 HIDDEN = (500, 500)
-WARM_UP_EPOCHS, LR, EVERY = 100, 0.1, 5
+WARM_UP_EPOCHS, LR, EVERY = 100, semi.SGD["learning_rate_init"], 5
+PRETRAINING = {"max_iter": 10, "pretrain_max_iter": 5}
 #: The pseudo-label phase: epochs, the ramp's length and top, the first and last
 #: rates, and how many times each labelled image appears in an epoch. The first
 #: rate is lower than the warm-up's: a batch's loss is the weighted mean
@@ -72,37 +72,12 @@ RECIPE = {
 
 
 def autoencoder(seed, quick=False, consistency=0.0):
-    return DenoisingAE(
-        HIDDEN[-1],
-        hidden_layer_sizes=HIDDEN[:-1],
-        consistency=consistency,
-        code_activation="relu",
-        noise="mask",
-        noise_level=0.25,
-        out_activation="logistic",
-        loss="bce",
-        batch_size=128,
-        max_iter=1 if quick else 10,
-        pretrain_max_iter=1 if quick else 5,
-        random_state=seed,
-    )
+    epochs = {"max_iter": 1, "pretrain_max_iter": 1} if quick else PRETRAINING
+    return semi.autoencoder(HIDDEN, {**epochs, "consistency": consistency}, seed)
 
 
 def classifier(encoder, epochs, seed):
-    return MLPClassifier(
-        HIDDEN,
-        encoder=FrozenEstimator(encoder),
-        dropout=0.25,
-        solver="sgd",
-        learning_rate_init=LR,
-        momentum=0.9,
-        batch_size=100,
-        max_iter=epochs,
-        # Exactly `epochs` epochs: no stop on the training loss.
-        tol=0.0,
-        n_iter_no_change=epochs,
-        random_state=seed,
-    )
+    return semi.classifier(HIDDEN, semi.SGD, epochs, seed, FrozenEstimator(encoder))
 
 
 def labelled_subset(y, per_class, seed):

@@ -239,9 +239,6 @@ def predict_times(models, row, calls, repeats, seed):
 def run(args):
     quick, repeats, epochs, calls = args.quick, args.repeats, args.epochs, args.calls
     n_burners, skip = args.burners, args.skip
-    repeats = repeats or (1 if quick else 5)
-    epochs = epochs or (2 if quick else 100)
-    calls = calls or (50 if quick else 2000)
     X, y = load_digits(return_X_y=True)
     X = X / 16.0
     if quick:  # a smoke run, fast even on a busy machine
@@ -288,19 +285,13 @@ def run(args):
                 "fit": {c: _common.compare(t, SKLEARN) for c, t in fits.items()},
                 "predict": {c: _common.compare(t, SKLEARN) for c, t in preds.items()},
             }
-    return {
-        "machine": _common.machine(),
-        "settings": {
-            "quick": quick,
-            "repeats": repeats,
-            "epochs": epochs,
-            "predict_calls": calls,
-            "burners": n_burners,
-            "skipped": list(skip),
-        },
-        "skae_torch_threads": skae_threads,
-        "phases": phases,
-    }
+    settings = {"epochs": epochs, "predict_calls": calls, "burners": n_burners}
+    return _common.report(
+        args,
+        {**settings, "skipped": list(skip)},
+        skae_torch_threads=skae_threads,
+        phases=phases,
+    )
 
 
 def print_table(report, out=sys.stdout):
@@ -347,7 +338,9 @@ def print_table(report, out=sys.stdout):
 
 
 if __name__ == "__main__":
-    parser = _common.parser(__doc__, epochs=None, calls=None, burners=2)
+    parser = _common.parser(
+        __doc__, repeats=(1, 5), epochs=(2, 100), calls=(50, 2000), burners=2
+    )
     parser.add_argument(
         "--skip",
         action="append",

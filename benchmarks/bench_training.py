@@ -77,16 +77,7 @@ def plain_mlp(X, y, epochs):
 
 
 def skae_mlp(X, y, epochs):
-    clf = MLPClassifier(
-        (300,),
-        dropout=0.25,
-        solver="adagrad",
-        learning_rate_init=0.3,
-        batch_size=100,
-        alpha=0.0,
-        max_iter=epochs,
-        random_state=0,
-    )
+    clf = MLPClassifier(**_common.MNIST_MLP, alpha=0.0, max_iter=epochs, random_state=0)
     _common.quiet_fit(clf, X, y)
     return clf.predict
 
@@ -277,37 +268,33 @@ def run(args):
 
 def print_table(report, out=sys.stdout):
     _common.header(report, out)
-    print(
-        "| case | contender | median fit s | ratio of medians | median paired ratio "
-        "| CPU-time ratio | quality |",
-        file=out,
-    )
-    print("|---|---|---|---|---|---|---|", file=out)
-    for case, rows in report["results"].items():
-        for name, row in rows.items():
-            quality = {k: v for k, v in row.items() if k.startswith("test")}
-            ((qname, qvalue),) = quality.items()
-            print(
-                f"| {case} | {name} | {row['median_s']:.2f} | "
-                f"{row['ratio_to_plain']:.3f} | {row['paired_ratio']:.3f} | "
-                f"{row['cpu_ratio_to_plain']:.3f} | {qname} {qvalue:.4f} |",
-                file=out,
+    rows = []
+    for case, contenders in report["results"].items():
+        for name, row in contenders.items():
+            ((quality, value),) = (
+                (k, v) for k, v in row.items() if k.startswith("test")
             )
+            rows.append(
+                [case, name, f"{row['median_s']:.2f}", f"{row['ratio_to_plain']:.3f}"]
+                + [f"{row['paired_ratio']:.3f}", f"{row['cpu_ratio_to_plain']:.3f}"]
+                + [f"{quality} {value:.4f}"]
+            )
+    columns = ["case", "contender", "median fit s", "ratio of medians"]
+    columns += ["median paired ratio", "CPU-time ratio", "quality"]
+    _common.table(columns, rows, out)
     rates = report["matmul_gflops"]
-    print(file=out)
-    print(
-        "| MLP contender | training GFLOP/s | share of the square matmul rate "
-        "| share of the model-shape matmul rate |",
-        file=out,
-    )
-    print("|---|---|---|---|", file=out)
     square, shaped = rates["square 2048"], rates["model shape 100x784x300"]
-    for name, row in report["results"]["mlp"].items():
-        print(
-            f"| {name} | {row['gflops']:.1f} | {row['gflops'] / square:.1%} | "
-            f"{row['gflops'] / shaped:.1%} |",
-            file=out,
-        )
+    print(file=out)
+    _common.table(
+        ["MLP contender", "training GFLOP/s", "share of the square matmul rate"]
+        + ["share of the model-shape matmul rate"],
+        [
+            [name, f"{r['gflops']:.1f}", f"{r['gflops'] / square:.1%}"]
+            + [f"{r['gflops'] / shaped:.1%}"]
+            for name, r in report["results"]["mlp"].items()
+        ],
+        out,
+    )
     print(
         f"torch matmul, float32: square 2048 {square:.1f} GFLOP/s, model shape "
         f"100x784x300 {shaped:.1f} GFLOP/s",
