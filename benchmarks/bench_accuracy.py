@@ -4,8 +4,7 @@ Both train on the 60,000 training images and are scored on the 10,000 test
 images; pixels are scaled to [0, 1] and given as float32 (scikit-learn then
 computes in float32 too).
 
-* **skae**: fixed settings, :data:`SKAE_PARAMS` (chosen by a screen on this
-  machine, documented in docs/benchmarks.md), for a fixed number of epochs in
+* **skae**: fixed settings, :data:`SKAE_PARAMS`, for a fixed number of epochs in
   :data:`SKAE_PHASES`: Adam at 1e-3, then ``fit`` again with ``warm_start=True``
   at 1e-4 (too few epochs for the ``n_iter_no_change`` rule to stop either). The
   fits are timed, then the test accuracy is measured.

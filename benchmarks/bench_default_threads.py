@@ -4,11 +4,9 @@
 training split (1,257 digits); ``--data breast_cancer``:
 ``DenoisingAE(n_components=8)`` on the standardised breast-cancer table (569 x
 30). Each fit runs in a fresh process: with skae's own thread choice and with
-``OMP_NUM_THREADS=1`` (and, with ``--cores``, with ``OMP_NUM_THREADS`` at the
-core count: the choice before skae read the machine's load), alternated over
-``--repeats``. ``--busy N
-[N ...]`` runs the rounds beside N CPU-bound processes (``while True: pass``),
-as other work on a user's machine would, for each N in turn. Prints each fit's
+``OMP_NUM_THREADS=1`` (and, with ``--cores``, at the core count), alternated
+over ``--repeats``. ``--busy N [N ...]`` runs the rounds beside N CPU-bound
+processes (``while True: pass``) for each N in turn. Prints each fit's
 wall-clock and CPU seconds, the torch threads the fit trained on and the
 1-minute load before it, then the medians (threads: the most the fits trained on).
 
