@@ -23,11 +23,15 @@ needs_mnist = pytest.mark.skipif(
 MiB = 2**20
 
 
-def run(script, tmp_path, *args):
-    """Run ``benchmarks/script --quick --json``: its report, after exit status 0."""
+def run(command, tmp_path, *args):
+    """Run ``benchmarks/<command> --quick --json``: its report, after exit status 0.
+
+    ``command`` is a script, or a script and its sub-command.
+    """
     path = tmp_path / "report.json"
+    script, *sub = command.split()
     result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / script), "--quick"]
+        [sys.executable, str(ROOT / "benchmarks" / script), *sub, "--quick"]
         + ["--json", str(path), *args],
         capture_output=True,
         text=True,
@@ -235,8 +239,8 @@ def test_bench_out_of_core_quick(tmp_path):
 
 @pytest.mark.slow
 @needs_mnist
-def test_bench_paper_vae_quick(tmp_path):
-    report = run("bench_paper_vae.py", tmp_path, "--threads", "1")
+def test_bench_papers_vae_quick(tmp_path):
+    report = run("bench_papers.py vae", tmp_path, "--threads", "1")
     assert report["settings"]["n_train"] == 10_000 and "load_before" in report
     assert [row[0] for row in report["curve"]] == [1, 2]
     # Two epochs on 10,000 images: far from 102 nats, but a bound that has moved.
@@ -245,8 +249,8 @@ def test_bench_paper_vae_quick(tmp_path):
 
 @pytest.mark.slow
 @needs_mnist
-def test_bench_paper_mlp_quick(tmp_path):
-    report = run("bench_paper_mlp.py", tmp_path, "--threads", "1")
+def test_bench_papers_mlp_quick(tmp_path):
+    report = run("bench_papers.py mlp", tmp_path, "--threads", "1")
     assert [r["seed"] for r in report["runs"]] == [0, 1]
     for r in report["runs"]:
         assert len(r["curve"]) == 2 and r["fit_seconds"] > 0
@@ -255,8 +259,8 @@ def test_bench_paper_mlp_quick(tmp_path):
 
 @pytest.mark.slow
 @needs_mnist
-def test_bench_paper_semisupervised_quick(tmp_path):
-    report = run("bench_paper_semisupervised.py", tmp_path, "--threads", "1")
+def test_bench_papers_semisupervised_quick(tmp_path):
+    report = run("bench_papers.py semisupervised", tmp_path, "--threads", "1")
     (r,) = report["runs"]
     assert [point[0] for point in r["curve"]] == [0, 4]
     # The pseudo-labels of the last epoch are mostly right, and the classifier
@@ -267,9 +271,12 @@ def test_bench_paper_semisupervised_quick(tmp_path):
 
 @pytest.mark.slow
 @needs_mnist
-def test_bench_paper_deep_ae_quick(tmp_path):
-    report = run("bench_paper_deep_ae.py", tmp_path, "--threads", "1")
-    assert report["settings"]["model"] == "Autoencoder" and report["epochs"] == 2
+def test_bench_papers_deep_ae_quick(tmp_path):
+    report = run("bench_papers.py deep_ae", tmp_path, "--threads", "1")
+    assert report["settings"]["model"] == "Autoencoder"
+    # Two epochs, or one where the first (with its pretraining) took more than
+    # half of the quick run's 60 s budget, as on a busy machine.
+    assert report["epochs"] in (1, 2)
     # PCA(30) fitted on 10,000 images is close to the paper's 13.87.
     assert 13 < report["pca_test_error"] < 15
     assert math.isfinite(report["test_error"]) and report["test_error"] < 60
