@@ -1,29 +1,14 @@
 """Anomaly detection on real mixed-type tables: ROC AUC, average precision, times.
 
 The ten tables of ``_tables.py`` (``pip install 'skae[bench]'``), ADBench's way
-(Han et al., NeurIPS 2022): the rare class (y = 1) is the anomalies. Per seed:
-
-1. Anomalies beyond 5 % of the rows are dropped at random (kept: ``floor(0.05 /
-   0.95 * n_normal)`` of them); tables still above ``--max-rows`` (5,000) rows
-   are then subsampled to it, stratified.
-2. ``--protocol adbench`` (the default, ADBench's): a stratified 70 / 30 split;
-   each detector is fitted on the 70 % without labels (its anomalies included,
-   unmarked) and scores the 30 %. ``--protocol all``: fitted on all rows, scores
-   them all (labelled rows of the semi-supervised detector left out of every
-   contender's metrics).
-3. ROC AUC and average precision of the scores, anomalies positive.
-
-Contenders: ``AutoencoderOutlierDetector(random_state=seed)`` on the raw frame
-(categories as strings, missing cells as they come); the same with 5 % of the
-training anomalies (at least one) labelled 1 and every other row -1 in
-``fit(X, y)`` (ADBench's ``la=0.05``); and, on the columns a scikit-learn user
-would build (a ColumnTransformer: median imputation and standard scaling of the
-numbers, most-frequent imputation and one-hot encoding of the categories),
-``IsolationForest(random_state=seed)``, ``LocalOutlierFactor()`` (``novelty=True``
-to score the held-out rows, ``novelty=False`` with ``--protocol all``), the
-reconstruction error of ``PCA(0.9)`` (90 % of the variance) and PyOD's
-``AutoEncoder(verbose=0)`` at its defaults (skipped when pyod is absent). Ranks
-are per table, on the metric averaged over the seeds (1 best, ties averaged).
+(Han et al., NeurIPS 2022): the rare class is the anomalies, at most 5 % of the
+rows, at most ``--max-rows`` rows, a stratified 70 / 30 split (``--protocol
+all``: fitted on and scoring all rows). Contenders: ``AutoencoderOutlierDetector``
+on the raw frame, the same with 5 % of the training anomalies labelled, and
+IsolationForest, LocalOutlierFactor, ``PCA(0.9)`` and PyOD's AutoEncoder (when
+installed) on imputed, scaled and one-hot encoded columns. Ranks are per table, on
+the metric averaged over the seeds. The protocol and results: docs/benchmarks.md,
+"Anomaly detection on real mixed-type tables".
 
     python benchmarks/bench_outlier_tables.py --seeds 0,1 --json out.json
     python benchmarks/bench_outlier_tables.py --seeds 2,3,4 --json more.json

@@ -1,25 +1,13 @@
 """Training overhead of skae against a plain PyTorch loop, on MNIST, CPU.
 
-Two cases, each with the same model, batches and optimiser in every contender:
-
-* ``mlp``: the seed's 784-300-10 ReLU MLP, dropout 0.25, Adagrad at 0.3, batches
-  of 100; contenders: a plain PyTorch loop, ``skae.MLPClassifier``, skorch's
-  ``NeuralNetClassifier`` used the default way (a DataLoader over a Dataset), and
-  ``sklearn.neural_network.MLPClassifier`` (Adam, the same hidden layer and batch
-  size: scikit-learn has neither dropout nor Adagrad).
-* ``dae``: the seed's 784-200 softplus denoising autoencoder, Gaussian noise 0.01
-  on standardised pixels, Adam at 1e-3, batches of 128; contenders: a plain loop
-  and ``skae.DenoisingAE``.
-
-Contenders run in a new random order in each of ``--repeats`` rounds, in one
-process; the table gives
-the median fit time, its ratio to the plain loop's median, the median of the
-per-repeat ratios, and the quality reached on the 10,000 test images.
-
-The hardware limit: the MLP's training FLOPs (counted from its shapes: forward,
-weight gradients and the hidden layer's input gradient) over each contender's time,
-against torch's own float32 matrix-multiply rate measured in the same run, for a
-large square product and for the model's own shape (100 x 784 times 784 x 300).
+The same model, batches and optimiser in every contender. ``mlp``: the seed's
+784-300-10 MLP (dropout 0.25, Adagrad at 0.3, batches of 100) as a plain loop,
+``skae.MLPClassifier``, skorch's ``NeuralNetClassifier`` the default way and
+scikit-learn's ``MLPClassifier`` (Adam); ``dae``: the seed's 784-200 softplus DAE
+as a plain loop and ``skae.DenoisingAE``. A new random order each round; the table
+gives medians, ratios to the plain loop and the test quality, and the MLP's
+training FLOP rate against torch's own matmul rate. The protocol and results:
+docs/benchmarks.md, "Training time against a plain PyTorch loop".
 
     python benchmarks/bench_training.py            # full: 60,000 images, 5 epochs
     python benchmarks/bench_training.py --quick    # 10,000 images, 1 epoch
