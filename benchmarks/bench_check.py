@@ -41,14 +41,14 @@ def cases():
     """``{case: (skae's fit, the other's fit)}``, the data bound in."""
     out = {}
     if mnist_path() is not None:
-        X, y, _, _ = load(bench_denormals.N_TRAIN)
+        Xm, ym, _, _ = load(bench_denormals.N_TRAIN)
         out["seed: skae / plain loop, flush"] = (
-            lambda: bench_denormals.skae_fit(X, y),
-            lambda: bench_denormals.plain_loop(X, y, flush=True),
+            lambda: bench_denormals.skae_fit(Xm, ym),
+            lambda: bench_denormals.plain_loop(Xm, ym, flush=True),
         )
         out["dae: skae / plain loop"] = (
-            lambda: bench_training.skae_dae(X[:5000], 2),
-            lambda: bench_training.plain_dae(X[:5000], 2),
+            lambda: bench_training.skae_dae(Xm[:5000], 2),
+            lambda: bench_training.plain_dae(Xm[:5000], 2),
         )
     X, y = load_digits(return_X_y=True)
     X = (X / 16.0).astype("float32")
