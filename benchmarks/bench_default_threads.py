@@ -4,11 +4,9 @@
 training split (1,257 digits); ``--data breast_cancer``:
 ``DenoisingAE(n_components=8)`` on the standardised breast-cancer table (569 x
 30). Each fit runs in a fresh process: with skae's own thread choice and with
-``OMP_NUM_THREADS=1`` (and, with ``--cores``, with ``OMP_NUM_THREADS`` at the
-core count: the choice before skae read the machine's load), alternated over
-``--repeats``. ``--busy N
-[N ...]`` runs the rounds beside N CPU-bound processes (``while True: pass``),
-as other work on a user's machine would, for each N in turn. Prints each fit's
+``OMP_NUM_THREADS=1`` (and, with ``--cores``, at the core count), alternated
+over ``--repeats``. ``--busy N [N ...]`` runs the rounds beside N CPU-bound
+processes (``while True: pass``) for each N in turn. Prints each fit's
 wall-clock and CPU seconds, the torch threads the fit trained on and the
 1-minute load before it, then the medians (threads: the most the fits trained on).
 
@@ -17,7 +15,6 @@ wall-clock and CPU seconds, the torch threads the fit trained on and the
     python benchmarks/bench_default_threads.py --quick         # 1 repeat, 5 epochs
 """
 
-import argparse
 import json
 import os
 import statistics
@@ -94,32 +91,44 @@ def run_round(args, repeats, max_iter, busy, settings):
     return rows
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument(
-        "--busy", type=int, nargs="+", default=[0], help="CPU-bound processes"
-    )
-    parser.add_argument("--data", choices=["digits", "breast_cancer"], default="digits")
-    parser.add_argument(
-        "--cores", action="store_true", help="also OMP_NUM_THREADS=<cores>"
-    )
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args(argv)
-    repeats, max_iter = (1, 5) if args.quick else (args.repeats, "auto")
+def run(args):
+    max_iter = 5 if args.quick else "auto"
     settings = list(SETTINGS) if args.cores else list(SETTINGS)[:2]
-    print("machine", _common.machine())
+    rounds = {}
     for busy in args.busy:
-        rows = run_round(args, repeats, max_iter, busy, settings)
-        print(f"| threads (busy processes: {busy}) | median wall s | median CPU s |")
-        print("|---|---|---|")
-        for name, runs in rows.items():
-            wall = statistics.median(r["wall_s"] for r in runs)
-            cpu = statistics.median(r["cpu_s"] for r in runs)
-            threads = max(n for r in runs for n in r["torch_threads"])
-            print(f"| {name} ({threads}) | {wall:.2f} | {cpu:.2f} |")
-    return 0
+        rows = run_round(args, args.repeats, max_iter, busy, settings)
+        rounds[busy] = {
+            name: {
+                "runs": runs,
+                "median_wall_s": statistics.median(r["wall_s"] for r in runs),
+                "median_cpu_s": statistics.median(r["cpu_s"] for r in runs),
+                "threads": max(n for r in runs for n in r["torch_threads"]),
+            }
+            for name, runs in rows.items()
+        }
+    return {
+        "machine": _common.machine(),
+        "settings": {"quick": args.quick, "repeats": args.repeats, "data": args.data},
+        "rounds": rounds,
+    }
+
+
+def show(report):
+    _common.header(report)
+    for busy, rows in report["rounds"].items():
+        _common.table(
+            [f"threads (busy processes: {busy})", "median wall s", "median CPU s"],
+            [
+                [f"{name} ({r['threads']})", f"{r['median_wall_s']:.2f}"]
+                + [f"{r['median_cpu_s']:.2f}"]
+                for name, r in rows.items()
+            ],
+        )
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    parser = _common.parser(__doc__, repeats=(1, 3))
+    parser.add_argument("--busy", type=int, nargs="+", default=[0], help="burners")
+    parser.add_argument("--data", choices=["digits", "breast_cancer"], default="digits")
+    parser.add_argument("--cores", action="store_true", help="OMP_NUM_THREADS=cores")
+    sys.exit(_common.main(parser, run, show))
