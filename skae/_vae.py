@@ -298,7 +298,8 @@ class VariationalAE(_BaseAutoencoder):
         from a Gaussian around the decoder's mean whose standard deviation is
         the column's reconstruction error on the training data (the root mean
         square over its observed cells in the last ``fit`` or ``partial_fit``),
-        put back in the column's units.
+        put back in the column's units and kept within the range the column
+        had in ``fit``.
 
         Parameters
         ----------
@@ -415,8 +416,14 @@ class VariationalAE(_BaseAutoencoder):
         for column in layout["columns"]:
             if column["kind"] == "numeric":
                 noise = next(scales, 0.0) * rng.standard_normal(n_samples)
+                value = (outputs[:, start] + noise) * column["scale"] + column["mean"]
+                # Within the range the column had in fit, as SDV's synthesizers
+                # do by default: a Gaussian's tail would otherwise give an income
+                # or an age below zero.
                 values.append(
-                    (outputs[:, start] + noise) * column["scale"] + column["mean"]
+                    np.clip(
+                        value, column.get("min", -np.inf), column.get("max", np.inf)
+                    )
                 )
                 start += 1
                 continue

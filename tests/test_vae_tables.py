@@ -192,6 +192,10 @@ def test_vae_table_sample_numbers_have_the_datas_spread():
     assert decoded_means.std() < 0.5 * df["noise"].std()
     assert 0.7 < rows["noise"].std() / df["noise"].std() < 1.3
     assert abs(rows["noise"].mean() - 10) < 0.5
+    # Draws stay within each number's range in fit, its bounds included.
+    for name in ["a", "b", "noise", "count"]:
+        assert rows[name].min() >= df[name].min()
+        assert rows[name].max() <= df[name].max()
     # Structure is kept (b = 2a, a correlation of 0.96 in the data): the noise of
     # a column the decoder reconstructs well is small.
     assert np.corrcoef(rows["a"], rows["b"])[0, 1] > 0.7
