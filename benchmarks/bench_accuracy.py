@@ -1,26 +1,12 @@
 """Time to accuracy on MNIST: skae's MLPClassifier against scikit-learn's, CPU.
 
-Both train on the 60,000 training images and are scored on the 10,000 test
-images; pixels are scaled to [0, 1] and given as float32 (scikit-learn then
-computes in float32 too).
-
-* **skae**: fixed settings, :data:`SKAE_PARAMS` (chosen by a screen on this
-  machine, documented in docs/benchmarks.md), for a fixed number of epochs in
-  :data:`SKAE_PHASES`: Adam at 1e-3, then ``fit`` again with ``warm_start=True``
-  at 1e-4 (too few epochs for the ``n_iter_no_change`` rule to stop either). The
-  fits are timed, then the test accuracy is measured.
-* **scikit-learn**: ``sklearn.neural_network.MLPClassifier`` with its defaults (Adam
-  at 1e-3, ``alpha=1e-4``) except ``hidden_layer_sizes=(300,)`` (the seed's MLP)
-  and ``batch_size=100``, trained one epoch per ``fit`` with ``warm_start=True,
-  max_iter=1`` (only the fits are timed), scored on the test images after each
-  epoch, until its own stopping rule (the training loss has not improved by
-  ``tol=1e-4`` for ``n_iter_no_change=10`` epochs) or ``--sklearn-max-iter``
-  epochs. Its time is the fit time up to the epoch of its best test accuracy,
-  which the loop only knows afterwards: a generous reading of scikit-learn.
-
-Contenders run alternately ``--repeats`` times (1 by default: a full run takes
-minutes); the table gives medians. ``--curve`` also records skae's test accuracy
-after each epoch (``partial_fit``, one epoch per call, outside the timing).
+The 60,000 training images, pixels in [0, 1] as float32, scored on the 10,000
+test images. skae: :data:`SKAE_PARAMS` for the epochs of :data:`SKAE_PHASES`
+(Adam at 1e-3, then ``warm_start`` at 1e-4). scikit-learn: its defaults but
+``hidden_layer_sizes=(300,)`` and ``batch_size=100``, one epoch a ``fit``, until
+its own stopping rule or ``--sklearn-max-iter`` epochs, timed up to its best test
+accuracy (a generous reading). ``--curve`` also records skae's accuracy after each
+epoch. The protocol and results: docs/benchmarks.md, "Time to a test accuracy".
 
     python benchmarks/bench_accuracy.py            # 60,000 images
     python benchmarks/bench_accuracy.py --quick    # 5,000 images, 2 epochs
@@ -180,22 +166,19 @@ def print_table(report, out=sys.stdout):
         print("skae (partial_fit): epoch, cumulative fit s, test accuracy", file=out)
         for epoch, seconds, accuracy in report["skae_curve"]:
             print(f"  {epoch} {seconds:.2f} {accuracy:.4f}", file=out)
-    print(
-        "| contender | epochs | median fit s | ratio to skae | test accuracy |",
-        file=out,
-    )
-    print("|---|---|---|---|---|", file=out)
+    rows = []
     for name, row in report["results"].items():
         run = row["runs"][-1]
         epochs = str(run["epochs"])
         if name == "scikit-learn":
             stop = "converged" if run["converged"] else "max epochs"
             epochs += f" (best of {run['epochs_run']}, {stop})"
-        print(
-            f"| {name} | {epochs} | {row['median_s']:.2f} | "
-            f"{row['ratio_to_skae']:.2f} | {row['median_accuracy']:.4f} |",
-            file=out,
+        rows.append(
+            [name, epochs, f"{row['median_s']:.2f}", f"{row['ratio_to_skae']:.2f}"]
+            + [f"{row['median_accuracy']:.4f}"]
         )
+    columns = ["contender", "epochs", "median fit s", "ratio to skae"]
+    _common.table([*columns, "test accuracy"], rows, out)
 
 
 if __name__ == "__main__":

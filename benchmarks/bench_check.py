@@ -18,13 +18,7 @@ when one passes its threshold.
     python benchmarks/bench_check.py --json bench_check.json
 """
 
-import argparse
-import json
-import statistics
 import sys
-import time
-
-import torch
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 import _common  # noqa: E402
@@ -43,82 +37,64 @@ THRESHOLDS = {
 }
 
 
-def _median_ratio(skae_fit, other_fit, args, repeats):
-    """skae's median wall time over the other's, alternated, after a warm-up."""
-    for fit in (skae_fit, other_fit):
-        fit(*args)
-    times = {skae_fit: [], other_fit: []}
-    for r in range(repeats):
-        for fit in (skae_fit, other_fit) if r % 2 == 0 else (other_fit, skae_fit):
-            start = time.perf_counter()
-            fit(*args)
-            times[fit].append(time.perf_counter() - start)
-    skae_s, other_s = (statistics.median(times[f]) for f in (skae_fit, other_fit))
-    return {"skae_s": skae_s, "other_s": other_s, "ratio": skae_s / other_s}
-
-
-def run(repeats=3):
-    """Measure every case that this machine has the data for."""
-    results = {}
+def cases():
+    """``{case: (skae's fit, the other's fit)}``, the data bound in."""
+    out = {}
     if mnist_path() is not None:
-        X, y, _, _ = load(bench_denormals.N_TRAIN)
-        results["seed: skae / plain loop, flush"] = _median_ratio(
-            bench_denormals.skae_fit,
-            lambda X, y: bench_denormals.plain_loop(X, y, flush=True),
-            (X, y),
-            repeats,
+        Xm, ym, _, _ = load(bench_denormals.N_TRAIN)
+        out["seed: skae / plain loop, flush"] = (
+            lambda: bench_denormals.skae_fit(Xm, ym),
+            lambda: bench_denormals.plain_loop(Xm, ym, flush=True),
         )
-        results["dae: skae / plain loop"] = _median_ratio(
-            bench_training.skae_dae, bench_training.plain_dae, (X[:5000], 2), repeats
+        out["dae: skae / plain loop"] = (
+            lambda: bench_training.skae_dae(Xm[:5000], 2),
+            lambda: bench_training.plain_dae(Xm[:5000], 2),
         )
     X, y = load_digits(return_X_y=True)
     X = (X / 16.0).astype("float32")
+    small = bench_small_data
     for case, skae_fit, other_fit in [
-        (
-            "small classifier: skae / scikit-learn",
-            bench_small_data.skae_classifier,
-            bench_small_data.sklearn_classifier,
-        ),
-        (
-            "small autoencoder: skae / scikit-learn",
-            bench_small_data.skae_autoencoder,
-            bench_small_data.sklearn_autoencoder,
-        ),
+        ("classifier", small.skae_classifier, small.sklearn_classifier),
+        ("autoencoder", small.skae_autoencoder, small.sklearn_autoencoder),
     ]:
-        results[case] = _median_ratio(skae_fit, other_fit, (X, y, 20), repeats)
-    for case, result in results.items():
-        result["threshold"] = THRESHOLDS[case]
-        result["passed"] = result["ratio"] <= THRESHOLDS[case]
-    return results
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--json", help="write the results here")
-    args = parser.parse_args(argv)
-    load_before = _common.loadavg()
-    results = run(args.repeats)
-    report = {
-        "machine": _common.machine(),
-        "torch_threads": torch.get_num_threads(),
-        "load_before": load_before,
-        "load_after": _common.loadavg(),
-        "results": results,
-    }
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=2)
-    print("| case | skae s | other s | ratio | threshold |")
-    print("|---|---|---|---|---|")
-    for case, r in results.items():
-        flag = "" if r["passed"] else " FAILED"
-        print(
-            f"| {case} | {r['skae_s']:.2f} | {r['other_s']:.2f} | "
-            f"{r['ratio']:.2f} | {r['threshold']}{flag} |"
+        out[f"small {case}: skae / scikit-learn"] = (
+            lambda fit=skae_fit: fit(X, y, 20),
+            lambda fit=other_fit: fit(X, y, 20),
         )
-    return 0 if all(r["passed"] for r in results.values()) else 1
+    return out
+
+
+def run(args):
+    """Measure every case that this machine has the data for."""
+    results = {}
+    load_before = _common.loadavg()
+    for case, (skae_fit, other_fit) in cases().items():
+        times = _common.alternate({"skae": skae_fit, "other": other_fit}, args.repeats)
+        r = _common.compare(times, "other")
+        results[case] = {
+            "skae_s": r["skae"]["median_s"],
+            "other_s": r["other"]["median_s"],
+            "ratio": r["skae"]["ratio"],
+            "threshold": THRESHOLDS[case],
+            "passed": r["skae"]["ratio"] <= THRESHOLDS[case],
+        }
+    return _common.report(
+        args, load_before=load_before, load_after=_common.loadavg(), results=results
+    )
+
+
+def show(report):
+    """The table; exit status 1 when a ratio passed its threshold."""
+    _common.table(
+        ["case", "skae s", "other s", "ratio", "threshold"],
+        [
+            [case, f"{r['skae_s']:.2f}", f"{r['other_s']:.2f}", f"{r['ratio']:.2f}"]
+            + [f"{r['threshold']}{'' if r['passed'] else ' FAILED'}"]
+            for case, r in report["results"].items()
+        ],
+    )
+    return 0 if all(r["passed"] for r in report["results"].values()) else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_common.main(_common.parser(__doc__, repeats=3), run, show))

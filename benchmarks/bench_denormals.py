@@ -11,20 +11,17 @@ alternated, median of ``--repeats`` rounds:
   ``torch.set_flush_denormal(True)``.
 
 Each contender runs once untimed first (imports, thread pools, first kernels).
-Run: ``python benchmarks/bench_denormals.py [--repeats 3]``.
+
+    python benchmarks/bench_denormals.py [--repeats 3]
 """
 
-import argparse
 import contextlib
-import json
 import statistics
-import time
-import warnings
+import sys
 
+import _common
 import torch
-from _common import loadavg, machine
-from _mnist import load, mnist_path
-from sklearn.exceptions import ConvergenceWarning
+from _mnist import load
 
 import skae._threads
 from skae import MLPClassifier
@@ -33,17 +30,9 @@ N_TRAIN, EPOCHS, BATCH = 20_000, 2, 100
 
 
 def skae_fit(X, y):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        MLPClassifier(
-            (300,),
-            dropout=0.25,
-            solver="adagrad",
-            learning_rate_init=0.3,
-            batch_size=BATCH,
-            max_iter=EPOCHS,
-            random_state=0,
-        ).fit(X, y)
+    _common.quiet_fit(
+        MLPClassifier(**_common.MNIST_MLP, max_iter=EPOCHS, random_state=0), X, y
+    )
 
 
 @contextlib.contextmanager
@@ -100,33 +89,41 @@ CONTENDERS = {
 }
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args()
-    if mnist_path() is None:
-        raise SystemExit("MNIST is not on this machine (see benchmarks/_mnist.py)")
+def run(args):
     X, y, _, _ = load(N_TRAIN)
-    names = list(CONTENDERS)
-    # A first call pays for imports, thread pools and first kernels: untimed.
-    for name in names:
-        CONTENDERS[name](X[:1000], y[:1000])
-    times = {name: [] for name in CONTENDERS}
+    for fit in CONTENDERS.values():  # imports, thread pools, first kernels
+        fit(X[:1000], y[:1000])
     loads = {name: [] for name in CONTENDERS}
-    for r in range(args.repeats):
-        for name in names if r % 2 == 0 else names[::-1]:
-            loads[name].append(loadavg())
-            start = time.perf_counter()
-            CONTENDERS[name](X, y)
-            times[name].append(time.perf_counter() - start)
-    print(json.dumps(machine()))
-    print("| contender | median s | runs | 1-min load before each run |")
-    print("|---|---|---|---|")
-    for name, runs in times.items():
-        cells = ", ".join(f"{t:.2f}" for t in runs)
-        load_cells = ", ".join(loads[name])
-        print(f"| {name} | {statistics.median(runs):.2f} | {cells} | {load_cells} |")
+
+    def measure(name):
+        loads[name].append(_common.loadavg())
+        return _common.seconds(lambda: CONTENDERS[name](X, y))
+
+    names = {name: name for name in CONTENDERS}
+    times = _common.alternate(names, args.repeats, warmup=False, measure=measure)
+    results = {
+        name: {
+            "seconds": runs,
+            "median_s": statistics.median(runs),
+            "loads": loads[name],
+        }
+        for name, runs in times.items()
+    }
+    return _common.report(args, results=results)
+
+
+def show(report):
+    _common.header(report)
+    _common.table(
+        ["contender", "median s", "runs", "1-min load before each run"],
+        [
+            [name, f"{r['median_s']:.2f}", ", ".join(f"{t:.2f}" for t in r["seconds"])]
+            + [", ".join(r["loads"])]
+            for name, r in report["results"].items()
+        ],
+    )
 
 
 if __name__ == "__main__":
-    main()
+    parser = _common.parser(__doc__, repeats=(1, 3))
+    sys.exit(_common.main(parser, run, show, needs="mnist"))

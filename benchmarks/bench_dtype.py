@@ -19,15 +19,14 @@ time per function evaluation. Run with ``OMP_NUM_THREADS=1`` for one thread::
     python benchmarks/bench_dtype.py --quick   # one round, small fits
 """
 
-import argparse
-import json
 import statistics
+import sys
 import time
 import warnings
 
+import _common
 import numpy as np
 import scipy.optimize
-from _common import loadavg, machine
 from _mnist import load, mnist_path
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
@@ -37,28 +36,22 @@ from skae import MLPClassifier
 DTYPES = ("float32", "float64")
 
 
+def mlp(width, solver, iterations):
+    """``dtype -> MLPClassifier((width,))``; Adam runs all its epochs."""
+    rule = {"n_iter_no_change": np.inf} if solver == "adam" else {"solver": solver}
+    return lambda dtype: MLPClassifier(
+        (width,), max_iter=iterations, dtype=dtype, random_state=0, **rule
+    )
+
+
 def cases(quick):
     """``{name: (make estimator, X, y)}``."""
     X, y = load_digits(return_X_y=True)
-    X = X / 16
-    adam = dict(n_iter_no_change=np.inf, random_state=0)
     out = {
-        "digits, Adam, 30 epochs": (
-            lambda dtype: MLPClassifier(
-                (100,), max_iter=2 if quick else 30, dtype=dtype, **adam
-            ),
-            X,
-            y,
-        ),
+        "digits, Adam, 30 epochs": (mlp(100, "adam", 2 if quick else 30), X / 16, y),
         "digits, L-BFGS, 100 iterations": (
-            lambda dtype: MLPClassifier(
-                (100,),
-                solver="lbfgs",
-                max_iter=5 if quick else 100,
-                dtype=dtype,
-                random_state=0,
-            ),
-            X,
+            mlp(100, "lbfgs", 5 if quick else 100),
+            X / 16,
             y,
         ),
     }
@@ -67,22 +60,14 @@ def cases(quick):
         return out
     Xm, ym, _, _ = load(10_000)
     Xm = Xm.astype(np.float64)
-    n_lbfgs = 1000 if quick else 5000
+    n_adam, n_lbfgs = (1000, 1000) if quick else (10_000, 5000)
     out["MNIST 10,000, Adam, 3 epochs"] = (
-        lambda dtype: MLPClassifier(
-            (300,), max_iter=1 if quick else 3, dtype=dtype, **adam
-        ),
-        Xm[:1000] if quick else Xm,
-        ym[:1000] if quick else ym,
+        mlp(300, "adam", 1 if quick else 3),
+        Xm[:n_adam],
+        ym[:n_adam],
     )
     out["MNIST 5,000, L-BFGS, 20 iterations"] = (
-        lambda dtype: MLPClassifier(
-            (300,),
-            solver="lbfgs",
-            max_iter=2 if quick else 20,
-            dtype=dtype,
-            random_state=0,
-        ),
+        mlp(300, "lbfgs", 2 if quick else 20),
         Xm[:n_lbfgs],
         ym[:n_lbfgs],
     )
@@ -113,46 +98,54 @@ def timed_fit(make, dtype, X, y):
     return seconds, (evaluations[0] if evaluations else None)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    repeats = 1 if args.quick else args.repeats
-    print(json.dumps(machine()))
-    print(
-        "| fit | float32 median s | float64 median s | float64 / float32 | "
-        "runs float32 | runs float64 | evaluations (L-BFGS) | 1-min load |"
-    )
-    print("|---|---|---|---|---|---|---|---|")
+def run(args):
+    results = {}
     for name, (make, X, y) in cases(args.quick).items():
         for dtype in DTYPES:  # imports, thread pools, first kernels: untimed
             timed_fit(make, dtype, X[:200], y[:200])
         times = {dtype: [] for dtype in DTYPES}
         nfev = {dtype: [] for dtype in DTYPES}
         loads = []
-        for r in range(repeats):
-            loads.append(loadavg())
+        for r in range(args.repeats):
+            loads.append(_common.loadavg())
             for dtype in DTYPES if r % 2 == 0 else DTYPES[::-1]:
                 seconds, evaluations = timed_fit(make, dtype, X, y)
                 times[dtype].append(seconds)
                 nfev[dtype].append(evaluations)
-        m32, m64 = (statistics.median(times[d]) for d in DTYPES)
-        runs = [", ".join(f"{t:.2f}" for t in times[d]) for d in DTYPES]
-        evals = (
-            "-"
-            if nfev["float32"][0] is None
-            else " / ".join(
-                f"{nfev[d][0]} ({1000 * statistics.median(times[d]) / nfev[d][0]:.1f}"
-                " ms each)"
+        results[name] = {
+            **{f"{d}_s": times[d] for d in DTYPES},
+            **{f"{d}_median_s": statistics.median(times[d]) for d in DTYPES},
+            "evaluations": nfev if nfev["float32"][0] is not None else None,
+            "loads": loads,
+        }
+    return {
+        "machine": _common.machine(),
+        "settings": {"quick": args.quick, "repeats": args.repeats},
+        "results": results,
+    }
+
+
+def show(report):
+    _common.header(report)
+    rows = []
+    for name, r in report["results"].items():
+        m32, m64 = (r[f"{d}_median_s"] for d in DTYPES)
+        runs = [", ".join(f"{t:.2f}" for t in r[f"{d}_s"]) for d in DTYPES]
+        evals = "-"
+        if r["evaluations"]:
+            evals = " / ".join(
+                f"{r['evaluations'][d][0]} "
+                f"({1000 * r[f'{d}_median_s'] / r['evaluations'][d][0]:.1f} ms each)"
                 for d in DTYPES
             )
+        rows.append(
+            [name, f"{m32:.2f}", f"{m64:.2f}", f"{m64 / m32:.2f}", *runs, evals]
+            + [", ".join(r["loads"])]
         )
-        print(
-            f"| {name} | {m32:.2f} | {m64:.2f} | {m64 / m32:.2f} | {runs[0]} | "
-            f"{runs[1]} | {evals} | {', '.join(loads)} |"
-        )
+    columns = ["fit", "float32 median s", "float64 median s", "float64 / float32"]
+    columns += ["runs float32", "runs float64", "evaluations (L-BFGS)", "1-min load"]
+    _common.table(columns, rows)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(_common.main(_common.parser(__doc__, repeats=(1, 3)), run, show))

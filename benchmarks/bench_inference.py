@@ -1,26 +1,13 @@
 """Inference speed of skae against the bare torch module and PCA, on MNIST, CPU.
 
-Two fitted models (one short epoch each: the weights do not matter for timing):
-the seed's 784-200 softplus ``DenoisingAE`` and the 784-300-10 ``MLPClassifier``.
-
-* ``transform`` of the 60,000 training images: ``DenoisingAE.transform`` against
-  ``PCA(n_components=200).transform`` and against calling the encoder of the bare
-  module (``est.net_.module_.encode``) under ``torch.no_grad()``, counted twice:
-  on a float32 tensor made beforehand ("tensor in, tensor out") and with the
-  NumPy-to-tensor conversion and the ``.numpy()`` of the result inside the timing
-  ("array in, array out", what a NumPy caller pays). The same for the MLP's
-  ``predict_proba`` against ``softmax(module(x))``. skae also gets float64 input,
-  which it converts to float32 and whose result it returns as float64.
-* ``predict`` latency for 1 and for 100 rows against the bare module's
-  ``module(x).argmax(1)`` (array in, array out). skae pads inference batches
-  under ``max(64, 4 * threads)`` rows with zero rows (so that a row's result does
-  not depend on its batch); the bare module at 64 rows shows what the padded call
-  costs.
-
-Every contender runs alternately, in a new random order each repeat, ``--repeats``
-times; a repeat of a latency case
-is the mean of ``--number`` calls. The table gives medians and the ratio to the
-bare module (array in, array out) of the same case.
+The seed's 784-200 softplus ``DenoisingAE`` and the 784-300-10 ``MLPClassifier``
+(one short epoch each): ``transform`` and ``predict_proba`` of the training images
+against ``PCA(200).transform`` and the bare module under ``torch.no_grad()``
+(tensor in and out, and array in and out), skae also on float64 input; ``predict``
+latency for 1 and 100 rows (a repeat is the mean of ``--number`` calls), with the
+bare module at 64 rows for skae's padded batches. The table gives medians and the
+ratio to the bare module, array in and out. The protocol and results:
+docs/benchmarks.md, "Inference time".
 
     python benchmarks/bench_inference.py            # 60,000 rows
     python benchmarks/bench_inference.py --quick    # 5,000 rows, fewer repeats
@@ -54,15 +41,8 @@ def fit_models(X, y):
             max_iter=1,
             random_state=0,
         ).fit(X[:n_fit])
-        mlp = MLPClassifier(
-            (300,),
-            dropout=0.25,
-            solver="adagrad",
-            learning_rate_init=0.3,
-            batch_size=100,
-            max_iter=1,
-            random_state=0,
-        ).fit(X[:n_fit], y[:n_fit])
+        mlp = MLPClassifier(**_common.MNIST_MLP, max_iter=1, random_state=0)
+        mlp.fit(X[:n_fit], y[:n_fit])
     pca = PCA(n_components=200, random_state=0).fit(X[:n_fit])
     return dae, mlp, pca
 

@@ -70,10 +70,7 @@ def child(contender, n_train, threads):
             (300,), batch_size=100, max_iter=1, random_state=0
         ),
         CONTENDERS[1]: lambda: skae.DenoisingAE(
-            200,
-            hidden_layer_sizes=(),
-            consistency=0,  # the objective of the documented runs
-            code_activation="relu",
+            **_common.RELU_DAE,
             batch_size=128,
             max_iter=1,
             random_state=0,
@@ -139,31 +136,17 @@ def run(args):
 
 def print_table(report, out=sys.stdout):
     _common.header(report, out)
-    print(
-        "| contender | input MiB | baseline MiB | RSS before fit MiB | peak in fit MiB "
-        "| peak - baseline MiB | budget MiB | within budget |",
-        file=out,
-    )
-    print("|---|---|---|---|---|---|---|---|", file=out)
+    keys = ["input_bytes", "baseline", "before_fit", "peak", "fit_over_baseline"]
+    rows = []
     for name, row in report["results"].items():
-        cells = [
-            row[k] / MiB
-            for k in (
-                "input_bytes",
-                "baseline",
-                "before_fit",
-                "peak",
-                "fit_over_baseline",
-                "budget",
-            )
-        ]
         within = "yes" if row["within_budget"] else "no"
         if not row["peak_reset_before_fit"]:
             within += " (peak over the process's life)"
-        print(
-            f"| {name} | " + " | ".join(f"{c:.0f}" for c in cells) + f" | {within} |",
-            file=out,
-        )
+        cells = [f"{row[k] / MiB:.0f}" for k in [*keys, "budget"]]
+        rows.append([name, *cells, within])
+    columns = ["contender", "input MiB", "baseline MiB", "RSS before fit MiB"]
+    columns += ["peak in fit MiB", "peak - baseline MiB", "budget MiB"]
+    _common.table([*columns, "within budget"], rows, out)
 
 
 if __name__ == "__main__":

@@ -1,24 +1,12 @@
 """Latency through ONNX Runtime against skae's own predict / transform, on MNIST, CPU.
 
-Three fitted models (one epoch on 2,000 images: the weights do not matter for
-timing), each exported with ``skae.onnx.to_onnx`` and served by an ONNX Runtime
-``InferenceSession`` (CPU provider, as many intra-op threads as torch has):
-
-* ``MLPClassifier((300,))``, 784-300-10: ``predict`` against ``session.run`` of
-  the ``label`` output;
-* ``DenoisingAE(200, hidden_layer_sizes=())``, 784-200 softplus: ``transform``
-  against the session;
-* the design card's pipeline, ``StandardScaler -> DenoisingAE(200,
-  hidden_layer_sizes=()) -> LogisticRegression``: ``Pipeline.predict`` against
-  the session's ``label``.
-
-Each at 1 row and 100 rows (latency: a repeat is the mean of ``--number`` calls)
-and on the 10,000 test images (a repeat is one call). Input is float32 for both
-(ONNX sessions take one type; skae's float64 path is in bench_inference). Every
-contender runs alternately, in a new random order each repeat, ``--repeats``
-times; the table gives medians and the ratio to skae's own method. Before timing,
-the session's outputs are checked against skae's (labels equal, floats within
-1e-5).
+``MLPClassifier((300,))``, the seed's ``DenoisingAE`` and the design card's
+``StandardScaler -> DenoisingAE -> LogisticRegression`` pipeline (one epoch on
+2,000 images each), exported with ``skae.onnx.to_onnx`` and served by an ONNX
+Runtime session with torch's thread count, at 1 and 100 rows (a repeat is the mean
+of ``--number`` calls) and on the 10,000 test images, float32 in. The outputs are
+checked against skae's first. The protocol and results: docs/benchmarks.md,
+"Latency through ONNX Runtime".
 
     python benchmarks/bench_onnx.py            # repeats 7, 200 calls per latency
     python benchmarks/bench_onnx.py --quick    # repeats 2, 20 calls
@@ -64,10 +52,7 @@ def fit_models(X, y):
                 (
                     "dae",
                     DenoisingAE(
-                        200,
-                        hidden_layer_sizes=(),
-                        consistency=0,  # the objective of the documented runs
-                        code_activation="relu",
+                        **_common.RELU_DAE,
                         noise="gaussian",
                         noise_level=0.3,
                         max_iter=1,

@@ -28,7 +28,6 @@ The file is deleted at the end unless ``--keep``.
 import argparse
 import json
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -40,6 +39,10 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+import _common  # noqa: E402
+import _mnist  # noqa: E402
+
 N_FEATURES = 784
 
 
@@ -47,10 +50,7 @@ def model(batch_size, max_iter=1):
     from skae import DenoisingAE
 
     return DenoisingAE(
-        200,
-        hidden_layer_sizes=(),
-        consistency=0,  # the objective of the documented runs
-        code_activation="relu",
+        **_common.RELU_DAE,
         noise="gaussian",
         noise_level=0.2,
         loss="mse",  # the network of the documented runs
@@ -62,9 +62,6 @@ def model(batch_size, max_iter=1):
 
 def write_data(path, n_rows, chunk, seed=0):
     """Fill a float32 .npy memmap chunk by chunk; returns seconds taken."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import _mnist
-
     start = time.perf_counter()
     rng = np.random.default_rng(seed)
     source = None
@@ -188,30 +185,10 @@ def run_worker(args, mode):
     return json.loads(out.strip().splitlines()[-1])
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--chunk", type=int, default=10_000)
-    parser.add_argument("--slice", type=int, default=60_000)
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--repeats", type=int, default=1)
-    parser.add_argument("--mapping", choices=["window", "whole"], default="window")
-    parser.add_argument(
-        "--quick", action="store_true", help="20,000 rows in chunks of 5,000"
-    )
-    parser.add_argument("--path", help="directory for the data file (default: temp)")
-    parser.add_argument("--keep", action="store_true", help="keep the data file")
-    parser.add_argument("--json", help="write the measurements to this file")
-    parser.add_argument(
-        "--worker", choices=["stream", "in-memory"], help=argparse.SUPPRESS
-    )
-    parser.add_argument("--file", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+def run(args):
     if args.worker:
-        return worker(args)
-    if args.quick:
-        args.rows, args.slice, args.chunk = 20_000, 10_000, 5_000
-
+        worker(args)
+        return None
     directory = args.path or tempfile.mkdtemp(prefix="skae-ooc-")
     args.file = Path(directory) / f"ooc_{args.rows}x{N_FEATURES}_float32.npy"
     try:
@@ -222,11 +199,11 @@ def main():
             f"{args.file} ({'MNIST rows + noise' if from_mnist else 'random'}), "
             f"written in {write_seconds:.1f} s"
         )
-        results = {"stream": [], "in-memory": []}
+        runs = {"stream": [], "in-memory": []}
         for _ in range(args.repeats):
-            for mode in ("stream", "in-memory"):
-                results[mode].append(run_worker(args, mode))
-                r = results[mode][-1]
+            for mode in runs:
+                runs[mode].append(run_worker(args, mode))
+                r = runs[mode][-1]
                 print(
                     f"  {mode}: {r['rows']:,} rows in {r['seconds']:.1f} s, "
                     f"{r['rows_per_s']:,.0f} rows/s, peak RSS {r['peak_rss_mb']:.0f} MB"
@@ -236,52 +213,59 @@ def main():
             args.file.unlink(missing_ok=True)
             if not args.path:
                 os.rmdir(directory)
+    report = {
+        "machine": _common.machine(),
+        "settings": {
+            "model": "DenoisingAE(200, hidden_layer_sizes=())",
+            **{k: getattr(args, k) for k in ("rows", "chunk", "slice", "batch_size")},
+            "mapping": args.mapping,
+            "repeats": args.repeats,
+        },
+    }
+    for mode, rows in runs.items():
+        keys = [k for k in rows[0] if k != "mode"]
+        median = {k: statistics.median(r[k] for r in rows) for k in keys}
+        report[mode] = {"median": median, "runs": rows}
+    return report
 
-    import torch
 
-    import skae
-
+def show(report):
+    _common.header(report)
+    labels = {
+        "stream": "partial_fit over the memmap",
+        "in-memory": "fit, one epoch in memory",
+    }
+    rows = [
+        [label, f"{m['rows']:,.0f}", f"{m['seconds']:.1f}", f"{m['rows_per_s']:,.0f}"]
+        + [f"{m['rows_per_cpu_s']:,.0f}", f"{m['peak_rss_mb']:.0f}"]
+        + [f"{m['rss_before_training_mb']:.0f}"]
+        for mode, label in labels.items()
+        for m in [report[mode]["median"]]
+    ]
+    columns = ["training", "rows", "seconds", "rows/s", "rows/CPU-s"]
+    _common.table([*columns, "peak RSS (MB)", "RSS at start (MB)"], rows)
+    stream, in_memory = report["stream"]["median"], report["in-memory"]["median"]
     print(
-        f"\nskae {skae.__version__}, torch {torch.__version__}, "
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; "
-        f"DenoisingAE(200, hidden_layer_sizes=()), batch_size={args.batch_size}, "
-        "chunks of "
-        f"{args.chunk:,} rows, {args.mapping} mapping; medians of {args.repeats}\n"
+        "\nstreaming throughput / in-memory throughput: "
+        f"{stream['rows_per_s'] / in_memory['rows_per_s']:.2f} (per CPU-second: "
+        f"{stream['rows_per_cpu_s'] / in_memory['rows_per_cpu_s']:.2f})"
     )
-    print(
-        "| training | rows | seconds | rows/s | rows/CPU-s | peak RSS (MB) "
-        "| RSS at start (MB) |"
-    )
-    print("|---|---|---|---|---|---|---|")
-    summary = {}
-    for mode, label in (
-        ("stream", "partial_fit over the memmap"),
-        ("in-memory", "fit, one epoch in memory"),
-    ):
-        runs = results[mode]
-        med = {k: statistics.median(r[k] for r in runs) for k in runs[0] if k != "mode"}
-        summary[mode] = {"median": med, "runs": runs}
-        print(
-            f"| {label} | {med['rows']:,.0f} | {med['seconds']:.1f} | "
-            f"{med['rows_per_s']:,.0f} | {med['rows_per_cpu_s']:,.0f} | "
-            f"{med['peak_rss_mb']:.0f} | "
-            f"{med['rss_before_training_mb']:.0f} |"
-        )
-    ratio = (
-        summary["stream"]["median"]["rows_per_s"]
-        / summary["in-memory"]["median"]["rows_per_s"]
-    )
-    cpu_ratio = (
-        summary["stream"]["median"]["rows_per_cpu_s"]
-        / summary["in-memory"]["median"]["rows_per_cpu_s"]
-    )
-    print(
-        f"\nstreaming throughput / in-memory throughput: {ratio:.2f} "
-        f"(per CPU-second: {cpu_ratio:.2f})"
-    )
-    if args.json:
-        Path(args.json).write_text(json.dumps(summary, indent=1))
 
 
 if __name__ == "__main__":
-    main()
+    parser = _common.parser(
+        __doc__,
+        repeats=1,
+        rows=(20_000, 1_000_000),
+        chunk=(5_000, 10_000),
+        slice=(10_000, 60_000),
+        batch_size=128,
+    )
+    parser.add_argument("--mapping", choices=["window", "whole"], default="window")
+    parser.add_argument("--path", help="directory for the data file (default: temp)")
+    parser.add_argument("--keep", action="store_true", help="keep the data file")
+    parser.add_argument(
+        "--worker", choices=["stream", "in-memory"], help=argparse.SUPPRESS
+    )
+    parser.add_argument("--file", help=argparse.SUPPRESS)
+    sys.exit(_common.main(parser, run, show))

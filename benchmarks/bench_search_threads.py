@@ -11,9 +11,8 @@ torch thread count each fit trained with (recorded inside the fits).
     python benchmarks/bench_search_threads.py --quick   # 1 repeat, 2 epochs
 """
 
-import argparse
-import os
 import statistics
+import sys
 import time
 import warnings
 
@@ -28,6 +27,9 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from skae import DenoisingAE
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+import _common  # noqa: E402
 
 
 class ThreadProbeAE(DenoisingAE):
@@ -99,15 +101,7 @@ def probe_threads(backend, n_jobs, limit, X):
     return sorted({est.torch_threads_ for est in out["estimator"]})
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="1 repeat, 2 epochs")
-    parser.add_argument("--repeats", type=int, default=None)
-    parser.add_argument("--max-iter", type=int, default=None)
-    args = parser.parse_args()
-    repeats = args.repeats or (1 if args.quick else 5)
-    max_iter = args.max_iter or (2 if args.quick else 30)
-
+def search(args):
     X, y = load_digits(return_X_y=True)
     # (joblib backend, n_jobs, threadpool limit in the parent: None = torch's own)
     settings = [("loky", 1, None), ("loky", 1, 1), ("loky", 2, None)]
@@ -117,38 +111,46 @@ def main():
     # the first search only.
     for setting in settings:
         run(setting, X, y, 1)
-    for _ in range(repeats):
+    for _ in range(args.repeats):
         for setting in settings:
-            times[setting].append(run(setting, X, y, max_iter))
-    # The thread count of fits in workers, read from fitted probes (the search
-    # keeps no fitted estimators of its folds).
-    threads = {s: probe_threads(*s, X) for s in settings}
-
-    print(
-        f"GridSearchCV, 4 candidates x 3 folds, DenoisingAE {max_iter} epochs, "
-        f"digits; {os.cpu_count()} CPUs, torch {torch.__version__}, "
-        f"{torch.get_num_threads()} torch threads in the parent; "
-        f"median of {repeats} (alternating)"
-    )
-    base = statistics.median(times[settings[0]])
-    base1 = statistics.median(times[settings[1]])
-    print(
-        "| backend | n_jobs | torch threads per fit | median time (s) "
-        "| min-max (s) | vs sequential | vs sequential, 1 thread |"
-    )
-    print("|---|---|---|---|---|---|---|")
+            times[setting].append(run(setting, X, y, args.max_iter))
+    rows = []
     for setting in settings:
-        ts = times[setting]
-        t = statistics.median(ts)
         backend, n_jobs, limit = setting
         if n_jobs == 1:
             backend = "sequential" + (f", threadpool_limits({limit})" if limit else "")
-        shown = ", ".join(map(str, threads[setting]))
-        print(
-            f"| {backend} | {n_jobs} | {shown} | {t:.1f} | {min(ts):.1f}-{max(ts):.1f} "
-            f"| {t / base:.2f} | {t / base1:.2f} |"
+        # The thread count of fits in workers, read from fitted probes (the search
+        # keeps no fitted estimators of its folds).
+        threads = probe_threads(*setting, X)
+        rows.append({"backend": backend, "n_jobs": n_jobs, "torch_threads": threads})
+        rows[-1].update(
+            seconds=times[setting], median_s=statistics.median(times[setting])
         )
+    return _common.report(args, {"max_iter": args.max_iter}, results=rows)
+
+
+def show(report):
+    _common.header(report)
+    rows = report["results"]
+    base, base1 = rows[0]["median_s"], rows[1]["median_s"]
+    print(
+        f"GridSearchCV, 4 candidates x 3 folds, DenoisingAE "
+        f"{report['settings']['max_iter']} epochs, digits; median of "
+        f"{report['settings']['repeats']} (alternating)"
+    )
+    _common.table(
+        ["backend", "n_jobs", "torch threads per fit", "median time (s)"]
+        + ["min-max (s)", "vs sequential", "vs sequential, 1 thread"],
+        [
+            [r["backend"], r["n_jobs"], ", ".join(map(str, r["torch_threads"]))]
+            + [f"{t:.1f}", f"{min(r['seconds']):.1f}-{max(r['seconds']):.1f}"]
+            + [f"{t / base:.2f}", f"{t / base1:.2f}"]
+            for r in rows
+            for t in [r["median_s"]]
+        ],
+    )
 
 
 if __name__ == "__main__":
-    main()
+    parser = _common.parser(__doc__, repeats=(1, 5), max_iter=(2, 30))
+    sys.exit(_common.main(parser, search, show))

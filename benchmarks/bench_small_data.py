@@ -1,33 +1,14 @@
 """Fit and 1-row predict time on small problems, quiet and busy, against scikit-learn.
 
-The digits (1,797 x 64, pixels / 16), 100 epochs by default, no early stop on
-either side (``tol=0``, ``n_iter_no_change=max_iter``: both run every epoch):
-
-* ``classifier``: ``skae.MLPClassifier((100,))`` against
-  ``sklearn.neural_network.MLPClassifier((100,))``, both Adam at 1e-3, batches of
-  200, ``alpha=1e-4``; and, for reference, a plain PyTorch loop over the same model
-  (``randperm``, index, ``zero_grad``, ``backward``, ``step``) at 1 and at 2 torch
-  threads.
-* ``autoencoder``: the demo's ``skae.DenoisingAE(8, hidden_layer_sizes=(128,))``
-  (64-128-8-128-64, masking noise 0.2) against ``sklearn.neural_network.
-  MLPRegressor((128, 8, 128))`` fitting X to X, the same solver settings.
-* scikit-learn runs at NumPy's BLAS default threads, and again under
-  ``threadpoolctl.threadpool_limits(1)`` (``1 BLAS thread``): OpenBLAS's threads
-  spin while they wait, which on busy cores costs far more than it saves.
-* ``predict``: one row, ``MLPClassifier.predict`` on each side (and
-  ``DenoisingAE.transform`` against ``MLPRegressor.predict``), the median of
-  ``--calls`` calls a round (or of those made in 2 s, at least 20); skae at
-  torch's default threads (outside ``fit``, skae leaves them to torch) and after
-  ``torch.set_num_threads(1)``.
-
-skae picks its own torch threads (one below a FLOP threshold per training step:
-these models); scikit-learn runs NumPy's BLAS at its default threads (the
-threadpoolctl line). Each phase runs ``--repeats`` rounds, every contender once a
-round, in a new random order each round; a ``quiet`` phase, then a ``busy`` one
-with ``--burners`` CPU-bound processes (pure-Python loops) started by this script.
-The tables give medians, the ratio of medians to scikit-learn's, the median of the
-per-round ratios, the slowdown busy / quiet of each contender, and the load
-average (``os.getloadavg``) at each phase's start and end.
+The digits (pixels / 16), no early stop on either side. ``classifier``:
+``MLPClassifier((100,))`` against scikit-learn's, and a plain PyTorch loop at 1
+and 2 threads; ``autoencoder``: the demo's ``DenoisingAE(8,
+hidden_layer_sizes=(128,))`` against ``MLPRegressor((128, 8, 128))`` fitting X to
+X; scikit-learn also under ``threadpool_limits(1)``; ``predict``: one row, skae at
+torch's threads and at one. A ``quiet`` phase, then a ``busy`` one beside
+``--burners`` CPU-bound processes; every contender once a round, in a new random
+order. The protocol and results: docs/benchmarks.md, "Small problems and busy
+machines".
 
     python benchmarks/bench_small_data.py            # 100 epochs, 5 rounds a phase
     python benchmarks/bench_small_data.py --quick    # 500 rows, 2 epochs, 1 round
@@ -239,9 +220,6 @@ def predict_times(models, row, calls, repeats, seed):
 def run(args):
     quick, repeats, epochs, calls = args.quick, args.repeats, args.epochs, args.calls
     n_burners, skip = args.burners, args.skip
-    repeats = repeats or (1 if quick else 5)
-    epochs = epochs or (2 if quick else 100)
-    calls = calls or (50 if quick else 2000)
     X, y = load_digits(return_X_y=True)
     X = X / 16.0
     if quick:  # a smoke run, fast even on a busy machine
@@ -288,19 +266,13 @@ def run(args):
                 "fit": {c: _common.compare(t, SKLEARN) for c, t in fits.items()},
                 "predict": {c: _common.compare(t, SKLEARN) for c, t in preds.items()},
             }
-    return {
-        "machine": _common.machine(),
-        "settings": {
-            "quick": quick,
-            "repeats": repeats,
-            "epochs": epochs,
-            "predict_calls": calls,
-            "burners": n_burners,
-            "skipped": list(skip),
-        },
-        "skae_torch_threads": skae_threads,
-        "phases": phases,
-    }
+    settings = {"epochs": epochs, "predict_calls": calls, "burners": n_burners}
+    return _common.report(
+        args,
+        {**settings, "skipped": list(skip)},
+        skae_torch_threads=skae_threads,
+        phases=phases,
+    )
 
 
 def print_table(report, out=sys.stdout):
@@ -347,7 +319,9 @@ def print_table(report, out=sys.stdout):
 
 
 if __name__ == "__main__":
-    parser = _common.parser(__doc__, epochs=None, calls=None, burners=2)
+    parser = _common.parser(
+        __doc__, repeats=(1, 5), epochs=(2, 100), calls=(50, 2000), burners=2
+    )
     parser.add_argument(
         "--skip",
         action="append",

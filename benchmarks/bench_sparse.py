@@ -58,13 +58,8 @@ def tfidf_like(n_rows, n_features, density, n_classes=5, seed=0):
 
 
 def run(args):
-    quick, repeats, epochs = args.quick, args.repeats, args.epochs
+    repeats, epochs = args.repeats, args.epochs
     rows, features, density = args.rows, args.features, args.density
-    repeats = repeats or (2 if quick else 5)
-    epochs = epochs or (3 if quick else 20)
-    rows = rows or (1_000 if quick else 3_000)
-    features = features or (10_000 if quick else 15_000)
-    density = density or 0.005
     X, y = tfidf_like(rows, features, density)
     X_dense = X.toarray()
     contenders = {
@@ -89,21 +84,14 @@ def run(args):
     summary = _common.compare(times, SKLEARN + ", CSR")
     for name, fit in contenders.items():
         summary[name]["train_accuracy"] = accuracy[fit]
-    return {
-        "machine": _common.machine(),
-        "settings": {
-            "quick": quick,
-            "repeats": repeats,
-            "epochs": epochs,
-            "rows": rows,
-            "features": features,
-            "density": density,
-            "nnz": int(X.nnz),
-        },
-        "load_start": load_start,
-        "load_end": load_end,
-        "results": summary,
-    }
+    settings = {"epochs": epochs, "rows": rows, "features": features}
+    return _common.report(
+        args,
+        {**settings, "density": density, "nnz": int(X.nnz)},
+        load_start=load_start,
+        load_end=load_end,
+        results=summary,
+    )
 
 
 def print_table(report, out=sys.stdout):
@@ -122,6 +110,12 @@ def print_table(report, out=sys.stdout):
 
 
 if __name__ == "__main__":
-    parser = _common.parser(__doc__, epochs=None, rows=None, features=None)
-    parser.add_argument("--density", type=float, default=None)
+    parser = _common.parser(
+        __doc__,
+        repeats=(2, 5),
+        epochs=(3, 20),
+        rows=(1_000, 3_000),
+        features=(10_000, 15_000),
+    )
+    parser.add_argument("--density", type=float, default=0.005)
     sys.exit(_common.main(parser, run, print_table))

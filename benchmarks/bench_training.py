@@ -1,25 +1,13 @@
 """Training overhead of skae against a plain PyTorch loop, on MNIST, CPU.
 
-Two cases, each with the same model, batches and optimiser in every contender:
-
-* ``mlp``: the seed's 784-300-10 ReLU MLP, dropout 0.25, Adagrad at 0.3, batches
-  of 100; contenders: a plain PyTorch loop, ``skae.MLPClassifier``, skorch's
-  ``NeuralNetClassifier`` used the default way (a DataLoader over a Dataset), and
-  ``sklearn.neural_network.MLPClassifier`` (Adam, the same hidden layer and batch
-  size: scikit-learn has neither dropout nor Adagrad).
-* ``dae``: the seed's 784-200 softplus denoising autoencoder, Gaussian noise 0.01
-  on standardised pixels, Adam at 1e-3, batches of 128; contenders: a plain loop
-  and ``skae.DenoisingAE``.
-
-Contenders run in a new random order in each of ``--repeats`` rounds, in one
-process; the table gives
-the median fit time, its ratio to the plain loop's median, the median of the
-per-repeat ratios, and the quality reached on the 10,000 test images.
-
-The hardware limit: the MLP's training FLOPs (counted from its shapes: forward,
-weight gradients and the hidden layer's input gradient) over each contender's time,
-against torch's own float32 matrix-multiply rate measured in the same run, for a
-large square product and for the model's own shape (100 x 784 times 784 x 300).
+The same model, batches and optimiser in every contender. ``mlp``: the seed's
+784-300-10 MLP (dropout 0.25, Adagrad at 0.3, batches of 100) as a plain loop,
+``skae.MLPClassifier``, skorch's ``NeuralNetClassifier`` the default way and
+scikit-learn's ``MLPClassifier`` (Adam); ``dae``: the seed's 784-200 softplus DAE
+as a plain loop and ``skae.DenoisingAE``. A new random order each round; the table
+gives medians, ratios to the plain loop and the test quality, and the MLP's
+training FLOP rate against torch's own matmul rate. The protocol and results:
+docs/benchmarks.md, "Training time against a plain PyTorch loop".
 
     python benchmarks/bench_training.py            # full: 60,000 images, 5 epochs
     python benchmarks/bench_training.py --quick    # 10,000 images, 1 epoch
@@ -77,16 +65,7 @@ def plain_mlp(X, y, epochs):
 
 
 def skae_mlp(X, y, epochs):
-    clf = MLPClassifier(
-        (300,),
-        dropout=0.25,
-        solver="adagrad",
-        learning_rate_init=0.3,
-        batch_size=100,
-        alpha=0.0,
-        max_iter=epochs,
-        random_state=0,
-    )
+    clf = MLPClassifier(**_common.MNIST_MLP, alpha=0.0, max_iter=epochs, random_state=0)
     _common.quiet_fit(clf, X, y)
     return clf.predict
 
@@ -277,37 +256,33 @@ def run(args):
 
 def print_table(report, out=sys.stdout):
     _common.header(report, out)
-    print(
-        "| case | contender | median fit s | ratio of medians | median paired ratio "
-        "| CPU-time ratio | quality |",
-        file=out,
-    )
-    print("|---|---|---|---|---|---|---|", file=out)
-    for case, rows in report["results"].items():
-        for name, row in rows.items():
-            quality = {k: v for k, v in row.items() if k.startswith("test")}
-            ((qname, qvalue),) = quality.items()
-            print(
-                f"| {case} | {name} | {row['median_s']:.2f} | "
-                f"{row['ratio_to_plain']:.3f} | {row['paired_ratio']:.3f} | "
-                f"{row['cpu_ratio_to_plain']:.3f} | {qname} {qvalue:.4f} |",
-                file=out,
+    rows = []
+    for case, contenders in report["results"].items():
+        for name, row in contenders.items():
+            ((quality, value),) = (
+                (k, v) for k, v in row.items() if k.startswith("test")
             )
+            rows.append(
+                [case, name, f"{row['median_s']:.2f}", f"{row['ratio_to_plain']:.3f}"]
+                + [f"{row['paired_ratio']:.3f}", f"{row['cpu_ratio_to_plain']:.3f}"]
+                + [f"{quality} {value:.4f}"]
+            )
+    columns = ["case", "contender", "median fit s", "ratio of medians"]
+    columns += ["median paired ratio", "CPU-time ratio", "quality"]
+    _common.table(columns, rows, out)
     rates = report["matmul_gflops"]
-    print(file=out)
-    print(
-        "| MLP contender | training GFLOP/s | share of the square matmul rate "
-        "| share of the model-shape matmul rate |",
-        file=out,
-    )
-    print("|---|---|---|---|", file=out)
     square, shaped = rates["square 2048"], rates["model shape 100x784x300"]
-    for name, row in report["results"]["mlp"].items():
-        print(
-            f"| {name} | {row['gflops']:.1f} | {row['gflops'] / square:.1%} | "
-            f"{row['gflops'] / shaped:.1%} |",
-            file=out,
-        )
+    print(file=out)
+    _common.table(
+        ["MLP contender", "training GFLOP/s", "share of the square matmul rate"]
+        + ["share of the model-shape matmul rate"],
+        [
+            [name, f"{r['gflops']:.1f}", f"{r['gflops'] / square:.1%}"]
+            + [f"{r['gflops'] / shaped:.1%}"]
+            for name, r in report["results"]["mlp"].items()
+        ],
+        out,
+    )
     print(
         f"torch matmul, float32: square 2048 {square:.1f} GFLOP/s, model shape "
         f"100x784x300 {shaped:.1f} GFLOP/s",

@@ -46,6 +46,18 @@ class ReferenceVAE(nn.Module):
         return torch.sigmoid(self.fc4(F.relu(self.fc3(z)))), mu, logvar
 
 
+# The 784-400-20 VAE of pytorch/examples' vae/main.py.
+MODEL = dict(
+    n_components=20,
+    hidden_layer_sizes=(400,),
+    activation="relu",
+    out_activation="logistic",
+    loss="bce",
+    batch_size=128,
+    alpha=0.0,
+)
+
+
 def reference_loss(recon, x, mu, logvar):
     bce = F.binary_cross_entropy(recon, x, reduction="sum")
     return bce - 0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
@@ -79,16 +91,7 @@ def plain_loop(X, X_test, epochs):
 
 def skae_vae(X, X_test, epochs):
     vae = VariationalAE(
-        20,
-        hidden_layer_sizes=(400,),
-        activation="relu",
-        out_activation="logistic",
-        loss="bce",
-        learning_rate_init=1e-3,
-        batch_size=128,
-        alpha=0.0,
-        max_iter=epochs,
-        random_state=0,
+        **MODEL, learning_rate_init=1e-3, max_iter=epochs, random_state=0
     )
     _common.quiet_fit(vae, X)
     fitted = time.perf_counter()

@@ -11,14 +11,12 @@ same draw. One line of JSON per run, on stdout and appended to ``--out``.
     python benchmarks/screen_dae_mnist.py --k 30 --params '{"noise_level": 0.3}'
 """
 
-import argparse
 import json
 import math
 import sys
 import time
 import warnings
 
-import torch
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
@@ -26,26 +24,11 @@ from sklearn.preprocessing import StandardScaler
 from skae import DenoisingAE
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
+import _common  # noqa: E402
 import _mnist  # noqa: E402
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--k", type=int, required=True)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--schedule", choices=["constant", "cosine"], default="constant"
-    )
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--params", type=json.loads, default={})
-    parser.add_argument("--threads", type=int, default=1, help="torch threads")
-    parser.add_argument("--out", help="append the JSON line here too")
-    args = parser.parse_args(argv)
-    if _mnist.mnist_path() is None:
-        print("skipped: MNIST not found (set SKAE_MNIST to an mnist.npz)")
-        return 0
-    torch.set_num_threads(args.threads)
+def run(args):
     X, y, X_test, y_test = _mnist.load()
     scaler = StandardScaler().fit(X)
     X, X_test = scaler.transform(X), scaler.transform(X_test)
@@ -62,11 +45,8 @@ def main(argv=None):
         for epoch in range(args.epochs):
             if args.schedule == "cosine":
                 progress = epoch / args.epochs
-                ae.set_params(
-                    learning_rate_init=args.lr
-                    * 0.5
-                    * (1 + math.cos(math.pi * progress))
-                )
+                rate = args.lr * 0.5 * (1 + math.cos(math.pi * progress))
+                ae.set_params(learning_rate_init=rate)
             ae.partial_fit(X)
     fit_seconds = time.perf_counter() - start
     clf = LogisticRegression(max_iter=3000).fit(ae.transform(X), y)
@@ -81,12 +61,20 @@ def main(argv=None):
         "fit_s": fit_seconds,
         "threads": args.threads,
     }
-    print(json.dumps(row), flush=True)
     if args.out:
         with open(args.out, "a") as f:
             f.write(json.dumps(row) + "\n")
-    return 0
+    return row
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    parser = _common.parser(__doc__, threads=1, seed=0, epochs=20)
+    parser.add_argument("--k", type=int, required=True)
+    parser.add_argument(
+        "--schedule", choices=["constant", "cosine"], default="constant"
+    )
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--params", type=json.loads, default={})
+    parser.add_argument("--out", help="append the JSON line here too")
+    show = lambda row: print(json.dumps(row), flush=True)  # noqa: E731
+    sys.exit(_common.main(parser, run, show, needs="mnist"))

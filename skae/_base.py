@@ -218,6 +218,7 @@ class BaseNeuralEstimator(CallbackSupportMixin, PlainStateMixin, BaseEstimator):
                             listeners=listeners,
                         )
                 self._record(result, continuing)
+                self._after_training(X, y)
                 callback_ctx.call_on_fit_task_end(
                     estimator=self, **data, reconstruction_attributes={}
                 )
@@ -229,6 +230,13 @@ class BaseNeuralEstimator(CallbackSupportMixin, PlainStateMixin, BaseEstimator):
     def _weigh_classes(self, y, sample_weight, incremental):
         """Fold ``class_weight`` into the sample weights; a hook (classifiers)."""
         return sample_weight
+
+    def _after_training(self, X, y):
+        """Set what a model needs from its training data once trained; a hook.
+
+        ``X`` and ``y`` are as validated for training (a table's encoded inputs
+        and targets).
+        """
 
     def _record(self, result, continuing):
         """Set scikit-learn's fitted attributes from a training call's result.
@@ -419,16 +427,17 @@ class BaseNeuralEstimator(CallbackSupportMixin, PlainStateMixin, BaseEstimator):
         (scikit-learn checks that predictions of a subset match those of the whole).
         CPU BLAS picks other kernels, with another summation order, for matrices of
         few rows, so short batches are padded with zero rows to a size that takes
-        the common kernel: 16 rows, or 4 per thread beyond 4 threads. Measured
-        with torch's MKL on this project's 2-core CPU, every row count from 4 on
-        (one thread) and from 12 on (two threads) gave each row bitwise the
-        result it has in a batch of 512.
+        the common kernel: 16 rows, or 4 per thread beyond 4 threads. With MKL's
+        AVX-512 kernels each row then gets bitwise the result it has in a batch of
+        512; with its AVX2 and SSE4.2 kernels a row at the end of a block of 4 to 8
+        rows is summed in another order, so results agree to float32 rounding
+        (about 1e-7 relative), not bitwise.
 
         A small model (a training step of 64 rows under ``_ONE_THREAD_FLOPS``, a
         property of the model, not of the batch) runs on one torch thread, as it
         trains: waking the thread pool costs more than the arithmetic, and on a
         busy machine a 1-row ``predict`` at two threads waited milliseconds for
-        a core (docs/benchmarks.md).
+        a core.
         """
         with torch_compute(self.net_.module_, 64):
             return self._infer_batches(fn, Xt, self.net_.device)
@@ -488,16 +497,25 @@ class BaseNeuralEstimator(CallbackSupportMixin, PlainStateMixin, BaseEstimator):
         return [int(s) for s in sizes]
 
     def _resolve_device(self):
-        if self.device == "accelerate":
-            return _accelerate_device()
-        if self.device == "auto":
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        if self.device == "cuda" and not torch.cuda.is_available():
-            raise ValueError(
-                "device='cuda' but torch.cuda.is_available() is False; "
-                "use device='cpu' or device='auto'."
-            )
-        return self.device
+        return resolve_device(self.device)
+
+
+def resolve_device(device, remedy="use device='cpu' or device='auto'"):
+    """Return where to compute for a ``device`` parameter's value.
+
+    "auto" is CUDA when torch sees a GPU, else the CPU; "accelerate" is this
+    process's device under ``accelerate launch``. "cuda" without a GPU is a
+    ValueError that ends with ``remedy``.
+    """
+    if device == "accelerate":
+        return _accelerate_device()
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device='cuda' but torch.cuda.is_available() is False; {remedy}."
+        )
+    return device
 
 
 def _max_subtasks(est, incremental, lbfgs):

@@ -35,7 +35,7 @@ from sklearn.frozen import FrozenEstimator
 from skorch.history import History
 
 from skae._autoencoder import Autoencoder, DenoisingAE
-from skae._base import BaseNeuralEstimator
+from skae._base import BaseNeuralEstimator, resolve_device
 from skae._conv import ConvAE
 from skae._impute import AutoencoderImputer, _ImputationAE
 from skae._mlp import MLPClassifier, MLPRegressor
@@ -354,16 +354,8 @@ def _decode_fitted(est, fitted, ctx):
 def _load_device(est, device):
     if device is None:
         return est._resolve_device()
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
-            "device='cuda' but torch.cuda.is_available() is False; "
-            "load with device='cpu'."
-        )
-    saved = est.device
-    if saved == "auto":
-        saved = "cuda" if torch.cuda.is_available() else "cpu"
+    device = resolve_device(device, remedy="load with device='cpu'")
+    saved = resolve_device("auto") if est.device == "auto" else est.device
     if saved in ("cpu", "cuda") and saved != device:
         # Further training must run where the weights now are.
         est.device = device

@@ -162,6 +162,9 @@ def fit_layout(X, categorical_features):
             column.update(
                 kind="numeric",
                 mean=float(np.mean(numbers_)),
+                # The observed range (VariationalAE.sample keeps draws within it).
+                min=float(np.min(numbers_)),
+                max=float(np.max(numbers_)),
                 # As StandardScaler: a (nearly) constant column is not scaled.
                 scale=scale
                 if scale > 10 * np.finfo(np.float64).eps and np.isfinite(scale)

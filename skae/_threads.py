@@ -184,7 +184,7 @@ def _one_thread(module, rows):
     The rough cost of a training step is 6 FLOPs per weight and row; training,
     L-BFGS's evaluations and inference all decide by it. A module's weight count
     is kept after the first call: walking its parameters took about a tenth of a
-    1-row ``predict`` (docs/benchmarks.md), and a module's shapes are fixed.
+    1-row ``predict``, and a module's shapes are fixed.
     """
     n_weights = _N_WEIGHTS.get(module)
     if n_weights is None:

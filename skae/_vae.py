@@ -294,8 +294,12 @@ class VariationalAE(_BaseAutoencoder):
 
         After a fit on a table, each row is drawn from the model: a category
         takes a level drawn from its softmax (not the likeliest level, so that
-        the levels come with their modelled frequencies), and a number is the
-        decoder's mean, put back in the column's units.
+        the levels come with their modelled frequencies), and a number is drawn
+        from a Gaussian around the decoder's mean whose standard deviation is
+        the column's reconstruction error on the training data (the root mean
+        square over its observed cells in the last ``fit`` or ``partial_fit``),
+        put back in the column's units and kept within the range the column
+        had in ``fit``.
 
         Parameters
         ----------
@@ -407,10 +411,20 @@ class VariationalAE(_BaseAutoencoder):
             if n_samples
             else np.empty((0, _tabular.output_width(layout)))
         )
+        scales = iter(getattr(self, "_residual_scale_", ()))
         values, start = [], 0
         for column in layout["columns"]:
             if column["kind"] == "numeric":
-                values.append(outputs[:, start] * column["scale"] + column["mean"])
+                noise = next(scales, 0.0) * rng.standard_normal(n_samples)
+                value = (outputs[:, start] + noise) * column["scale"] + column["mean"]
+                # Within the range the column had in fit, as SDV's synthesizers
+                # do by default: a Gaussian's tail would otherwise give an income
+                # or an age below zero.
+                values.append(
+                    np.clip(
+                        value, column.get("min", -np.inf), column.get("max", np.inf)
+                    )
+                )
                 start += 1
                 continue
             stop = start + len(column["categories"])
@@ -481,6 +495,32 @@ class VariationalAE(_BaseAutoencoder):
                 ]
             self._seen_levels_ = seen
         return X, y
+
+    def _after_training(self, X, y):
+        layout = self._layout()
+        if layout is None:
+            return
+        # Each number's residual standard deviation on the training rows (in
+        # standardised units, observed cells only): the noise sample() adds to the
+        # decoder's mean. The model's own likelihood has unit variance, which
+        # would blur a column the decoder reconstructs well; the mean alone gives
+        # numbers narrower than the data's (a numeric column's KS distance to the
+        # real one was about 0.3 on two real tables).
+        outputs = self._apply(
+            self.net_.module_.decode, self._apply(self.net_.module_.encode, X)
+        )
+        scales, start = [], 0
+        for j, column in enumerate(layout["columns"]):
+            if column["kind"] != "numeric":
+                start += len(column["categories"])
+                continue
+            observed = ~np.isnan(y[:, j])
+            residual = outputs[observed, start] - y[observed, j]
+            scales.append(
+                float(np.sqrt(np.mean(residual**2))) if residual.size else 0.0
+            )
+            start += 1
+        self._residual_scale_ = np.asarray(scales)
 
     def _module_spec(self, n_features):
         layout = self._layout()

@@ -1,6 +1,9 @@
 """scikit-learn's own estimator checks over every public estimator."""
 
+from functools import partial
+
 import pytest
+from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skae import (
@@ -45,6 +48,47 @@ ESTIMATORS = [
     ),
     AutoencoderImputer(n_components=4, hidden_layer_sizes=(8,), **FAST),
 ]
+
+
+# The invariance checks compare float64 outputs at atol 1e-9 (sample order) and
+# 1e-7 (subsets). A float32 network's result for a row moves by its rounding, 1e-8
+# and more, when CPU BLAS sums the row in another order, as it does for a row at
+# the tail of a register block whose size is the CPU's instruction set's (SSE4.2,
+# AVX2 and AVX-512 kernels each do it at other rows): whether a float32 network
+# passes them turns on the CPU and on the checks' unseeded permutation.
+# tests/test_base.py::test_a_rows_result_does_not_depend_on_its_batch and
+# tests/test_outlier.py check that property at float32's tolerance.
+INVARIANCE_CHECKS = (
+    "check_methods_sample_order_invariance",
+    "check_methods_subset_invariance",
+)
+FLOAT32_ROUNDING = (
+    "float32 network: a row's result moves by float32 rounding (1e-8 and up) with "
+    "the rows beside it on some CPUs' BLAS kernels, more than the check's atol; "
+    "checked at float32's tolerance in tests/test_base.py"
+)
+# The parameters a check runs with, by estimator class and check name, as
+# scikit-learn's own PER_ESTIMATOR_CHECK_PARAMS (which it applies to its own
+# estimators only). The MLPs can compute in float64, where that rounding is 1e-16:
+# the invariance checks then test what they mean to, that no row's result
+# depends on the others, on any CPU.
+PER_ESTIMATOR_CHECK_PARAMS = {
+    cls: {check: {"dtype": "float64"} for check in INVARIANCE_CHECKS}
+    for cls in (MLPClassifier, MLPRegressor)
+}
+
+
+def _check_name(check):
+    return check.func.__name__ if isinstance(check, partial) else check.__name__
+
+
+def _float32_network(estimator):
+    """Whether a float32 network computes the estimator's outputs."""
+    if isinstance(estimator, AutoencoderImputer):
+        return False  # it hands observed cells back as given
+    if getattr(estimator, "encoder", None) is not None:
+        return True  # an autoencoder, in float32, computes the MLP's input
+    return getattr(estimator, "dtype", "float32") != "float64"
 
 
 def expected_failed_checks(estimator):
@@ -93,5 +137,11 @@ def expected_failed_checks(estimator):
 @parametrize_with_checks(
     ESTIMATORS, expected_failed_checks=expected_failed_checks, xfail_strict=True
 )
-def test_sklearn_compatible_estimator(estimator, check):
+def test_sklearn_compatible_estimator(estimator, check, request):
+    name = _check_name(check)
+    params = PER_ESTIMATOR_CHECK_PARAMS.get(type(estimator), {})
+    if name in params:
+        estimator = clone(estimator).set_params(**params[name])
+    if name in INVARIANCE_CHECKS and _float32_network(estimator):
+        request.applymarker(pytest.mark.xfail(strict=False, reason=FLOAT32_ROUNDING))
     check(estimator)

@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
@@ -65,8 +66,28 @@ DETECTORS = [
 ]
 
 
+# scikit-learn's invariance checks compare at atol 1e-9 (sample order) and 1e-7
+# (subsets); the detectors' float32 networks give a row results that move by
+# float32 rounding with the rows beside it on some CPUs' BLAS kernels (3e-8 on
+# the default detector's scores of 1e-2 with SSE4.2 or AVX2 kernels, 0 with
+# AVX-512 ones). test_outlier_detector_scores_do_not_depend_on_other_rows checks
+# the property at float32's tolerance, on any CPU.
+INVARIANCE_CHECKS = (
+    "check_methods_sample_order_invariance",
+    "check_methods_subset_invariance",
+)
+
+
 @parametrize_with_checks(DETECTORS, xfail_strict=True)
-def test_outlier_detector_sklearn_compatible(estimator, check):
+def test_outlier_detector_sklearn_compatible(estimator, check, request):
+    if check.func.__name__ in INVARIANCE_CHECKS:
+        request.applymarker(
+            pytest.mark.xfail(
+                strict=False,
+                reason="float32 rounding: a row's score moves by 1e-8 and up with "
+                "the rows beside it on some CPUs, more than the check's atol",
+            )
+        )
     check(estimator)
 
 
@@ -107,6 +128,42 @@ def test_outlier_detector_contamination_flags_that_share(contamination):
     detector = small_detector(contamination=contamination).fit(X[:500] / 16)
     share = np.mean(detector.predict(X[:500] / 16) == -1)
     assert abs(share - contamination) <= 1 / 500
+
+
+# As tests/test_base.py derives it: a float32 dot product of K terms moves by at
+# most about 2 K u of its terms' magnitudes (u = 2**-24) when summed in another
+# order, a network of L layers by about L times that (each layer's gain taken as
+# 1). The default network has K <= 128 and L = 4 (widths 128, 32, 128 and the
+# output): 2 * 128 * 4 * u = 6e-5 of the magnitudes that flow through, the
+# inputs' and the scores' (mean squared errors). Measured: at most 3e-8 on scores
+# within 1e-2 of the data's 3 (1e-8 of the scale), with SSE4.2 or AVX2 kernels.
+FLOAT32_ORDER_RTOL = 2 * 128 * 4 * 2.0**-24
+
+
+@pytest.mark.parametrize(
+    "detector", DETECTORS, ids=["default", "denoising", "variational", "novelty"]
+)
+def test_outlier_detector_scores_do_not_depend_on_other_rows(detector, blobs):
+    # Alone, in a short slice or in another order, a row gets its score in the
+    # whole, to float32's rounding, and its label wherever the rounding cannot
+    # cross the threshold.
+    detector = clone(detector).fit(blobs)
+    order = np.random.RandomState(0).permutation(len(blobs))
+    decision = detector.decision_function(blobs)
+    for method in ("score_samples", "decision_function"):
+        whole = getattr(detector, method)(blobs)
+        atol = FLOAT32_ORDER_RTOL * max(np.abs(blobs).max(), np.abs(whole).max())
+        parts = [(order, getattr(detector, method)(blobs[order]))]
+        for start, n in [(0, 1), (3, 2), (90, 7), (10, 17), (40, 33)]:
+            rows = np.arange(start, start + n)
+            parts.append((rows, getattr(detector, method)(blobs[rows])))
+        for rows, part in parts:
+            np.testing.assert_allclose(part, whole[rows], atol=atol, err_msg=method)
+    clear = np.abs(decision) > atol
+    for rows in (order, np.arange(90, 97), np.arange(0, 1)):
+        labels = detector.predict(blobs[rows])
+        expected = detector.predict(blobs)[rows]
+        np.testing.assert_array_equal(labels[clear[rows]], expected[clear[rows]])
 
 
 def test_outlier_detector_offset_semantics(blobs):
