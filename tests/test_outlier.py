@@ -365,3 +365,15 @@ def test_outlier_detector_error_scaling_auto_leaves_a_table_unscaled():
     np.testing.assert_allclose(
         detector.score_samples(frame), detector.estimator_.score_samples(frame)
     )
+
+
+def test_outlier_detector_error_scaling_survives_pickle(blobs):
+    X = np.abs(blobs)
+    detector = AutoencoderOutlierDetector(**TINY).fit(X)
+    loaded = pickle.loads(pickle.dumps(detector))
+    assert loaded.error_scaling_ == "rms"
+    assert loaded.rms_floor_ == detector.rms_floor_
+    np.testing.assert_allclose(
+        loaded.score_samples(X), detector.score_samples(X), rtol=1e-6
+    )
+    np.testing.assert_array_equal(loaded.predict(X), detector.predict(X))
