@@ -4,8 +4,9 @@ Which pixels make a digit anomalous, with few labels
 =====================================================
 
 A detector that flags a sample is more useful when it also says why. An
-autoencoder's score is minus the reconstruction error averaged over the features,
-so it splits exactly into one contribution per feature:
+autoencoder's score is minus the reconstruction error averaged over the features
+(on pixels, divided by the image's root mean square: ``error_scaling``), so it
+splits exactly into one contribution per feature:
 :meth:`~skae.AutoencoderOutlierDetector.score_samples_per_feature` returns them,
 and they add up to :meth:`~skae.AutoencoderOutlierDetector.score_samples`. On
 images, drawn as a heat map, they show the strokes the model of normal digits

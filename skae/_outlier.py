@@ -35,6 +35,10 @@ _PRESENTATIONS = 100_000
 # novelty=True: the share of the training rows held out to set the threshold on.
 _CALIBRATION_FRACTION = 0.2
 
+# error_scaling="rms": a row's RMS is floored at this share of the training rows'
+# median RMS, so that a blank row scores a large, finite error.
+_RMS_FLOOR = 0.01
+
 # The labels of fit's y.
 _UNLABELLED, _NORMAL, _ANOMALY = -1, 0, 1
 
@@ -129,6 +133,12 @@ def _semi_supervised(estimator):
     return cls(**estimator.get_params(deep=False))
 
 
+def _rms(X):
+    """Each row's root mean square, in float64."""
+    X = np.asarray(X, dtype=np.float64)
+    return np.sqrt(np.mean(X * X, axis=1))
+
+
 def _explainable(estimator):
     return estimator is None or hasattr(estimator, "score_samples_per_feature")
 
@@ -164,7 +174,8 @@ class AutoencoderOutlierDetector(
         squared error as the loss (not Huber's, the autoencoders' default), and
         ``max_iter=m``, where ``m`` trains on
         about 100,000 samples in all, ``100_000 // n_samples`` epochs within
-        [10, 200]. Scale the data in front of the detector, in a
+        [10, 200]; with non-negative input its errors are scaled by each row's
+        size (``error_scaling``). Scale the data in front of the detector, in a
         :class:`~sklearn.pipeline.Pipeline`, or inside ``estimator``.
 
     contamination : "auto" or float, default="auto"
@@ -195,6 +206,24 @@ class AutoencoderOutlierDetector(
         from the training distribution; ``fit_predict`` is then not available
         (fit, then ``predict`` on new data).
 
+    error_scaling : {"auto", "rms"} or None, default="auto"
+        How a sample's reconstruction error is scaled into its score.
+
+        - If "rms", the score is minus the error divided by the sample's root
+          mean square ``sqrt(mean(x ** 2))`` (floored at 1 % of the training
+          rows' median, ``rms_floor_``). For non-negative data such as pixel
+          intensities, a row's error grows with its size (the ink of a digit),
+          so that without it a thin, simple shape of another class scores as
+          normal; on one-class MNIST it raises the default's mean ROC AUC from
+          0.959 to 0.977 (see the user guide).
+        - If None, the score is ``estimator_.score_samples`` as it is.
+        - If "auto", "rms" when every training value is at least 0, the input
+          is numeric (not a table with categories or missing cells) and the
+          autoencoder scores a reconstruction error (``estimator=None``, an
+          :class:`~skae.Autoencoder`, a :class:`~skae.DenoisingAE` or a
+          :class:`~skae.ConvAE`); None otherwise (around the mean of centred
+          data every row's norm is near 0, and an ELBO is not an error).
+
     random_state : int, RandomState instance or None, default=None
         Seeds the clone: an int is given to every ``random_state`` parameter of
         the clone (also those of a Pipeline's steps), a RandomState instance
@@ -212,6 +241,13 @@ class AutoencoderOutlierDetector(
     offset_ : float
         The threshold on the scores: ``decision_function = score_samples -
         offset_``, and samples with a negative decision are outliers.
+
+    error_scaling_ : {"rms"} or None
+        What ``error_scaling`` resolved to for this fit.
+
+    rms_floor_ : float
+        The least root mean square a row's error is divided by; set only when
+        ``error_scaling_`` is "rms".
 
     n_features_in_ : int
         Number of features seen during fit.
@@ -277,15 +313,23 @@ class AutoencoderOutlierDetector(
             Interval(Real, 0, 0.5, closed="right"),
         ],
         "novelty": ["boolean"],
+        "error_scaling": [StrOptions({"auto", "rms"}), None],
         "random_state": ["random_state"],
     }
 
     def __init__(
-        self, estimator=None, *, contamination="auto", novelty=False, random_state=None
+        self,
+        estimator=None,
+        *,
+        contamination="auto",
+        novelty=False,
+        error_scaling="auto",
+        random_state=None,
     ):
         self.estimator = estimator
         self.contamination = contamination
         self.novelty = novelty
+        self.error_scaling = error_scaling
         self.random_state = random_state
 
     # The inner estimator is validated when it is fitted.
@@ -324,6 +368,11 @@ class AutoencoderOutlierDetector(
             labels = None if labels is None else labels[train]
             if labels is not None and (labels == _UNLABELLED).all():
                 labels = None
+        # Before the fit, which a refused error_scaling would waste.
+        self.error_scaling_ = self._resolve_error_scaling(X, table)
+        if self.error_scaling_ == "rms":
+            # All-zero training rows leave no scale to compare with: 1.
+            self.rms_floor_ = _RMS_FLOOR * float(np.median(_rms(X))) or 1.0
         if self.estimator is None:
             estimator = _default_estimator(X.shape[0], labels is not None)
         else:
@@ -394,7 +443,8 @@ class AutoencoderOutlierDetector(
         -------
         scores : ndarray of shape (n_samples,)
             ``estimator_.score_samples(X)``, as float64: minus the reconstruction
-            error, or the ELBO of a :class:`~skae.VariationalAE`.
+            error, or the ELBO of a :class:`~skae.VariationalAE`; divided by each
+            row's root mean square when ``error_scaling_`` is "rms".
         """
         check_is_fitted(self)
         return self._inner_scores(self._validate_new(X))
@@ -415,7 +465,8 @@ class AutoencoderOutlierDetector(
 
         The score of a sample is minus its reconstruction error averaged over the
         features; feature ``j`` contributes minus its own error divided by the
-        number of features. The contributions of a row add up to its
+        number of features (and, as the score, by the row's root mean square
+        when ``error_scaling_`` is "rms"). The contributions of a row add up to its
         :meth:`score_samples` (within float64 rounding), and the most negative
         ones are the features that make it anomalous.
 
@@ -437,9 +488,11 @@ class AutoencoderOutlierDetector(
         """
         check_is_fitted(self)
         X = self._validate_new(X)
-        return np.asarray(
+        scores = np.asarray(
             self.estimator_.score_samples_per_feature(X), dtype=np.float64
         )
+        scales = self._row_scales(X)
+        return scores if scales is None else scores / scales[:, None]
 
     def decision_function(self, X):
         """Shifted scores: negative for outliers, positive for inliers.
@@ -527,8 +580,35 @@ class AutoencoderOutlierDetector(
             self, X, dtype=FLOAT_DTYPES, reset=False, skip_check_array=table
         )
 
+    def _resolve_error_scaling(self, X, table):
+        """Return "rms" or None: what ``error_scaling`` means for this fit."""
+        if self.error_scaling != "auto":
+            if self.error_scaling == "rms" and (
+                table or not _explainable(self.estimator)
+            ):
+                raise ValueError(
+                    'error_scaling="rms" divides a reconstruction error by each '
+                    "row's root mean square: it needs numeric input and "
+                    "estimator=None, an Autoencoder, a DenoisingAE or a ConvAE, "
+                    f"not {type(self.estimator).__name__} on this input."
+                )
+            return self.error_scaling
+        # A row's size is its magnitude only for non-negative data (intensities,
+        # counts); around a centred data set's mean every norm is near 0.
+        if table or not _explainable(self.estimator) or np.min(X) < 0:
+            return None
+        return "rms"
+
+    def _row_scales(self, X):
+        """Return the divisor of each row's score, its RMS floored, or None."""
+        if self.error_scaling_ is None:
+            return None
+        return np.maximum(_rms(X), self.rms_floor_)
+
     def _inner_scores(self, X):
-        return np.asarray(self.estimator_.score_samples(X), dtype=np.float64)
+        scores = np.asarray(self.estimator_.score_samples(X), dtype=np.float64)
+        scales = self._row_scales(X)
+        return scores if scales is None else scores / scales
 
     def _seed(self, estimator):
         if self.random_state is None:

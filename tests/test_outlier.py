@@ -32,6 +32,8 @@ def layers(cls, sizes, **params):
 
 
 FAST = {"max_iter": 30}
+# A small default detector: its own network, a few epochs.
+TINY = {"estimator": layers(DenoisingAE, (8,), **FAST), "random_state": 0}
 
 
 class AutoencoderOutlierDetectorWithoutY(AutoencoderOutlierDetector):
@@ -302,3 +304,76 @@ def test_outlier_detector_unfitted_raises(blobs):
 
     with pytest.raises(NotFittedError):
         AutoencoderOutlierDetector().predict(blobs)
+
+
+def test_outlier_detector_error_scaling_auto_needs_non_negative_errors(blobs):
+    assert AutoencoderOutlierDetector(**TINY).fit(blobs).error_scaling_ is None
+    X = np.abs(blobs)
+    assert AutoencoderOutlierDetector(**TINY).fit(X).error_scaling_ == "rms"
+    vae = AutoencoderOutlierDetector(layers(VariationalAE, (8, 2), **FAST))
+    assert vae.fit(X).error_scaling_ is None
+
+
+def test_outlier_detector_error_scaling_rms_divides_by_each_rows_size(blobs):
+    X = np.abs(blobs)
+    detector = AutoencoderOutlierDetector(error_scaling="rms", **TINY).fit(X)
+    rms = np.sqrt(np.mean(X**2, axis=1))
+    raw = detector.estimator_.score_samples(X)
+    np.testing.assert_allclose(detector.score_samples(X), raw / rms, rtol=1e-6)
+    per_feature = detector.score_samples_per_feature(X)
+    np.testing.assert_allclose(
+        per_feature.sum(axis=1), detector.score_samples(X), rtol=1e-6
+    )
+    # A blank row is divided by the floor, not by 0.
+    blank = np.zeros((1, X.shape[1]))
+    assert 0 < detector.rms_floor_ < rms.min()
+    np.testing.assert_allclose(
+        detector.score_samples(blank),
+        detector.estimator_.score_samples(blank) / detector.rms_floor_,
+        rtol=1e-6,
+    )
+
+
+def test_outlier_detector_error_scaling_none_is_the_raw_score(blobs):
+    X = np.abs(blobs)
+    detector = AutoencoderOutlierDetector(error_scaling=None, **TINY).fit(X)
+    assert detector.error_scaling_ is None
+    np.testing.assert_allclose(
+        detector.score_samples(X), detector.estimator_.score_samples(X)
+    )
+
+
+def test_outlier_detector_error_scaling_rms_refuses_an_elbo(blobs):
+    vae = layers(VariationalAE, (8, 2), **FAST)
+    detector = AutoencoderOutlierDetector(vae, error_scaling="rms")
+    with pytest.raises(ValueError, match="root mean square"):
+        detector.fit(np.abs(blobs))
+
+
+def test_outlier_detector_error_scaling_auto_leaves_a_table_unscaled():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.RandomState(0)
+    frame = pd.DataFrame(
+        {
+            "amount": rng.uniform(0, 5, size=60),
+            "kind": pd.Categorical(rng.choice(["a", "b"], size=60)),
+        }
+    )
+    detector = AutoencoderOutlierDetector(random_state=0).fit(frame)
+    # Non-negative numbers, but a table: no row has one size to divide by.
+    assert detector.error_scaling_ is None
+    np.testing.assert_allclose(
+        detector.score_samples(frame), detector.estimator_.score_samples(frame)
+    )
+
+
+def test_outlier_detector_error_scaling_survives_pickle(blobs):
+    X = np.abs(blobs)
+    detector = AutoencoderOutlierDetector(**TINY).fit(X)
+    loaded = pickle.loads(pickle.dumps(detector))
+    assert loaded.error_scaling_ == "rms"
+    assert loaded.rms_floor_ == detector.rms_floor_
+    np.testing.assert_allclose(
+        loaded.score_samples(X), detector.score_samples(X), rtol=1e-6
+    )
+    np.testing.assert_array_equal(loaded.predict(X), detector.predict(X))
