@@ -5,14 +5,15 @@ cross-validation (shuffled, one split per ``--seeds`` seed), ROC AUC,
 ``HistGradientBoostingClassifier(categorical_features="from_dtype",
 random_state=0)`` on the raw frame (categories as ``category`` dtype), against
 the same with extra numeric columns appended, each appender fitted on the
-training folds only. Every variant is a JSON object in ``--variants``:
+training folds only (``--hgb-params`` changes the booster's parameters, outside
+the issue's protocol). Every variant is a JSON object in ``--variants``:
 
 - ``{"append": "noise", "n": 8, "seed": 0}``: ``n`` columns of standard normal
   noise (a control: what any 8 uninformative columns do to the splits);
 - ``{"append": "pca", "n": 8}``: ``PCA(n)`` of the one-hot table (median and
   most-frequent imputation, standard scaling of the numbers);
-- ``{"append": "codes", "params": {...}}``: the codes of
-  ``DenoisingAE(n_components=8, random_state=seed, **params)`` on the raw frame;
+- ``{"append": "codes", "n": 8, "params": {...}}``: the codes of
+  ``DenoisingAE(n_components=n, random_state=seed, **params)`` on the raw frame;
 - ``{"append": "errors", "params": {...}}``: that autoencoder's per-column scores
   (``score_samples_per_feature``), one column per input column;
 - ``{"append": "codes+errors", ...}`` and ``{"append": "score", ...}`` (the
@@ -120,9 +121,12 @@ class Append(TransformerMixin, BaseEstimator):
         return pd.concat([X, pd.DataFrame(Z, index=X.index, columns=names)], axis=1)
 
 
+HGB_PARAMS = {}  # --hgb-params: the protocol keeps HistGradientBoosting's defaults
+
+
 def hgb():
     return HistGradientBoostingClassifier(
-        categorical_features="from_dtype", random_state=0
+        **{"categorical_features": "from_dtype", "random_state": 0, **HGB_PARAMS}
     )
 
 
@@ -163,7 +167,11 @@ def main(argv=None):
     parser.add_argument("--variants", required=True, help="JSON list of variants")
     parser.add_argument("--max-rows", type=int, default=5000)
     parser.add_argument("--json", help="also write the results here")
+    parser.add_argument(
+        "--hgb-params", default="{}", help="HistGradientBoosting params, JSON"
+    )
     args = parser.parse_args(argv)
+    HGB_PARAMS.update(json.loads(args.hgb_params))
     names = args.tables.split(",") if args.tables else list(_tables.TABLES)
     seeds = [int(s) for s in args.seeds.split(",")]
     variants = json.loads(args.variants)
@@ -194,6 +202,7 @@ def main(argv=None):
         )
     if args.json:
         settings = dict(tables=names, seeds=seeds, variants=variants)
+        settings["hgb_params"] = HGB_PARAMS
         settings["max_rows"] = args.max_rows
         with open(args.json, "w") as f:
             json.dump(
