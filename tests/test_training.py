@@ -325,5 +325,11 @@ def test_training_flushes_weights_that_decay_into_denormals():
         est.net_.module_.hidden[0].weight[:, 0] = 2 * torch.finfo(torch.float32).tiny
     est.fit(X, y)
     assert np.all(np.isfinite(est.coefs_[0]))
-    np.testing.assert_array_equal(est.coefs_[0][0], 0.0)  # flushed, not denormal
+    # Decayed and never denormal: flushed to zero, or held at the smallest normal
+    # where the kernel computes w - lr * alpha' * w and flushes the product (torch's
+    # scalar kernels, ATEN_CPU_CAPABILITY=default) instead of w * (1 - lr * alpha').
+    w = np.abs(est.coefs_[0][0])
+    tiny = np.finfo(np.float32).tiny
+    assert np.all((w == 0.0) | (w >= tiny)), w
+    assert np.all(w < 2 * tiny)
     assert np.all(np.isfinite(est.predict(X)))
