@@ -54,7 +54,8 @@ class VariationalAE(_BaseAutoencoder):
     categorical columns (or an array or frame with missing cells). The decoder
     then gives each column a head (a number, or its levels' logits), the
     likelihood of a row is that of its observed cells (a category's softmax; a
-    number's Gaussian of unit variance on its standardised value), and
+    number's Gaussian on its standardised value, with a standard deviation
+    per column learnt with the weights, as in TVAE), and
     :meth:`sample` returns synthetic rows as a DataFrame with the training
     frame's columns, dtypes and categories, optionally conditioned on the
     values of categorical columns.
@@ -74,8 +75,9 @@ class VariationalAE(_BaseAutoencoder):
         The likelihood: "mse" is a Gaussian of unit variance (for standardised
         data), "bce" a Bernoulli (for data in [0, 1], with
         ``out_activation="logistic"``; other data gives a clear error). A table
-        needs "mse": its numbers are standardised and its categories have their
-        own (categorical) likelihood.
+        needs "mse": its numbers are standardised, each with a variance learnt
+        in training, and its categories have their own (categorical)
+        likelihood.
 
     beta : float, default=1.0
         Weight of the KL term in the training loss (beta-VAE). Scores are always
@@ -112,7 +114,10 @@ class VariationalAE(_BaseAutoencoder):
     neither counts nor is generated): the model learns no missingness, and
     :meth:`sample` returns complete rows. Each number is standardised with the
     training mean and deviation, so its likelihood term is in the units of
-    those deviations.
+    those deviations; its Gaussian's standard deviation is a parameter of the
+    network, one per column shared by all rows (at least 0.001, so that a
+    column the decoder predicts exactly cannot drive the bound to infinity),
+    saved with the weights.
 
     References
     ----------
@@ -295,11 +300,9 @@ class VariationalAE(_BaseAutoencoder):
         After a fit on a table, each row is drawn from the model: a category
         takes a level drawn from its softmax (not the likeliest level, so that
         the levels come with their modelled frequencies), and a number is drawn
-        from a Gaussian around the decoder's mean whose standard deviation is
-        the column's reconstruction error on the training data (the root mean
-        square over its observed cells in the last ``fit`` or ``partial_fit``),
-        put back in the column's units and kept within the range the column
-        had in ``fit``.
+        from the model's Gaussian: around the decoder's mean, with the
+        standard deviation learnt for that column in training, put back in the
+        column's units and kept within the range the column had in ``fit``.
 
         Parameters
         ----------
@@ -411,11 +414,12 @@ class VariationalAE(_BaseAutoencoder):
             if n_samples
             else np.empty((0, _tabular.output_width(layout)))
         )
-        scales = iter(getattr(self, "_residual_scale_", ()))
+        scale = self.net_.module_.scale()
+        scales = iter(() if scale is None else scale.detach().cpu().double().numpy())
         values, start = [], 0
         for column in layout["columns"]:
             if column["kind"] == "numeric":
-                noise = next(scales, 0.0) * rng.standard_normal(n_samples)
+                noise = next(scales) * rng.standard_normal(n_samples)
                 value = (outputs[:, start] + noise) * column["scale"] + column["mean"]
                 # Within the range the column had in fit, as SDV's synthesizers
                 # do by default: a Gaussian's tail would otherwise give an income
@@ -496,32 +500,6 @@ class VariationalAE(_BaseAutoencoder):
             self._seen_levels_ = seen
         return X, y
 
-    def _after_training(self, X, y):
-        layout = self._layout()
-        if layout is None:
-            return
-        # Each number's residual standard deviation on the training rows (in
-        # standardised units, observed cells only): the noise sample() adds to the
-        # decoder's mean. The model's own likelihood has unit variance, which
-        # would blur a column the decoder reconstructs well; the mean alone gives
-        # numbers narrower than the data's (a numeric column's KS distance to the
-        # real one was about 0.3 on two real tables).
-        outputs = self._apply(
-            self.net_.module_.decode, self._apply(self.net_.module_.encode, X)
-        )
-        scales, start = [], 0
-        for j, column in enumerate(layout["columns"]):
-            if column["kind"] != "numeric":
-                start += len(column["categories"])
-                continue
-            observed = ~np.isnan(y[:, j])
-            residual = outputs[observed, start] - y[observed, j]
-            scales.append(
-                float(np.sqrt(np.mean(residual**2))) if residual.size else 0.0
-            )
-            start += 1
-        self._residual_scale_ = np.asarray(scales)
-
     def _module_spec(self, n_features):
         layout = self._layout()
         return VAEModule, {
@@ -533,6 +511,9 @@ class VariationalAE(_BaseAutoencoder):
             "activation": self.activation,
             "out_activation": self.out_activation,
             "n_outputs": None if layout is None else _tabular.output_width(layout),
+            "n_scales": 0
+            if layout is None
+            else len(_tabular.output_map(layout)["numeric"]),
         }
 
     def _criterion_spec(self):

@@ -179,7 +179,7 @@ def test_vae_table_sample_draws_levels_from_the_softmax(vae, df):
 
 def test_vae_table_sample_numbers_have_the_datas_spread():
     # "noise" is independent of every other column: no code can reconstruct it,
-    # so the decoder's mean is about constant. Drawn with the column's residual
+    # so the decoder's mean is about constant. Drawn with the column's learnt
     # spread, the samples' standard deviation is near the data's; the mean alone
     # would give a column of nearly one value.
     df = _frame(missing=0.0)
@@ -196,9 +196,16 @@ def test_vae_table_sample_numbers_have_the_datas_spread():
     for name in ["a", "b", "noise", "count"]:
         assert rows[name].min() >= df[name].min()
         assert rows[name].max() <= df[name].max()
-    # Structure is kept (b = 2a, a correlation of 0.96 in the data): the noise of
-    # a column the decoder reconstructs well is small.
-    assert np.corrcoef(rows["a"], rows["b"])[0, 1] > 0.7
+    # Structure is kept (b = 2a, a correlation of 0.96 in the data): a column the
+    # decoder reconstructs well learns a smaller deviation than the noise. On
+    # 600 rows training stops before the deviations reach the residuals' (about
+    # 0.7 against 0.3 for a and b), so the samples' correlation is lower.
+    scale = vae.net_.module_.scale().detach().numpy()
+    names = [c["name"] for c in vae._layout()["columns"] if c["kind"] == "numeric"]
+    noise_scale = scale[names.index("noise")]
+    assert scale[names.index("a")] < 0.9 * noise_scale
+    assert scale[names.index("b")] < 0.9 * noise_scale
+    assert np.corrcoef(rows["a"], rows["b"])[0, 1] > 0.4
 
 
 def test_vae_table_sample_of_zero_rows_is_an_empty_frame(vae, df):
