@@ -5,15 +5,20 @@ A skae file is a zip archive (stored, not compressed) with these members:
 ``header.json``
     The format name and version, the versions of skae, torch, skorch,
     scikit-learn and NumPy that wrote it, the estimator as a tree of JSON
-    (class name, ``get_params(deep=False)``, fitted attributes, the skorch
-    history, the optimiser's hyper-parameters) and the SHA-256 of every other
-    member.
+    (class name, ``get_params(deep=False)``, fitted attributes, and the net's
+    state as ``skae._state.net_state`` gives it: the skorch history, the
+    optimiser's hyper-parameters, its tensors named) and the SHA-256 of every
+    other member.
 ``header.json.sha256``
     The SHA-256 of ``header.json``.
 ``<node>weights.safetensors``
     For each fitted estimator in the tree (the root is ``""``, an MLP's encoder
-    ``encoder_/`` and so on): the module's ``state_dict`` under ``module.`` and
-    the optimiser's tensors under ``optimizer.``.
+    ``encoder_/`` and so on): the tensors of the net's state, named by their
+    place in it (``module.<name>``, ``criterion.<name>``,
+    ``optimizer.state.<index>.<name>``).
+
+Format 1 (still read) had no criterion state and kept the history and the
+optimiser beside the fitted attributes.
 
 Loading reads JSON and safetensors only and instantiates classes from a fixed
 allow-list, so no code from the file is ever run: see ``docs/reliability.md``.
@@ -24,27 +29,26 @@ import json
 import math
 import os
 import tempfile
-import warnings
 import zipfile
 
 import numpy as np
-import safetensors.torch
-import torch
+import safetensors.numpy
 from sklearn.base import BaseEstimator
 from sklearn.frozen import FrozenEstimator
-from skorch.history import History
 
 from skae._autoencoder import Autoencoder, DenoisingAE
 from skae._base import BaseNeuralEstimator, resolve_device
 from skae._conv import ConvAE
 from skae._impute import AutoencoderImputer, _ImputationAE
 from skae._mlp import MLPClassifier, MLPRegressor
-from skae._state import rebuild_empty_net, warn_on_version_drift
+from skae._state import _DTYPE_SIZES, build_net, net_state, warn_on_version_drift
 from skae._vae import VariationalAE
 from skae._version import __version__, versions
 
 FORMAT_NAME = "skae"
-FORMAT_VERSION = 1
+# 2: the net's state as skae._state.net_state gives it (the criterion's too);
+# 1: no criterion state, the history and optimiser beside the attributes.
+FORMAT_VERSION = 2
 _HEADER = "header.json"
 _HEADER_HASH = "header.json.sha256"
 _WEIGHTS = "weights.safetensors"
@@ -71,10 +75,12 @@ _CLASSES = {
 # ------------------------------------------------------------------------ encoding
 
 
-def _encode(value, path, tensors):
+def _encode(value, path, tensors, arrays=None):
     """``value`` as JSON; estimators become nodes, their tensors go to ``tensors``.
 
-    ``path`` names the value in error messages and prefixes nested members.
+    ``path`` names the value in error messages and prefixes nested members. With
+    ``arrays`` (a dict), NumPy arrays go there under their path instead, and the
+    JSON names them: a net's state, whose arrays go to safetensors.
     """
     if value is None or isinstance(value, bool | str):
         return value
@@ -88,19 +94,25 @@ def _encode(value, path, tensors):
     if isinstance(value, tuple):
         return {
             "__tuple__": [
-                _encode(v, f"{path}[{i}]", tensors) for i, v in enumerate(value)
+                _encode(v, f"{path}[{i}]", tensors, arrays) for i, v in enumerate(value)
             ]
         }
     if isinstance(value, list):
-        return [_encode(v, f"{path}[{i}]", tensors) for i, v in enumerate(value)]
+        return [
+            _encode(v, f"{path}[{i}]", tensors, arrays) for i, v in enumerate(value)
+        ]
     if isinstance(value, dict):
         if not all(isinstance(k, str) for k in value):
             raise TypeError(f"{path}: a dict with non-string keys cannot be saved.")
         return {
             "__dict__": {
-                k: _encode(v, f"{path}.{k}", tensors) for k, v in value.items()
+                k: _encode(v, f"{path}.{k}" if path else k, tensors, arrays)
+                for k, v in value.items()
             }
         }
+    if isinstance(value, np.ndarray) and arrays is not None:
+        arrays[path] = value
+        return {"__tensor__": path}
     if isinstance(value, np.ndarray):
         return {"__ndarray__": _encode_array(value, path)}
     if isinstance(value, np.dtype) and value.kind in "biufU":
@@ -197,34 +209,11 @@ def _encode_fitted(est, prefix, tensors):
         for k, v in vars(est).items()
         if _is_fitted_attribute(k)
     }
-    net = est.net_
     member = f"{prefix}{_WEIGHTS}"
-    arrays = {
-        f"module.{k}": v.detach().cpu().contiguous()
-        for k, v in net.module_.state_dict().items()
-    }
-    optimizer = net.optimizer_.state_dict()
-    state = {}
-    for index, entries in optimizer["state"].items():
-        state[str(index)] = {}
-        for key, value in entries.items():
-            if isinstance(value, torch.Tensor):
-                arrays[f"optimizer.{index}.{key}"] = value.detach().cpu().contiguous()
-            else:
-                state[str(index)][key] = _encode(value, f"{prefix}optimizer", tensors)
-    tensors[member] = safetensors.torch.save(arrays)
-    history = [_encode(dict(row), f"{prefix}history", tensors) for row in net.history]
-    return {
-        "attributes": attributes,
-        "history": history,
-        "weights": member,
-        "optimizer": {
-            "param_groups": _encode(
-                optimizer["param_groups"], f"{prefix}optimizer", tensors
-            ),
-            "state": state,
-        },
-    }
+    arrays = {}
+    net = _encode(net_state(est.net_), "", tensors, arrays)
+    tensors[member] = safetensors.numpy.save(arrays)
+    return {"attributes": attributes, "net": net, "weights": member}
 
 
 # ------------------------------------------------------------------------ decoding
@@ -253,6 +242,13 @@ def _decode(value, ctx):
         return dtype
     if tag == "__estimator__":
         return _decode_estimator(content, ctx)
+    if tag == "__tensor__":
+        arrays = ctx.get("arrays")
+        if arrays is None or content not in arrays:
+            raise ValueError(
+                f"the header names a tensor {content!r} that no weights hold"
+            )
+        return arrays.pop(content)
     raise ValueError(f"unknown value tag {tag!r} in the header")
 
 
@@ -298,7 +294,6 @@ def _decode_estimator(node, ctx):
 
 
 def _decode_fitted(est, fitted, ctx):
-    name = type(est).__name__
     for key, value in fitted["attributes"].items():
         if not _is_fitted_attribute(key):
             raise ValueError(
@@ -307,48 +302,62 @@ def _decode_fitted(est, fitted, ctx):
         setattr(est, key, _decode(value, ctx))
     if "weights" not in fitted:  # a composite: its parts carry the weights
         return
-    # The parameters shape the net about to be built: check them as fit does, then
-    # check the shapes they imply against the tensors in the file, before anything
-    # is allocated (a small file may declare a huge network).
+    # The parameters shape the net about to be built: check them as fit does;
+    # build_net checks the shapes they imply against the file's tensors before
+    # anything is allocated (a small file may declare a huge network).
     est._validate_params()
-    data = ctx["member"](fitted["weights"])
-    check_tensors(est, _safetensors_shapes(data, fitted["weights"]), budget=ctx["size"])
+    member = fitted["weights"]
+    data = ctx["member"](member)
+    _check_safetensors(data, member)
     try:
-        arrays = safetensors.torch.load(data)
+        arrays = safetensors.numpy.load(data)
     except Exception as exc:  # safetensors raises its own error types
-        raise ValueError(
-            f"{fitted['weights']} is not valid safetensors: {exc}"
-        ) from None
+        raise ValueError(f"{member} is not valid safetensors: {exc}") from None
+    if ctx["format_version"] == 1:
+        state = _format_1_net(fitted, arrays, ctx)
+    else:
+        state = _decode(fitted["net"], {**ctx, "arrays": arrays})
+        if arrays:  # what _decode took is gone
+            raise ValueError(
+                f"{member} holds tensors the header does not name: "
+                + ", ".join(sorted(arrays))
+            )
     device = _load_device(est, ctx["device"])
-    net = rebuild_empty_net(est, device)
-    module = {
-        k[len("module.") :]: v for k, v in arrays.items() if k.startswith("module.")
-    }
-    try:
-        net.module_.load_state_dict(module, strict=True)
-    except RuntimeError as exc:
-        raise ValueError(
-            f"the weights saved for {name} do not fit its architecture: {exc}"
-        ) from None
+    est.net_ = build_net(est, state, device, budget=ctx["size"])
+
+
+def _format_1_net(fitted, arrays, ctx):
+    """:func:`skae._state.net_state`'s data from a file of format 1.
+
+    Format 1 kept the history and the optimiser's hyper-parameters beside the
+    attributes, and named the tensors ``module.<name>`` and
+    ``optimizer.<index>.<name>``; it held no criterion state (the parameters
+    rebuild it).
+    """
     optimizer = fitted["optimizer"]
-    state = {}
-    for index, entries in optimizer["state"].items():
-        state[int(index)] = {k: _decode(v, ctx) for k, v in entries.items()}
-    for key, value in arrays.items():
-        if key.startswith("optimizer."):
-            _, index, entry = key.split(".", 2)
-            state.setdefault(int(index), {})[entry] = value
-    try:
-        net.optimizer_.load_state_dict(
-            {"state": state, "param_groups": _decode(optimizer["param_groups"], ctx)}
-        )
-    except (ValueError, KeyError, RuntimeError) as exc:
-        raise ValueError(
-            f"the optimiser state saved for {name} does not fit it: {exc}"
-        ) from None
-    net.history = History([_decode(row, ctx) for row in fitted["history"]])
-    net.module_.eval()
-    est.net_ = net
+    state = {
+        index: {k: _decode(v, ctx) for k, v in entries.items()}
+        for index, entries in optimizer["state"].items()
+    }
+    module = {}
+    for key, array in arrays.items():
+        part, _, name = key.partition(".")
+        index, _, entry = name.partition(".")
+        if part == "module":
+            module[name] = array
+        elif part == "optimizer" and entry:
+            state.setdefault(index, {})[entry] = array
+        else:
+            raise ValueError(f"{fitted['weights']} holds a tensor {key!r}")
+    return {
+        "version": 1,
+        "module": module,
+        "optimizer": {
+            "state": state,
+            "param_groups": _decode(optimizer["param_groups"], ctx),
+        },
+        "history": [_decode(row, ctx) for row in fitted["history"]],
+    }
 
 
 def _load_device(est, device):
@@ -364,21 +373,9 @@ def _load_device(est, device):
 
 # ---------------------------------------------------------------------- validation
 
-# The safetensors dtypes a skae file may hold, with their sizes in bytes.
-_DTYPE_SIZES = {"F16": 2, "BF16": 2, "F32": 4, "F64": 8, "I32": 4, "I64": 8}
-_FLOAT_DTYPES = {"F16", "BF16", "F32", "F64"}
-_TORCH_DTYPES = {
-    torch.float16: "F16",
-    torch.bfloat16: "BF16",
-    torch.float32: "F32",
-    torch.float64: "F64",
-    torch.int32: "I32",
-    torch.int64: "I64",
-}
 
-
-def _safetensors_shapes(data, name):
-    """Return ``{tensor name: (shape, dtype)}`` from a safetensors header alone.
+def _check_safetensors(data, name):
+    """Check a safetensors buffer's header before the tensors are read.
 
     Every entry is checked against the buffer: a known dtype, a shape of
     non-negative ints and a byte range inside the data that fits the shape, so
@@ -396,7 +393,6 @@ def _safetensors_shapes(data, name):
     if not isinstance(header, dict):
         raise ValueError(f"{name} is not valid safetensors: its header is no dict")
     n_bytes = len(data) - 8 - size
-    shapes = {}
     for key, info in header.items():
         if key == "__metadata__":
             continue
@@ -420,152 +416,6 @@ def _safetensors_shapes(data, name):
                 f"{name}: the entry for {key!r} ({dtype}, shape {shape}, bytes "
                 f"{begin} to {end} of {n_bytes}) does not fit the data"
             )
-        shapes[key] = (tuple(shape), dtype)
-    return shapes
-
-
-def _expected_module(est):
-    """Return the state_dict that ``est``'s parameters imply, as shapes.
-
-    ``{name: (shape, is_parameter, dtype)}``.
-
-    The module is built on PyTorch's meta device: shapes without memory, so that a
-    declared network of any size costs nothing to describe.
-    """
-    try:
-        with warnings.catch_warnings():
-            # Warnings about the architecture were given when it was fitted.
-            warnings.simplefilter("ignore", UserWarning)
-            # As skae._state.rebuild_empty_net: a net may see other features
-            # than the estimator (the imputer's indicator columns).
-            n_features = getattr(est, "_net_n_features", est.n_features_in_)
-            module, kwargs = est._module_spec(n_features)
-            with torch.device("meta"):
-                built = module(**kwargs)
-    except (RuntimeError, ValueError, TypeError, OverflowError) as exc:
-        raise ValueError(
-            f"the parameters saved for {type(est).__name__} describe no network: {exc}"
-        ) from None
-    params = {name for name, _ in built.named_parameters()}
-    return {
-        name: (tuple(value.shape), name in params, _dtype_name(value.dtype))
-        for name, value in built.state_dict().items()
-    }
-
-
-def _dtype_name(dtype):
-    """Return the safetensors name of a NumPy or torch dtype (or the name itself)."""
-    if isinstance(dtype, str):
-        return dtype
-    if isinstance(dtype, torch.dtype):
-        return _TORCH_DTYPES.get(dtype, str(dtype))
-    dtype = np.dtype(dtype)
-    kind = {"f": "F", "i": "I", "u": "U"}.get(dtype.kind, dtype.kind)
-    return f"{kind}{dtype.itemsize * 8}"
-
-
-def check_tensors(est, found, budget=None):
-    """Check tensors found in a saved estimator against its parameters' network.
-
-    ``found`` maps ``module.<name>`` (the module's ``state_dict``) and
-    ``optimizer.<index>.<name>`` (the optimiser's tensors) to ``(shape, dtype)``;
-    the dtype is a safetensors name (``"F32"``), a NumPy or a torch dtype. The
-    shapes that ``est``'s parameters and fitted attributes imply are computed
-    without allocating; the network they declare must fit in ``budget`` bytes (the
-    file's size, when given) and its state_dict must be exactly the one found;
-    a ``ValueError`` says what does not fit. Nothing is built either way.
-    """
-    name = type(est).__name__
-    n_tensors = sum(key.startswith("module.") for key in found)
-    for key, value in est.get_params(deep=False).items():
-        # One layer has at least one tensor: a longer list of layers cannot be
-        # the network in the file (and would take long to describe).
-        if isinstance(value, list | tuple) and len(value) > max(n_tensors, 3):
-            raise ValueError(
-                f"the parameter {key} saved for {name} lists {len(value):,} "
-                f"entries, more than the {n_tensors} weight tensors in the file"
-            )
-    expected = _expected_module(est)
-    n_values = sum(math.prod(shape) for shape, _, _ in expected.values())
-    # Two bytes a weight at the least (float16): a file smaller than that cannot
-    # hold them, whatever the tensors it lists.
-    if budget is not None and 2 * n_values > budget:
-        raise ValueError(
-            f"the parameters saved for {name} declare a network of {n_values:,} "
-            f"weights ({4 * n_values:,} bytes in float32), more than the "
-            f"{budget:,} bytes it was saved in can hold; nothing was allocated."
-        )
-    module = {
-        key[len("module.") :]: value
-        for key, value in found.items()
-        if key.startswith("module.")
-    }
-    problems = [f"missing {key}" for key in expected if key not in module]
-    problems += [f"unexpected {key}" for key in module if key not in expected]
-    for key, (shape, dtype) in module.items():
-        if key in expected and tuple(shape) != expected[key][0]:
-            problems.append(
-                f"size mismatch for {key}: the file holds {tuple(shape)}, the "
-                f"parameters need {expected[key][0]}"
-            )
-        if key not in expected:
-            continue
-        # Floating tensors may be float32 or float64 (L-BFGS on float64 data);
-        # others (a module's index columns) have the dtype the module gives them.
-        _, is_parameter, wanted = expected[key]
-        if is_parameter or wanted in _FLOAT_DTYPES:
-            if _dtype_name(dtype) not in _FLOAT_DTYPES:
-                problems.append(f"{key} is {_dtype_name(dtype)}, not floating point")
-        elif _dtype_name(dtype) != wanted:
-            problems.append(f"{key} is {_dtype_name(dtype)}, not {wanted}")
-    if problems:
-        raise ValueError(
-            f"the weights saved for {name} do not fit its architecture: "
-            + "; ".join(problems)
-        )
-    param_shapes = [shape for shape, is_param, _ in expected.values() if is_param]
-    for key, (shape, dtype) in found.items():
-        if key.startswith("module."):
-            continue
-        parts = key.split(".", 2)
-        if (
-            len(parts) != 3
-            or parts[0] != "optimizer"
-            or not parts[1].isdigit()
-            or int(parts[1]) >= len(param_shapes)
-            or (tuple(shape) != () and tuple(shape) not in param_shapes)
-            or _dtype_name(dtype) not in _DTYPE_SIZES
-        ):
-            raise ValueError(
-                f"the optimiser state saved for {name} does not fit it: {key} "
-                f"({_dtype_name(dtype)}, shape {tuple(shape)}) for "
-                f"{len(param_shapes)} parameters of shapes {param_shapes}"
-            )
-
-
-def check_net_state(est, state):
-    """:func:`check_tensors` for a pickled net state (``skae._state.net_state``).
-
-    Call it on the unpickled ``net_`` entry before the net is rebuilt, so that
-    arrays that do not fit the parameters give a clear ``ValueError`` and the
-    declared network is never allocated.
-    """
-    try:
-        found = {
-            f"module.{key}": (np.shape(value), np.asarray(value).dtype)
-            for key, value in state["module"].items()
-        }
-        for index, entries in state["optimizer"]["state"].items():
-            for key, value in entries.items():
-                if isinstance(value, np.ndarray):
-                    found[f"optimizer.{index}.{key}"] = (value.shape, value.dtype)
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise ValueError(
-            f"the state saved for {type(est).__name__} is malformed: {exc!r}"
-        ) from None
-    # The arrays are in memory already: the shapes must match exactly, so that
-    # rebuilding allocates no more than they take.
-    check_tensors(est, found)
 
 
 # ------------------------------------------------------------------------ public
@@ -811,7 +661,12 @@ def load(path, device="cpu"):
                 )
             return data
 
-        ctx = {"member": member, "device": device, "size": size}
+        ctx = {
+            "member": member,
+            "device": device,
+            "size": size,
+            "format_version": version,
+        }
         try:
             estimator = header["estimator"]
             warn_on_version_drift(estimator["class"], header.get("versions"), 2)

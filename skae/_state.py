@@ -2,14 +2,20 @@
 
 ``pickle``, ``joblib``, ``copy.deepcopy`` and ``skops.io`` all go through
 ``__getstate__`` / ``__setstate__``. The state is the estimator's ``vars`` with
-``net_`` replaced by data: the module's ``state_dict`` and the optimiser's tensors
-as NumPy arrays, the optimiser's hyper-parameters and the training history as
-numbers, strings, lists, tuples and dicts. No skorch net, callback, optimiser
-object, function or torch tensor is pickled, so ``skops.io`` needs to trust only
-skae's own estimator classes, and the net is rebuilt with the estimator's
-``_make_net`` when the state is loaded.
+``net_`` replaced by data: the module's and the criterion's ``state_dict`` and
+the optimiser's tensors as NumPy arrays, the optimiser's hyper-parameters and
+the training history as numbers, strings, lists, tuples and dicts. No skorch
+net, callback, optimiser object, function or torch tensor is pickled, so
+``skops.io`` needs to trust only skae's own estimator classes, and the net is
+rebuilt with the estimator's ``_make_net`` when the state is loaded.
+
+This data (:func:`net_state`) is the one encoding of a fitted net: ``skae.save``
+writes the same data (its arrays as safetensors, the rest as JSON), and both
+rebuild the net with :func:`build_net`, which checks the arrays against the
+parameters first.
 """
 
+import math
 import re
 import warnings
 
@@ -152,6 +158,10 @@ class PlainStateMixin:
 
 
 # ---------------------------------------------------------------------- the net
+#
+# One codec for a fitted skorch net: net_state gives its data, build_net rebuilds
+# it. Pickling keeps the data as it is; skae.save writes its arrays to
+# safetensors and the rest to its JSON header. New net state is added here once.
 
 
 def net_state(net):
@@ -159,8 +169,10 @@ def net_state(net):
 
     ``module`` and ``criterion`` are state dicts of arrays; ``optimizer`` is
     the optimiser's ``state_dict`` with its tensors (Adam's moments and step
-    counts, Adagrad's sums, SGD's momentum buffers) as arrays; ``history`` is the
-    skorch history as a list of dicts; ``device`` is where the weights were.
+    counts, Adagrad's sums, SGD's momentum buffers) as arrays and its parameter
+    indices as strings; ``history`` is the skorch history as a list of dicts;
+    ``device`` is where the weights were. Every dict key is a string, so that
+    JSON holds everything but the arrays.
     """
     optimizer = net.optimizer_.state_dict()
     return {
@@ -170,7 +182,7 @@ def net_state(net):
         "criterion": _arrays(net.criterion_.state_dict()),
         "optimizer": {
             "state": {
-                int(index): {key: _plain(value) for key, value in entries.items()}
+                str(index): _plain(entries)
                 for index, entries in optimizer["state"].items()
             },
             "param_groups": _plain(optimizer["param_groups"]),
@@ -179,37 +191,233 @@ def net_state(net):
     }
 
 
-def build_net(est, state):
-    """Rebuild ``est``'s skorch net from :func:`net_state`'s data; return it."""
+def build_net(est, state, device=None, budget=None):
+    """Rebuild ``est``'s skorch net from :func:`net_state`'s data; return it.
+
+    The arrays are checked against the network ``est``'s parameters declare
+    before it is allocated (:func:`check_net_state`, with ``budget``). ``device``
+    defaults to the saved one (the CPU when that was a GPU and there is none
+    here). A state without ``criterion`` (a file of format 1) keeps the
+    criterion's state as its parameters build it.
+    """
+    name = type(est).__name__
     if not isinstance(state, dict) or state.get("version") != _NET_STATE_VERSION:
         version = state.get("version") if isinstance(state, dict) else None
         raise ValueError(
-            f"This {type(est).__name__} was saved by a skae whose state layout "
+            f"This {name} was saved by a skae whose state layout "
             f"({version!r}) this skae ({current_versions()['skae']}) cannot read; "
             "load it with the skae that saved it."
         )
     # The arrays must fit the declared network before it is allocated (a
-    # damaged or hostile pickle can declare one far larger than itself).
-    from skae._persistence import check_net_state
-
-    check_net_state(est, state)
-    device = _load_device(est, state["device"])
+    # damaged or hostile file or pickle can declare one far larger than itself).
+    check_net_state(est, state, budget)
+    if device is None:
+        device = _load_device(est, state["device"])
     net = rebuild_empty_net(est, device)
-    net.module_.load_state_dict(_tensors(state["module"]), strict=True)
-    net.criterion_.load_state_dict(_tensors(state["criterion"]), strict=True)
+    try:
+        net.module_.load_state_dict(_tensors(state["module"]), strict=True)
+        if "criterion" in state:
+            net.criterion_.load_state_dict(_tensors(state["criterion"]), strict=True)
+    except RuntimeError as exc:
+        raise ValueError(
+            f"the state saved for {name} does not fit its architecture: {exc}"
+        ) from None
     optimizer = state["optimizer"]
-    net.optimizer_.load_state_dict(
-        {
-            "state": {
-                int(index): {key: _unplain(value) for key, value in entries.items()}
-                for index, entries in optimizer["state"].items()
-            },
-            "param_groups": optimizer["param_groups"],
-        }
-    )
+    try:
+        net.optimizer_.load_state_dict(
+            {
+                "state": {
+                    int(index): _unplain(entries)
+                    for index, entries in optimizer["state"].items()
+                },
+                "param_groups": optimizer["param_groups"],
+            }
+        )
+    except (ValueError, KeyError, RuntimeError) as exc:
+        raise ValueError(
+            f"the optimiser state saved for {name} does not fit it: {exc}"
+        ) from None
     net.history = History(state["history"])
     net.module_.eval()
     return net
+
+
+# ------------------------------------------------------------- checked first
+
+# The safetensors dtypes a skae file may hold, with their sizes in bytes.
+_DTYPE_SIZES = {"F16": 2, "BF16": 2, "F32": 4, "F64": 8, "I32": 4, "I64": 8}
+_FLOAT_DTYPES = {"F16", "BF16", "F32", "F64"}
+_TORCH_DTYPES = {
+    torch.float16: "F16",
+    torch.bfloat16: "BF16",
+    torch.float32: "F32",
+    torch.float64: "F64",
+    torch.int32: "I32",
+    torch.int64: "I64",
+}
+
+
+def _expected_state(est):
+    """Return the module's and criterion's state that ``est``'s parameters imply.
+
+    ``{"module.<name>" or "criterion.<name>": (shape, is_parameter, dtype)}``.
+
+    Both are built on PyTorch's meta device: shapes without memory, so that a
+    declared network of any size costs nothing to describe.
+    """
+    try:
+        with warnings.catch_warnings():
+            # Warnings about the architecture were given when it was fitted.
+            warnings.simplefilter("ignore", UserWarning)
+            # As rebuild_empty_net: a net may see other features than the
+            # estimator (the imputer's indicator columns).
+            n_features = getattr(est, "_net_n_features", est.n_features_in_)
+            specs = {
+                "module": est._module_spec(n_features),
+                "criterion": est._criterion_spec(),
+            }
+            with torch.device("meta"):
+                built = {part: cls(**kwargs) for part, (cls, kwargs) in specs.items()}
+    except (RuntimeError, ValueError, TypeError, OverflowError) as exc:
+        raise ValueError(
+            f"the parameters saved for {type(est).__name__} describe no network: {exc}"
+        ) from None
+    expected = {}
+    for part, module in built.items():
+        params = {name for name, _ in module.named_parameters()}
+        for name, value in module.state_dict().items():
+            expected[f"{part}.{name}"] = (
+                tuple(value.shape),
+                name in params,
+                _dtype_name(value.dtype),
+            )
+    return expected
+
+
+def _dtype_name(dtype):
+    """Return the safetensors name of a NumPy or torch dtype (or the name itself)."""
+    if isinstance(dtype, str):
+        return dtype
+    if isinstance(dtype, torch.dtype):
+        return _TORCH_DTYPES.get(dtype, str(dtype))
+    dtype = np.dtype(dtype)
+    kind = {"f": "F", "i": "I", "u": "U"}.get(dtype.kind, dtype.kind)
+    return f"{kind}{dtype.itemsize * 8}"
+
+
+def check_tensors(est, found, budget=None):
+    """Check tensors found in a saved estimator against its parameters' network.
+
+    ``found`` maps ``module.<name>`` and ``criterion.<name>`` (the module's and
+    the criterion's ``state_dict``) and ``optimizer.<index>.<name>`` (the
+    optimiser's tensors) to ``(shape, dtype)``; the dtype is a safetensors name
+    (``"F32"``), a NumPy or a torch dtype. The shapes that ``est``'s parameters
+    and fitted attributes imply are computed without allocating; the network they
+    declare must fit in ``budget`` bytes (the file's size, when given), the
+    module's state_dict must be exactly the one found and the criterion's must
+    hold what is found (a file of format 1 holds none of it); a ``ValueError``
+    says what does not fit. Nothing is built either way.
+    """
+    name = type(est).__name__
+    n_tensors = sum(key.startswith("module.") for key in found)
+    for key, value in est.get_params(deep=False).items():
+        # One layer has at least one tensor: a longer list of layers cannot be
+        # the network in the file (and would take long to describe).
+        if isinstance(value, list | tuple) and len(value) > max(n_tensors, 3):
+            raise ValueError(
+                f"the parameter {key} saved for {name} lists {len(value):,} "
+                f"entries, more than the {n_tensors} weight tensors in the file"
+            )
+    expected = _expected_state(est)
+    n_values = sum(
+        math.prod(shape)
+        for key, (shape, _, _) in expected.items()
+        if key.startswith("module.")
+    )
+    # Two bytes a weight at the least (float16): a file smaller than that cannot
+    # hold them, whatever the tensors it lists.
+    if budget is not None and 2 * n_values > budget:
+        raise ValueError(
+            f"the parameters saved for {name} declare a network of {n_values:,} "
+            f"weights ({4 * n_values:,} bytes in float32), more than the "
+            f"{budget:,} bytes it was saved in can hold; nothing was allocated."
+        )
+    states = {k: v for k, v in found.items() if k.startswith(("module.", "criterion."))}
+    problems = [
+        f"missing {key.removeprefix('module.')}"
+        for key in expected
+        if key.startswith("module.") and key not in states
+    ]
+    for key, (shape, dtype) in states.items():
+        shown = key.removeprefix("module.")
+        if key not in expected:
+            problems.append(f"unexpected {shown}")
+            continue
+        wanted_shape, is_parameter, wanted = expected[key]
+        if tuple(shape) != wanted_shape:
+            problems.append(
+                f"size mismatch for {shown}: the file holds {tuple(shape)}, the "
+                f"parameters need {wanted_shape}"
+            )
+        # Floating tensors may be float32 or float64 (L-BFGS on float64 data);
+        # others (a module's index columns) have the dtype the module gives them.
+        if is_parameter or wanted in _FLOAT_DTYPES:
+            if _dtype_name(dtype) not in _FLOAT_DTYPES:
+                problems.append(f"{shown} is {_dtype_name(dtype)}, not floating point")
+        elif _dtype_name(dtype) != wanted:
+            problems.append(f"{shown} is {_dtype_name(dtype)}, not {wanted}")
+    if problems:
+        raise ValueError(
+            f"the weights saved for {name} do not fit its architecture: "
+            + "; ".join(problems)
+        )
+    param_shapes = [
+        shape
+        for key, (shape, is_param, _) in expected.items()
+        if is_param and key.startswith("module.")
+    ]
+    for key, (shape, dtype) in found.items():
+        if key in states:
+            continue
+        parts = key.split(".", 2)
+        if (
+            len(parts) != 3
+            or parts[0] != "optimizer"
+            or not parts[1].isdigit()
+            or int(parts[1]) >= len(param_shapes)
+            or (tuple(shape) != () and tuple(shape) not in param_shapes)
+            or _dtype_name(dtype) not in _DTYPE_SIZES
+        ):
+            raise ValueError(
+                f"the optimiser state saved for {name} does not fit it: {key} "
+                f"({_dtype_name(dtype)}, shape {tuple(shape)}) for "
+                f"{len(param_shapes)} parameters of shapes {param_shapes}"
+            )
+
+
+def check_net_state(est, state, budget=None):
+    """:func:`check_tensors` for :func:`net_state`'s data, before it is rebuilt.
+
+    Arrays that do not fit the parameters give a clear ``ValueError``, and the
+    declared network is never allocated. ``budget``: the size in bytes of the
+    file the state was read from, if any.
+    """
+    try:
+        found = {}
+        for part in ("module", "criterion"):
+            for key, value in state.get(part, {}).items():
+                if not isinstance(value, np.ndarray):
+                    raise TypeError(f"{part}.{key} is a {type(value).__name__}")
+                found[f"{part}.{key}"] = (value.shape, value.dtype)
+        for index, entries in state["optimizer"]["state"].items():
+            for key, value in entries.items():
+                if isinstance(value, np.ndarray):
+                    found[f"optimizer.{index}.{key}"] = (value.shape, value.dtype)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(
+            f"the state saved for {type(est).__name__} is malformed: {exc!r}"
+        ) from None
+    check_tensors(est, found, budget)
 
 
 def rebuild_empty_net(est, device):

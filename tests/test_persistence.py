@@ -398,7 +398,7 @@ def _flip_weight_byte(members):
 def _set(header, keys, value):
     node = header
     for key in keys[:-1]:
-        node = node[key]
+        node = node.setdefault(key, {})
     node[keys[-1]] = value
 
 
@@ -423,13 +423,26 @@ def _lying_safetensors(members):
     _rehash_weights(members)
 
 
-def _extra_optimizer_tensor(members):
+def _extra_tensor(members, name="optimizer.state.99.exp_avg", where=None):
+    """Add a tensor to the weights; name it in the net's state at ``where``."""
     import safetensors.torch
 
     tensors = safetensors.torch.load(members["weights.safetensors"])
-    tensors["optimizer.99.exp_avg"] = torch.zeros(8)
+    tensors[name] = torch.zeros(8)
     members["weights.safetensors"] = safetensors.torch.save(tensors)
+    if where is not None:
+        _edit_header(
+            members,
+            lambda h: _set(
+                h, ["estimator", "fitted", "net", *where], {"__tensor__": name}
+            ),
+        )
     _rehash_weights(members)
+
+
+def _net_path(*keys):
+    """The path to ``keys`` in the header's net state (each dict is tagged)."""
+    return [step for key in keys for step in ("__dict__", key)]
 
 
 def _swap_weights(members):
@@ -474,9 +487,9 @@ DAMAGE = {
     ),
     "newer-version": (
         lambda p: _rewrite(
-            p, lambda m: _edit_header(m, lambda h: _set(h, ["format_version"], 2))
+            p, lambda m: _edit_header(m, lambda h: _set(h, ["format_version"], 3))
         ),
-        "format version 2; .* reads versions 1 to 1. Upgrade skae",
+        "format version 3; .* reads versions 1 to 2. Upgrade skae",
     ),
     "other-format": (
         lambda p: _rewrite(
@@ -525,8 +538,41 @@ DAMAGE = {
         "the entry for 'module.hidden.0.weight' .* does not fit the data",
     ),
     "stray-optimizer-tensor": (
-        lambda p: _rewrite(p, _extra_optimizer_tensor),
+        lambda p: _rewrite(
+            p,
+            lambda m: _extra_tensor(
+                m, where=_net_path("optimizer", "state", "99", "exp_avg")
+            ),
+        ),
         "optimiser state saved for MLPClassifier does not fit it: optimizer.99",
+    ),
+    "stray-criterion-tensor": (
+        lambda p: _rewrite(
+            p,
+            lambda m: _extra_tensor(
+                m, "criterion.evil", where=_net_path("criterion", "evil")
+            ),
+        ),
+        "weights saved for MLPClassifier do not fit its architecture: "
+        "unexpected criterion.evil",
+    ),
+    "unnamed-tensor": (
+        lambda p: _rewrite(p, _extra_tensor),
+        "holds tensors the header does not name: optimizer.state.99.exp_avg",
+    ),
+    "tensor-named-outside-the-net": (
+        lambda p: _rewrite(
+            p,
+            lambda m: _edit_header(
+                m,
+                lambda h: _set(
+                    h,
+                    ["estimator", "fitted", "attributes", "n_iter_"],
+                    {"__tensor__": "module.output.bias"},
+                ),
+            ),
+        ),
+        "names a tensor 'module.output.bias' that no weights hold",
     ),
     "compressed-member": (
         lambda p: _rewrite(p, lambda m: None, zipfile.ZIP_DEFLATED),
@@ -584,7 +630,7 @@ def test_load_refuses_a_huge_declared_network_quickly(saved, how):
 
 
 def test_check_tensors_accepts_what_save_wrote_and_refuses_the_rest(small):
-    from skae._persistence import check_net_state, check_tensors
+    from skae._state import check_net_state, check_tensors
 
     est, _, _ = _fit("mlp", small)
     state = est.__getstate__()["net_"]
@@ -640,15 +686,13 @@ def _swap_array(state):
 PICKLE_DAMAGE = {
     "wrong-version": (_set_net("version", 99), ValueError, "state layout \\(99\\)"),
     "not-a-state": (_set_net("version", None), ValueError, "state layout \\(None\\)"),
-    # load_state_dict's own error until skae._state checks the state first (see
-    # check_net_state).
-    "swapped-tensors": (_swap_array, (ValueError, RuntimeError), "size mismatch"),
+    "swapped-tensors": (_swap_array, ValueError, "size mismatch for hidden.0"),
 }
 
 
 @pytest.mark.parametrize("damage", PICKLE_DAMAGE, ids=PICKLE_DAMAGE.keys())
 def test_damaged_pickled_state_gives_a_clear_error(damage, small):
-    from skae._persistence import check_net_state
+    from skae._state import check_net_state
 
     change, error, match = PICKLE_DAMAGE[damage]
     est, _, _ = _fit("mlp", small)
@@ -663,7 +707,7 @@ def test_damaged_pickled_state_gives_a_clear_error(damage, small):
 
 
 def test_check_net_state_refuses_a_huge_declared_network_quickly(small):
-    from skae._persistence import check_net_state
+    from skae._state import check_net_state
 
     est, _, _ = _fit("mlp", small)
     state = est.__getstate__()["net_"]
@@ -799,8 +843,144 @@ def test_header_records_versions(saved):
     with zipfile.ZipFile(saved) as zf:
         header = json.loads(zf.read("header.json"))
         assert all(i.compress_type == zipfile.ZIP_STORED for i in zf.infolist())
-    assert header["format"] == "skae" and header["format_version"] == 1
+    assert header["format"] == "skae" and header["format_version"] == 2
     assert header["versions"]["skae"] == skae.__version__
     assert header["versions"]["torch"] == torch.__version__
     assert header["estimator"]["class"] == "MLPClassifier"
     assert header["estimator"]["params"]["hidden_layer_sizes"] == {"__tuple__": [8]}
+
+
+# ------------------------------------------------ one codec, and format 1 still read
+
+DATA = os.path.join(os.path.dirname(__file__), "data")
+
+
+def _table():
+    """A small table with a categorical column, and its data for the file tests."""
+    rng = np.random.RandomState(0)
+    X = rng.rand(30, 5)
+    y = np.array(["a", "b", "c"])[np.arange(30) % 3]
+    frame = pd.DataFrame({"x": X[:, 0], "z": X[:, 1], "c": pd.Categorical(y)})
+    return X, y, frame
+
+
+def _flat_arrays(value, path=""):
+    """The arrays in a net's state by their place in it, as a skae file names them."""
+    if isinstance(value, np.ndarray):
+        return {path: value}
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list | tuple):
+        items = ((f"[{i}]", v) for i, v in enumerate(value))
+    else:
+        return {}
+    out = {}
+    for key, item in items:
+        sep = "" if key.startswith("[") or not path else "."
+        out.update(_flat_arrays(item, f"{path}{sep}{key}"))
+    return out
+
+
+def test_file_holds_the_state_pickle_holds(tmp_path):
+    # One codec: skae.save writes skae._state.net_state's data, the criterion's
+    # state (a table's column map) included; the arrays go to safetensors.
+    import safetensors.numpy
+
+    from skae._state import net_state
+
+    _, _, frame = _table()
+    est = Autoencoder(2, hidden_layer_sizes=(), max_iter=2, random_state=0)
+    est.fit(frame)
+    state = net_state(est.net_)
+    assert state["criterion"]  # a table's criterion has buffers
+    path = tmp_path / "table.skae"
+    save(est, path)
+    with zipfile.ZipFile(path) as zf:
+        stored = safetensors.numpy.load(zf.read("weights.safetensors"))
+        header = json.loads(zf.read("header.json"))
+    expected = _flat_arrays(state)
+    assert stored.keys() == expected.keys()
+    assert {k for k in stored if k.startswith("criterion.")} == {
+        f"criterion.{k}" for k in state["criterion"]
+    }
+    for key, value in expected.items():
+        assert stored[key].dtype == value.dtype, key
+        assert_array_equal(stored[key], value, err_msg=key)
+    assert header["estimator"]["fitted"]["net"]["__dict__"]["version"] == 1
+    restored = load(path)
+    for key, value in restored.net_.criterion_.state_dict().items():
+        assert_array_equal(value.numpy(), state["criterion"][key])
+    assert_array_equal(restored.transform(frame), est.transform(frame))
+    assert_array_equal(restored.score_samples(frame), est.score_samples(frame))
+
+
+def test_damaged_criterion_state_gives_a_clear_error(tmp_path):
+    import safetensors.numpy
+
+    _, _, frame = _table()
+    est = Autoencoder(2, hidden_layer_sizes=(), max_iter=1, random_state=0)
+    path = tmp_path / "table.skae"
+    save(est.fit(frame), path)
+
+    def swap(members):
+        tensors = safetensors.numpy.load(members["weights.safetensors"])
+        tensors["criterion.numeric_outputs"] = np.zeros(7, np.int64)
+        members["weights.safetensors"] = safetensors.numpy.save(tensors)
+        _rehash_weights(members)
+
+    _rewrite(path, swap)
+    with pytest.raises(ValueError, match="size mismatch for criterion.numeric_out"):
+        load(path)
+
+
+@pytest.mark.parametrize("name", ["mlp", "table"])
+def test_file_of_format_1_loads(name, tmp_path):
+    """Files written by skae's format 1, before the net's state was one codec.
+
+    ``tests/data/format_v1_*.skae`` were written by skae 0.1.0 (commit 9412bf5)
+    with ``save`` on the estimators below, and ``format_v1.npz`` holds their
+    outputs then.
+    """
+    import safetensors.numpy
+
+    X, y, frame = _table()
+    path = os.path.join(DATA, f"format_v1_{name}.skae")
+    with zipfile.ZipFile(path) as zf:
+        assert json.loads(zf.read("header.json"))["format_version"] == 1
+        stored = safetensors.numpy.load(zf.read("weights.safetensors"))
+    expected = np.load(os.path.join(DATA, "format_v1.npz"))
+    est = load(path)
+    # The weights and optimiser state come back exactly; the outputs within
+    # rounding (this machine's kernels may differ from those that wrote them).
+    for key, value in est.net_.module_.state_dict().items():
+        assert_array_equal(value.numpy(), stored[f"module.{key}"])
+    for index, entries in est.net_.optimizer_.state_dict()["state"].items():
+        for key, value in entries.items():
+            assert_array_equal(value.numpy(), stored[f"optimizer.{index}.{key}"])
+    if name == "mlp":
+        # MLPClassifier((3,), encoder=DenoisingAE(3, hidden_layer_sizes=(),
+        # code_activation="relu", max_iter=2), max_iter=2, random_state=0)
+        np.testing.assert_allclose(est.predict_proba(X), expected["mlp_proba"],
+                                   rtol=1e-6, atol=1e-7)  # fmt: skip
+        np.testing.assert_allclose(est.encoder_.transform(X), expected["mlp_code"],
+                                   rtol=1e-6, atol=1e-7)  # fmt: skip
+        data = (X, y)
+        assert_same_outputs(est, _round_trip_skae(est, tmp_path), X)
+    else:
+        # Autoencoder(2, hidden_layer_sizes=(), max_iter=2, random_state=0) on a
+        # table: format 1 held no criterion state, which the parameters rebuild.
+        fresh = Autoencoder(2, hidden_layer_sizes=(), max_iter=2, random_state=0)
+        fresh.fit(frame)
+        for key, value in fresh.net_.criterion_.state_dict().items():
+            assert_array_equal(est.net_.criterion_.state_dict()[key], value)
+        np.testing.assert_allclose(est.transform(frame), expected["table_code"],
+                                   rtol=1e-6, atol=1e-7)  # fmt: skip
+        np.testing.assert_allclose(est.score_samples(frame), expected["table_score"],
+                                   rtol=1e-6, atol=1e-7)  # fmt: skip
+        data = (frame,)
+        again = _round_trip_skae(est, tmp_path)
+        assert_array_equal(again.transform(frame), est.transform(frame))
+    # Saved again (above), it is a file of the current format that loads the
+    # same; and training goes on from the loaded optimiser state.
+    est.partial_fit(*data)
+    assert len(est.loss_curve_) == 3

@@ -359,6 +359,26 @@ def test_state_saved_before_dtype_loads_in_float32(small):
     np.testing.assert_array_equal(restored.predict_proba(X), est.predict_proba(X))
 
 
+def test_state_pickled_with_integer_optimizer_keys_loads(small):
+    """A state from skae before its net state was shared with ``skae.save``.
+
+    Its optimiser state was keyed by integers (now strings, as JSON needs).
+    """
+    X, y = small
+    est = _fitted("mlp", small)
+    state = est.__getstate__()
+    optimizer = state["net_"]["optimizer"]
+    assert optimizer["state"] and all(isinstance(k, str) for k in optimizer["state"])
+    optimizer["state"] = {int(k): v for k, v in optimizer["state"].items()}
+    restored = object.__new__(MLPClassifier)
+    restored.__setstate__(pickle.loads(pickle.dumps(state)))
+    _assert_same_outputs(est, restored, X)
+    est.partial_fit(X, y)
+    restored.partial_fit(X, y)
+    assert restored.loss_curve_ == est.loss_curve_
+    _assert_same_outputs(est, restored, X)
+
+
 def test_deepcopy_and_clone(small):
     X, y = small
     est = _fitted("mlp-encoder", small)
