@@ -54,8 +54,10 @@ class AutoencoderImputer(_BaseImputer):
     A :class:`DenoisingAE` learns to reconstruct every cell of a table from the
     observed cells of its row: during training, a ``noise_level`` share of the
     observed cells of every row is hidden afresh at each batch (turned into
-    missing cells), and the loss compares the reconstruction with the hidden
-    values, leaving the cells missing in the data out. :meth:`transform` fills
+    missing cells), and the loss (the squared error for numbers, so that a
+    filled number estimates the cell's mean; the cross-entropy for categories)
+    compares the reconstruction with the hidden values, leaving the cells
+    missing in the data out. :meth:`transform` fills
     the missing cells of ``X`` with the reconstruction of the row and returns
     every observed cell unchanged.
 
@@ -266,6 +268,10 @@ class AutoencoderImputer(_BaseImputer):
             # The consistency term shapes the code for downstream models; the
             # reconstruction is all an imputer uses.
             consistency=0.0,
+            # A filled number is the reconstruction's mean: the squared error is
+            # what a mean minimises (Huber's loss, the DAE's default, fills
+            # nearer a median; eight real tables: mean rank 2.25 against 2.50).
+            loss="mse",
             max_iter=self.max_iter,
             batch_size=self.batch_size,
             learning_rate_init=self.learning_rate_init,
