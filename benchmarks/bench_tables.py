@@ -71,18 +71,22 @@ class AppendCodes(TransformerMixin, BaseEstimator):
         return pd.concat([X, pd.DataFrame(Z, index=X.index, columns=names)], axis=1)
 
 
-def pca_lr(X, k, seed):
+def one_hot(X):
+    """scikit-learn's recipe: numbers imputed and scaled, the rest imputed, one-hot."""
     cats = _tables.categorical_columns(X)
     numbers = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
     categories = make_pipeline(
         SimpleImputer(strategy="most_frequent"),
         OneHotEncoder(handle_unknown="ignore", sparse_output=False),
     )
-    prepare = ColumnTransformer(
+    return ColumnTransformer(
         [("num", numbers, [c for c in X if c not in cats]), ("cat", categories, cats)]
     )
+
+
+def pca_lr(X, k, seed):
     return make_pipeline(
-        prepare, PCA(k, random_state=seed), LogisticRegression(max_iter=1000)
+        one_hot(X), PCA(k, random_state=seed), LogisticRegression(max_iter=1000)
     )
 
 
