@@ -218,7 +218,6 @@ class BaseNeuralEstimator(CallbackSupportMixin, PlainStateMixin, BaseEstimator):
                             listeners=listeners,
                         )
                 self._record(result, continuing)
-                self._after_training(X, y)
                 callback_ctx.call_on_fit_task_end(
                     estimator=self, **data, reconstruction_attributes={}
                 )
@@ -230,13 +229,6 @@ class BaseNeuralEstimator(CallbackSupportMixin, PlainStateMixin, BaseEstimator):
     def _weigh_classes(self, y, sample_weight, incremental):
         """Fold ``class_weight`` into the sample weights; a hook (classifiers)."""
         return sample_weight
-
-    def _after_training(self, X, y):
-        """Set what a model needs from its training data once trained; a hook.
-
-        ``X`` and ``y`` are as validated for training (a table's encoded inputs
-        and targets).
-        """
 
     def _record(self, result, continuing):
         """Set scikit-learn's fitted attributes from a training call's result.
