@@ -162,6 +162,24 @@ def categorical_columns(X):
     return [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c].dtype)]
 
 
+def one_hot(X):
+    """scikit-learn's recipe: numbers imputed and scaled, the rest imputed, one-hot."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    cats = categorical_columns(X)
+    numbers = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
+    categories = make_pipeline(
+        SimpleImputer(strategy="most_frequent"),
+        OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+    )
+    return ColumnTransformer(
+        [("num", numbers, [c for c in X if c not in cats]), ("cat", categories, cats)]
+    )
+
+
 def load_table(name):
     """``(X, y)`` of one table: a DataFrame and a 0/1 int array."""
     X, y = TABLES[name]()

@@ -26,16 +26,13 @@ from pathlib import Path
 
 import numpy as np
 from scipy.stats import rankdata
-from sklearn.compose import ColumnTransformer
 from sklearn.decomposition import PCA
 from sklearn.ensemble import IsolationForest
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.impute import SimpleImputer
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.model_selection import train_test_split
 from sklearn.neighbors import LocalOutlierFactor
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from skae import AutoencoderOutlierDetector
 
@@ -65,18 +62,6 @@ def sample(name, seed, max_rows):
     return X.iloc[rows].reset_index(drop=True), y[rows]
 
 
-def columns(X):
-    cats = _tables.categorical_columns(X)
-    numbers = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
-    categories = make_pipeline(
-        SimpleImputer(strategy="most_frequent"),
-        OneHotEncoder(handle_unknown="ignore", sparse_output=False),
-    )
-    return ColumnTransformer(
-        [("num", numbers, [c for c in X if c not in cats]), ("cat", categories, cats)]
-    )
-
-
 def pca_error(model, X):
     Z = model[0].transform(X)
     pca = model[-1]
@@ -97,13 +82,13 @@ def contenders(seed, transductive):
         ),
         "IsolationForest": (
             lambda X, _: make_pipeline(
-                columns(X), IsolationForest(random_state=seed)
+                _tables.one_hot(X), IsolationForest(random_state=seed)
             ).fit(X),
             minus_scores,
         ),
         "LocalOutlierFactor": (
             lambda X, _: make_pipeline(
-                columns(X), LocalOutlierFactor(novelty=not transductive)
+                _tables.one_hot(X), LocalOutlierFactor(novelty=not transductive)
             ).fit(X),
             (lambda model, X: -model[-1].negative_outlier_factor_)
             if transductive
@@ -111,7 +96,7 @@ def contenders(seed, transductive):
         ),
         "PCA (90 %)": (
             lambda X, _: make_pipeline(
-                columns(X), PCA(0.9, svd_solver="full", random_state=seed)
+                _tables.one_hot(X), PCA(0.9, svd_solver="full", random_state=seed)
             ).fit(X),
             pca_error,
         ),
@@ -123,7 +108,8 @@ def contenders(seed, transductive):
     else:
         found["PyOD AutoEncoder"] = (
             lambda X, _: make_pipeline(
-                columns(X), AutoEncoder(verbose=0, random_state=seed, device="cpu")
+                _tables.one_hot(X),
+                AutoEncoder(verbose=0, random_state=seed, device="cpu"),
             ).fit(X),
             lambda model, X: model.decision_function(X),
         )

@@ -35,16 +35,13 @@ import warnings
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, clone
-from sklearn.compose import ColumnTransformer
 from sklearn.decomposition import PCA
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from skae import DenoisingAE
 
@@ -71,22 +68,9 @@ class AppendCodes(TransformerMixin, BaseEstimator):
         return pd.concat([X, pd.DataFrame(Z, index=X.index, columns=names)], axis=1)
 
 
-def one_hot(X):
-    """scikit-learn's recipe: numbers imputed and scaled, the rest imputed, one-hot."""
-    cats = _tables.categorical_columns(X)
-    numbers = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
-    categories = make_pipeline(
-        SimpleImputer(strategy="most_frequent"),
-        OneHotEncoder(handle_unknown="ignore", sparse_output=False),
-    )
-    return ColumnTransformer(
-        [("num", numbers, [c for c in X if c not in cats]), ("cat", categories, cats)]
-    )
-
-
 def pca_lr(X, k, seed):
     return make_pipeline(
-        one_hot(X), PCA(k, random_state=seed), LogisticRegression(max_iter=1000)
+        _tables.one_hot(X), PCA(k, random_state=seed), LogisticRegression(max_iter=1000)
     )
 
 

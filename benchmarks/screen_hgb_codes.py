@@ -48,7 +48,6 @@ from skae import DenoisingAE
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 import _common  # noqa: E402
 import _tables  # noqa: E402
-import bench_tables  # noqa: E402
 
 LIMIT = 0.2  # points: the most the issue lets appended columns cost on a table
 _FITTED = {}
@@ -68,7 +67,7 @@ class Append(TransformerMixin, BaseEstimator):
             return self
         if self.append == "pca":
             self.model_ = make_pipeline(
-                bench_tables.one_hot(X), PCA(self.n, random_state=self.seed)
+                _tables.one_hot(X), PCA(self.n, random_state=self.seed)
             ).fit(self._objects(X))
             return self
         params = {"random_state": self.seed, "n_components": self.n}
