@@ -18,7 +18,7 @@ from sklearn.utils.validation import (
 from skorch import NeuralNet
 
 from skae import _tabular
-from skae._base import FLOAT_DTYPES, BaseNeuralEstimator
+from skae._base import FLOAT_DTYPES, BaseNeuralEstimator, validate_rows
 from skae._docstrings import DOCS
 from skae.nn import (
     ACTIVATIONS,
@@ -265,9 +265,7 @@ class _BaseAutoencoder(
         table = self._validate_table(X, reset=False, method="transform")
         if table is not None:
             return self._apply(self.net_.module_.encode, table[0])
-        X = validate_data(
-            self, X, dtype=FLOAT_DTYPES, accept_sparse=self._accept_sparse, reset=False
-        )
+        X = validate_rows(self, X, accept_sparse=self._accept_sparse)
         return self._apply(self.net_.module_.encode, X)
 
     def inverse_transform(self, X):
@@ -315,9 +313,7 @@ class _BaseAutoencoder(
         table = self._validate_table(X, reset=False, method="score_samples")
         if table is not None:
             return self._apply_table(self._score_table_batch, table)
-        X = validate_data(
-            self, X, dtype=FLOAT_DTYPES, accept_sparse=self._accept_sparse, reset=False
-        )
+        X = validate_rows(self, X, accept_sparse=self._accept_sparse)
         self._check_loss_range(X)
         return self._apply(self._score_batch, X)
 
@@ -345,9 +341,7 @@ class _BaseAutoencoder(
         table = self._validate_table(X, reset=False, method="score_samples")
         if table is not None:
             return self._apply_table(self._feature_table_batch, table)
-        X = validate_data(
-            self, X, dtype=FLOAT_DTYPES, accept_sparse=self._accept_sparse, reset=False
-        )
+        X = validate_rows(self, X, accept_sparse=self._accept_sparse)
         self._check_loss_range(X)
         return self._apply(self._feature_batch, X)
 

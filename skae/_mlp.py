@@ -24,7 +24,7 @@ from sklearn.utils.multiclass import (
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 from skorch import NeuralNet
 
-from skae._base import _SOLVERS, FLOAT_DTYPES, BaseNeuralEstimator
+from skae._base import _SOLVERS, FLOAT_DTYPES, BaseNeuralEstimator, validate_rows
 from skae._docstrings import DOCS
 from skae.nn import AutoencoderModule, MLPLoss, MLPModule
 
@@ -415,9 +415,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             each label's probability, of shape (n_samples, n_labels).
         """
         check_is_fitted(self)
-        X = validate_data(
-            self, X, dtype=FLOAT_DTYPES, accept_sparse=_SPARSE, reset=False
-        )
+        X = validate_rows(self, X, accept_sparse=_SPARSE)
         return self._apply(self._proba, X)
 
     def predict_log_proba(self, X):
@@ -436,9 +434,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             dtype, its logarithm computed from the logits (finite, not -inf).
         """
         check_is_fitted(self)
-        X = validate_data(
-            self, X, dtype=FLOAT_DTYPES, accept_sparse=_SPARSE, reset=False
-        )
+        X = validate_rows(self, X, accept_sparse=_SPARSE)
         proba = self._apply(self._proba, X)
         with np.errstate(divide="ignore"):
             log_proba = np.log(proba)
@@ -461,9 +457,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             The predicted classes, or the multilabel indicator matrix.
         """
         check_is_fitted(self)
-        X = validate_data(
-            self, X, dtype=FLOAT_DTYPES, accept_sparse=_SPARSE, reset=False
-        )
+        X = validate_rows(self, X, accept_sparse=_SPARSE)
         codes = self._apply(self._codes, X)
         return codes if self._multilabel_ else self.classes_[codes]
 
@@ -786,9 +780,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             The predictions; 1-D when there is one output.
         """
         check_is_fitted(self)
-        X = validate_data(
-            self, X, dtype=FLOAT_DTYPES, accept_sparse=_SPARSE, reset=False
-        )
+        X = validate_rows(self, X, accept_sparse=_SPARSE)
         y = self._apply(self._predict_batch, X)
         return y[:, 0] if self.n_outputs_ == 1 else y
 

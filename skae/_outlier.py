@@ -18,12 +18,11 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from skae._autoencoder import Autoencoder, DenoisingAE
-from skae._base import restored_on_error
+from skae._base import FLOAT_DTYPES, restored_on_error
 from skae._tabular import needs_layout
 from skae.nn.outlier import SemiSupervisedReconstructionLoss
 
 # Computation keeps float32 input in float32 (the autoencoders compute in float32).
-FLOAT_DTYPES = (np.float64, np.float32)
 
 # Tukey's fences: the whisker of a box plot, 1.5 interquartile ranges below the
 # lower quartile. Under a normal distribution 0.35 % of the samples lie below it.

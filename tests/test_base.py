@@ -219,6 +219,50 @@ def test_wrong_number_of_features_after_fit(make, small):
         est.partial_fit(X[:, 1:], y)
 
 
+def test_one_row_gets_the_checks_of_many(make, small):
+    # A plain float array of one row skips scikit-learn's DataFrame checks
+    # (skae._base.validate_rows); whatever is not one goes through them.
+    pd = pytest.importorskip("pandas")
+    X, y = small
+    est = make(max_iter=1, random_state=0).fit(X, y)
+    row = X[:1].copy()
+    if not getattr(est, "_takes_tables", False):
+        with pytest.raises(ValueError, match="Input X contains NaN"):
+            output(est, np.where(row > 0.5, np.nan, row))
+    with pytest.raises(ValueError, match="Input X contains infinity"):
+        output(est, np.where(row > 0.5, np.inf, row))
+    with pytest.raises(ValueError, match="X has 63 features, but .* is expecting 64"):
+        output(est, row[:, 1:])
+    counts = (16 * row).astype(np.int64)
+    np.testing.assert_array_equal(output(est, counts), output(est, counts / 1.0))
+    np.testing.assert_array_equal(output(est, row.tolist()), output(est, row))
+    named = make(max_iter=1, random_state=0).fit(pd.DataFrame(X).add_prefix("px"), y)
+    with pytest.warns(UserWarning, match="X does not have valid feature names"):
+        output(named, row)
+
+
+def test_a_few_dense_rows_skip_the_batched_path(make, small, monkeypatch):
+    # Up to 16 rows through a small dense network take the NumPy path, not
+    # _infer's padded torch batches; a convolutional network always takes those.
+    X, y = small
+    est = make(max_iter=1, random_state=0).fit(X, y)
+    whole = output(est, X)
+    seen = []
+    infer = est._infer
+
+    def spy(fn, Xt):
+        seen.append(len(Xt))
+        return infer(fn, Xt)
+
+    monkeypatch.setattr(est, "_infer", spy)
+    threads = torch.get_num_threads()
+    atol = FLOAT32_ORDER_RTOL * max(np.abs(X).max(), np.abs(whole).max())
+    for n in (1, 16, 17):
+        np.testing.assert_allclose(output(est, X[:n]), whole[:n], atol=atol)
+    assert seen == ([1, 16, 17] if make is FACTORIES["conv"] else [17])
+    assert torch.get_num_threads() == threads
+
+
 # One feature: the plain Autoencoder's wider code rightly warns.
 @pytest.mark.filterwarnings("ignore:.*can learn the identity:UserWarning")
 def test_single_sample_and_single_feature(make, small):

@@ -7,6 +7,7 @@ import torch
 from torch.utils.data import TensorDataset
 
 from skae.nn import (
+    ACTIVATIONS,
     AutoencoderModule,
     GaussianNoiseModule,
     MaskingNoiseModule,
@@ -16,6 +17,7 @@ from skae.nn import (
     make_activation,
     reconstruction_error,
 )
+from skae.nn.modules import numpy_inference, numpy_ready
 
 
 @pytest.mark.parametrize("hidden", [(3,), (16, 8, 2)], ids=["shallow", "deep"])
@@ -180,3 +182,59 @@ def test_load_encoder_starts_mlp_hidden_layers():
         MLPModule(10, (6, 3), 4, activation="tanh").load_encoder(encoder)
     with pytest.raises(ValueError, match="Layer shapes differ"):
         MLPModule(10, (6, 4), 4).load_encoder(encoder)
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_dense_stack_in_numpy_matches_torch(activation, dtype):
+    torch.manual_seed(0)
+    module = MLPModule(6, (16, 8), 3, activation=activation, dropout=0.3).to(dtype)
+    module.eval()
+    x = 3 * torch.randn(5, 6, dtype=dtype)
+    with torch.no_grad():
+        expected = module(x)
+        with numpy_inference():
+            got = module(x)
+    assert got.dtype == dtype
+    rtol = 1e-5 if dtype == torch.float32 else 1e-12
+    torch.testing.assert_close(got, expected, rtol=rtol, atol=rtol)
+    assert not torch.equal(x, torch.zeros_like(x))  # the input is left as it was
+
+
+def test_dense_stack_computes_in_numpy_only_in_the_block_and_in_eval_mode():
+    stack = AutoencoderModule(4, (3,)).encoder
+    x = torch.randn(2, 4)
+    calls = []
+    real = stack._numpy_forward
+
+    def spy(x):
+        calls.append(len(x))
+        return real(x)
+
+    stack._numpy_forward = spy
+    with torch.no_grad():
+        stack.eval()
+        stack(x)
+        assert calls == []
+        with numpy_inference():
+            stack(x)
+            assert calls == [2]
+            stack.train()
+            stack(x)
+            assert calls == [2]
+        stack.eval()
+        stack(x)
+    assert calls == [2]
+
+
+def test_numpy_ready_only_for_dense_layers():
+    from skae.nn.conv import ConvAutoencoderModule
+    from skae.nn.vae import VAEModule
+
+    assert numpy_ready(AutoencoderModule(10, (8, 2), noise="mask"))
+    assert numpy_ready(MLPModule(10, (8,), 3, dropout=0.5))
+    assert numpy_ready(VAEModule(10, (8, 2)))
+    assert not numpy_ready(ConvAutoencoderModule((1, 8, 8), channels=(4,)))
+    with_norm = MLPModule(10, (8,), 3)
+    with_norm.hidden.append(torch.nn.LayerNorm(8))
+    assert not numpy_ready(with_norm)
