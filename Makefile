@@ -42,7 +42,7 @@ bench-check: $(STAMP)
 	OMP_NUM_THREADS=1 $(PY) benchmarks/bench_check.py --json bench_check.json
 
 # The documentation site, warnings as errors; the gallery runs its examples in quick
-# mode (digits) unless SKAE_EXAMPLES_MNIST points at an MNIST .npz.
+# mode (digits) unless SKAE_MNIST points at an MNIST .npz.
 docs: $(STAMP)
 	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
 

@@ -1,9 +1,14 @@
-"""MNIST for the benchmarks: the shared .npz, or SKAE_MNIST pointing at one."""
+"""MNIST for the benchmarks and tests: ``SKAE_MNIST``, else the shared .npz.
+
+``SKAE_MNIST`` is also the examples' variable; they differ only when it is unset:
+a benchmark then reads the shared ``../shared/data/mnist.npz``, while an example
+(and so the documentation build) runs its quick mode on digits.
+"""
 
 import os
 from pathlib import Path
 
-import numpy as np
+from skae.datasets import load_mnist
 
 DEFAULT = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist.npz"
 
@@ -15,12 +20,13 @@ def mnist_path():
 
 
 def load(n_train=None):
-    """(X_train, y_train, X_test, y_test): float32 pixels in [0, 1], int64 labels."""
-    with np.load(mnist_path()) as data:
-        X_train = data["x_train"].reshape(-1, 784).astype(np.float32) / 255
-        X_test = data["x_test"].reshape(-1, 784).astype(np.float32) / 255
-        y_train = data["y_train"].astype(np.int64)
-        y_test = data["y_test"].astype(np.int64)
+    """(X_train, y_train, X_test, y_test): rows of 784 float32 pixels in [0, 1],
+    int64 labels, read by ``skae.datasets.load_mnist``."""
+    X_train, y_train, X_test, y_test = (
+        array
+        for subset in ("train", "test")
+        for array in load_mnist(path=mnist_path(), subset=subset, return_X_y=True)
+    )
     if n_train is not None:
         X_train, y_train = X_train[:n_train], y_train[:n_train]
     return X_train, y_train, X_test, y_test

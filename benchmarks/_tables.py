@@ -180,10 +180,28 @@ def one_hot(X):
     )
 
 
-def load_table(name):
-    """``(X, y)`` of one table: a DataFrame and a 0/1 int array."""
+def load_table(name, max_rows=None):
+    """``(X, y)`` of one table: a DataFrame and a 0/1 int array; a stratified
+    subsample of ``max_rows`` rows (seed 0, index reset) of a larger table."""
     X, y = TABLES[name]()
-    return X, np.asarray(y, dtype=int)
+    y = np.asarray(y, dtype=int)
+    if max_rows and len(X) > max_rows:
+        from sklearn.model_selection import train_test_split
+
+        X, _, y, _ = train_test_split(
+            X, y, train_size=max_rows, stratify=y, random_state=0
+        )
+        X = X.reset_index(drop=True)
+    return X, y
+
+
+def hgb(**params):
+    """The booster of the table benchmarks: HistGradientBoostingClassifier at its
+    defaults, categories from the dtype, seed 0."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    params = {"categorical_features": "from_dtype", "random_state": 0, **params}
+    return HistGradientBoostingClassifier(**params)
 
 
 def provenance_markdown(names=None):

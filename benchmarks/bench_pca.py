@@ -26,7 +26,6 @@ split is 0.6 points, so the one-split margins there are mostly noise.
     python benchmarks/bench_pca.py --datasets breast_cancer wine --cv 3
 """
 
-import argparse
 import json
 import sys
 import time
@@ -135,7 +134,26 @@ def mean_score(reducer, folds):
     return accuracy, wall, cpu, int(np.median(epochs))
 
 
-def run(datasets, seeds=(0,), params=None, cv=None):
+def run(args):
+    datasets = args.datasets or (
+        ["digits"] if args.quick else ["digits", "breast_cancer", "wine", "synthetic"]
+    )
+    if not args.datasets and not args.quick:
+        skipped = _common.missing("mnist")
+        if skipped:
+            print(skipped)
+        else:
+            datasets.append("mnist")
+    if args.cv and "mnist" in datasets:
+        sys.exit("--cv is not for MNIST: its official split is the protocol")
+    seeds, params, cv = args.seeds, args.params, args.cv
+    report = _common.report(args, {"params": params, "cv": cv})
+    _common.header(report)
+    print(
+        "| dataset | k | seed | PCA accuracy | DAE accuracy | DAE - PCA, points "
+        "| DAE fit s | DAE fit CPU s | epochs |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     rows = []
     for name in datasets:
         for k in CODE_SIZES[name]:
@@ -143,7 +161,7 @@ def run(datasets, seeds=(0,), params=None, cv=None):
             pca = mean_score(PCA(k, random_state=0), folds)[0]
             for seed in seeds:
                 accuracy, wall, cpu, epochs = mean_score(
-                    DenoisingAE(n_components=k, random_state=seed, **(params or {})),
+                    DenoisingAE(n_components=k, random_state=seed, **params),
                     folds,
                 )
                 row = {
@@ -166,12 +184,11 @@ def run(datasets, seeds=(0,), params=None, cv=None):
                     f"{epochs} |",
                     flush=True,
                 )
-    return rows
+    return {**report, "rows": rows}
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="digits only")
+if __name__ == "__main__":
+    parser = _common.parser(__doc__)
     parser.add_argument(
         "--datasets", nargs="+", choices=sorted(CODE_SIZES), metavar="NAME"
     )
@@ -189,35 +206,4 @@ def main(argv=None):
         metavar="R",
         help="mean over R repeats of stratified 5-fold cross-validation (not MNIST)",
     )
-    parser.add_argument("--json", help="also write the full report here")
-    args = parser.parse_args(argv)
-    datasets = args.datasets or (
-        ["digits"] if args.quick else ["digits", "breast_cancer", "wine", "synthetic"]
-    )
-    if not args.datasets and not args.quick:
-        if _mnist.mnist_path() is None:
-            print("MNIST skipped: not found (set SKAE_MNIST to an mnist.npz)")
-        else:
-            datasets.append("mnist")
-    machine = _common.machine()
-    print(f"machine {machine}")
-    if args.params:
-        print(f"DenoisingAE parameters {args.params}")
-    print(
-        "| dataset | k | seed | PCA accuracy | DAE accuracy | DAE - PCA, points "
-        "| DAE fit s | DAE fit CPU s | epochs |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|")
-    if args.cv and "mnist" in datasets:
-        parser.error("--cv is not for MNIST: its official split is the protocol")
-    rows = run(datasets, tuple(args.seeds), args.params, args.cv)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(
-                {"machine": machine, "params": args.params, "rows": rows}, f, indent=2
-            )
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_common.main(parser, run, lambda report: None))

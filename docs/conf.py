@@ -2,7 +2,7 @@
 
 Build with ``python -m sphinx -W --keep-going -b html docs docs/_build/html``
 (``make docs``). The gallery executes every ``examples/plot_*.py`` in its quick mode
-(scikit-learn's digits); set ``SKAE_EXAMPLES_MNIST`` to an MNIST ``.npz`` to build
+(scikit-learn's digits); set ``SKAE_MNIST`` to an MNIST ``.npz`` to build
 it with the full-size runs instead.
 """
 

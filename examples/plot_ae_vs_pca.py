@@ -34,7 +34,7 @@ from sklearn.model_selection import train_test_split
 from skae import Autoencoder
 from skae.datasets import load_mnist
 
-MNIST = os.environ.get("SKAE_EXAMPLES_MNIST")
+MNIST = os.environ.get("SKAE_MNIST")
 if MNIST:
     X_train, _ = load_mnist(path=MNIST, subset="train", return_X_y=True)
     X_test, _ = load_mnist(path=MNIST, subset="test", return_X_y=True)

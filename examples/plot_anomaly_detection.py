@@ -36,7 +36,7 @@ from skae import AutoencoderOutlierDetector, DenoisingAE
 from skae.datasets import load_mnist
 
 NORMAL = 0
-MNIST = os.environ.get("SKAE_EXAMPLES_MNIST")
+MNIST = os.environ.get("SKAE_MNIST")
 if MNIST:
     X_train, y_train = load_mnist(path=MNIST, subset="train", return_X_y=True)
     X_test, y_test = load_mnist(path=MNIST, subset="test", return_X_y=True)

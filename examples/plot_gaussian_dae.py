@@ -18,7 +18,7 @@ reconstructions come back in pixel space through ``inverse_transform``.
 # Data
 # ----
 # scikit-learn's digits (8x8 images) by default; the full MNIST when
-# ``SKAE_EXAMPLES_MNIST`` points at an ``.npz`` file.
+# ``SKAE_MNIST`` points at an ``.npz`` file.
 import os
 import warnings
 
@@ -33,7 +33,7 @@ from skae import DenoisingAE
 from skae.datasets import load_mnist
 from skae.plotting import plot_loss_curve, plot_reconstructions
 
-MNIST = os.environ.get("SKAE_EXAMPLES_MNIST")
+MNIST = os.environ.get("SKAE_MNIST")
 if MNIST:
     X_train, y_train = load_mnist(path=MNIST, subset="train", return_X_y=True)
     X_test, y_test = load_mnist(path=MNIST, subset="test", return_X_y=True)

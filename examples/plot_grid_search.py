@@ -24,7 +24,7 @@ from sklearn.model_selection import GridSearchCV, train_test_split
 from skae import DenoisingAE
 from skae.datasets import load_mnist
 
-MNIST = os.environ.get("SKAE_EXAMPLES_MNIST")
+MNIST = os.environ.get("SKAE_MNIST")
 if MNIST:
     # 10,000 training images keep the 13 fits (12 for the grid, one refit) short.
     X_train, _ = load_mnist(path=MNIST, subset="train", return_X_y=True)

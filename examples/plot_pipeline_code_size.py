@@ -29,7 +29,7 @@ from sklearn.preprocessing import StandardScaler
 from skae import DenoisingAE
 from skae.datasets import load_mnist
 
-MNIST = os.environ.get("SKAE_EXAMPLES_MNIST")
+MNIST = os.environ.get("SKAE_MNIST")
 if MNIST:
     X_train, y_train = load_mnist(path=MNIST, subset="train", return_X_y=True)
     X_test, y_test = load_mnist(path=MNIST, subset="test", return_X_y=True)

@@ -31,7 +31,7 @@ from skae import VariationalAE
 from skae.datasets import load_mnist
 from skae.plotting import plot_reconstructions, plot_samples
 
-MNIST = os.environ.get("SKAE_EXAMPLES_MNIST")
+MNIST = os.environ.get("SKAE_MNIST")
 if MNIST:
     X_train, _ = load_mnist(path=MNIST, subset="train", return_X_y=True)
     X_test, _ = load_mnist(path=MNIST, subset="test", return_X_y=True)

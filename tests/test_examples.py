@@ -20,7 +20,7 @@ def test_examples_found():
 @pytest.mark.slow
 @pytest.mark.parametrize("example", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_example_runs(example, tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "SKAE_EXAMPLES_MNIST"}
+    env = {k: v for k, v in os.environ.items() if k != "SKAE_MNIST"}
     env["MPLBACKEND"] = "Agg"
     # The examples' networks are tiny: one torch thread is faster than two, many
     # times over on the shared CI machine (see docs/conf.py, which does the same
