@@ -4,7 +4,8 @@ The digits (pixels / 16), no early stop on either side. ``classifier``:
 ``MLPClassifier((100,))`` against scikit-learn's, and a plain PyTorch loop at 1
 and 2 threads; ``autoencoder``: the demo's ``DenoisingAE(8,
 hidden_layer_sizes=(128,))`` against ``MLPRegressor((128, 8, 128))`` fitting X to
-X; scikit-learn also under ``threadpool_limits(1)``; ``predict``: one row, skae at
+X; scikit-learn also under ``threadpool_limits(1)``; 1-row ``predict``,
+``predict_proba`` and ``transform`` (against ``predict``), skae at
 torch's threads and at one. A ``quiet`` phase, then a ``busy`` one beside
 ``--burners`` CPU-bound processes; every contender once a round, in a new random
 order. The protocol and results: docs/benchmarks.md, "Small problems and busy
@@ -239,6 +240,11 @@ def run(args):
             "skae": (clf.predict, None),
             SKAE_1: (clf.predict, 1),
             SKLEARN: (sk_clf.predict, None),
+        },
+        "classifier predict_proba": {
+            "skae": (clf.predict_proba, None),
+            SKAE_1: (clf.predict_proba, 1),
+            SKLEARN: (sk_clf.predict_proba, None),
         },
         "autoencoder transform / predict": {
             "skae": (dae.transform, None),

@@ -196,7 +196,7 @@ def test_bench_small_data_quick(tmp_path):
             "classifier": classifier,
             "autoencoder": autoencoder,
         }
-        assert sum(len(rows) for rows in predicts.values()) == 6
+        assert sum(len(rows) for rows in predicts.values()) == 9
         for rows in (*fits.values(), *predicts.values()):
             for r in rows.values():
                 assert r["median_s"] > 0 and r["ratio"] > 0 and r["paired_ratio"] > 0
