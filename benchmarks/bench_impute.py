@@ -50,6 +50,10 @@ time (its settings together) and how many times ``ae``'s each contender takes.
     OMP_NUM_THREADS=1 python benchmarks/bench_impute.py           # 8 tables
     OMP_NUM_THREADS=1 python benchmarks/bench_impute.py --quick   # 1 table, 20 %
     OMP_NUM_THREADS=1 python benchmarks/bench_impute.py --json out.json
+    # ae with other parameters, e.g. the DAE's budget on 1,000 rows (the default
+    # until 2026-12-05):
+    OMP_NUM_THREADS=1 python benchmarks/bench_impute.py \
+        --ae '{"max_iter": 125, "batch_size": 200, "learning_rate_init": 0.001}'
 """
 
 import argparse
@@ -220,9 +224,11 @@ CONTENDERS = {
         )
     ),
     "ae": lambda X, categorical, seed: AutoencoderImputer(
-        random_state=seed
+        random_state=seed, **AE_PARAMS
     ).fit_transform(X),
 }
+# AutoencoderImputer's parameters besides random_state (--ae).
+AE_PARAMS = {}
 
 
 def errors(X, filled, mask, categorical):
@@ -288,7 +294,12 @@ def main(argv=None):
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", help="write the rows and mean ranks here")
+    parser.add_argument(
+        "--ae", default="{}", help="AutoencoderImputer's parameters, as JSON"
+    )
     args = parser.parse_args(argv)
+    AE_PARAMS.clear()
+    AE_PARAMS.update(json.loads(args.ae))
     names = args.tables.split(",") if args.tables else TABLES
     settings = SETTINGS
     if args.settings:
@@ -372,6 +383,7 @@ def main(argv=None):
                 {
                     "machine": machine,
                     "seed": args.seed,
+                    "ae_params": AE_PARAMS,
                     "max_rows": max_rows,
                     "rows": rows,
                     "mean_ranks": summary.reset_index().to_dict(orient="records"),
