@@ -44,8 +44,8 @@ table once, untimed: the first fit of a process pays one-off costs (the first
 torch optimiser step imports ``torch._dynamo``, 1 to 2 s) that no later fit
 does. At the end, the mean rank of each imputer over every (table, pattern,
 rate), per score (1 is best; ties share their mean rank), with the overall mean
-of the three ranks and the median and total fit times; then each table's fit
-time (its settings together) and how many times ``ae``'s each contender takes.
+of the three ranks and the median and total fit times; then each contender's
+fit time per table (its settings together), and iter_rf's over ae's.
 
     OMP_NUM_THREADS=1 python benchmarks/bench_impute.py           # 8 tables
     OMP_NUM_THREADS=1 python benchmarks/bench_impute.py --quick   # 1 table, 20 %
