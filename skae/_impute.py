@@ -20,8 +20,32 @@ from sklearn.utils.validation import (
 )
 
 from skae import _tabular
-from skae._autoencoder import _MAX_ITER_CONSTRAINT, DenoisingAE
+from skae._autoencoder import _MAX_ITER_CONSTRAINT, DenoisingAE, _auto_max_iter
 from skae._base import restored_on_error
+
+# The imputer's own training budget (its batch_size="auto" and max_iter="auto"):
+# 500-row batches and 20 epochs, with at least 40 optimiser steps, at Adam's
+# learning rate 0.01. On bench_impute's eight 1,000-row tables it keeps the best
+# mean rank of five imputers (2.23, against the forest IterativeImputer's 2.55;
+# the DAE's budget, 200-row batches, 47 to 125 epochs at 0.001, had 2.25) in a
+# sixth of the time, 6.1 to 68x faster than that forest per table
+# (docs/benchmarks.md, "Imputation on eight real tables").
+_BATCH_SIZE = 500
+_EPOCHS = 20
+_MIN_STEPS = 40
+_LEARNING_RATE = 0.01
+
+
+def _auto_epochs(n_samples, batch_size):
+    """Return the number of epochs that the imputer's ``max_iter="auto"`` stands for.
+
+    20 epochs, never more than the DAE's own "auto" budget, and more on a set
+    small enough that 20 epochs would take fewer than 40 steps.
+    """
+    n_samples = max(n_samples, 1)
+    steps_per_epoch = -(-n_samples // max(batch_size, 1))
+    epochs = min(_EPOCHS, _auto_max_iter(n_samples))
+    return max(epochs, -(-_MIN_STEPS // steps_per_epoch))
 
 
 class _ImputationAE(DenoisingAE):
@@ -29,10 +53,18 @@ class _ImputationAE(DenoisingAE):
 
     A plain DenoisingAE fitted on numbers without a missing cell keeps the plain
     path, which has no missing-indicator inputs; an imputer must fill cells later
-    whatever it was fitted on.
+    whatever it was fitted on. ``max_iter="auto"`` is the imputer's budget
+    (:func:`_auto_epochs`), not the DAE's.
     """
 
     _always_table = True
+
+    def _train(self, X, y, *, epochs, **kwargs):
+        if epochs == "auto":
+            # The budget is the intended end of training, not a failure to converge.
+            epochs = _auto_epochs(X.shape[0], self._batch_size(X.shape[0]))
+            kwargs["warn"] = False
+        return super()._train(X, y, epochs=epochs, **kwargs)
 
 
 def _is_null_marker(missing_values):
@@ -87,14 +119,19 @@ class AutoencoderImputer(_BaseImputer):
         [0, 1).
 
     max_iter : int or "auto", default="auto"
-        Maximum number of epochs, as in :class:`DenoisingAE` ("auto" follows
-        the size of the training set).
+        Maximum number of epochs. "auto" is the imputer's own budget, shorter
+        than :class:`DenoisingAE`'s: 20 epochs, or more on a table small enough
+        that 20 epochs would take fewer than 40 optimiser steps (40 epochs of
+        one batch on 500 rows or fewer), and never more than the DAE's "auto"
+        (10 to 20 epochs beyond 60,000 rows). Reaching it gives no
+        :class:`~sklearn.exceptions.ConvergenceWarning`.
 
     batch_size : int or "auto", default="auto"
-        Size of the mini-batches; "auto" is ``min(200, n_samples)``.
+        Size of the mini-batches; "auto" is ``min(500, n_samples)``.
 
-    learning_rate_init : float, default=0.001
-        The Adam optimiser's learning rate.
+    learning_rate_init : float, default=0.01
+        The Adam optimiser's learning rate (ten times the DAE's: the short
+        budget takes few, large steps).
 
     categorical_features : array-like, "from_dtype" or None, default="from_dtype"
         Which columns are categorical: "from_dtype" takes a DataFrame's
@@ -155,6 +192,22 @@ class AutoencoderImputer(_BaseImputer):
     missing-indicator input per column; a category unseen in ``fit`` counts as
     missing for the network, and is returned unchanged.
 
+    The default budget (``max_iter``, ``batch_size`` and
+    ``learning_rate_init`` together) was chosen for speed. Measured on eight
+    real tables of 1,000 rows with 10 to 40 % of their cells hidden, on one CPU
+    thread: a fit and fill takes about 40 optimiser steps and 0.1 to 0.5 s, 6
+    to 68 times less than scikit-learn's IterativeImputer with a random forest
+    (10 trees of depth 10, 3 rounds) per table, and the fills keep the best
+    mean rank of five imputers (2.23, against 2.55 for that IterativeImputer,
+    2.81 with BayesianRidge, 3.58 for KNNImputer and 3.83 for SimpleImputer,
+    over the hidden numbers' RMSE, the hidden categories' error rate and a
+    downstream model's ROC AUC). :class:`DenoisingAE`'s longer budget
+    (200-row batches, 47 to 125 epochs at a learning rate of 0.001) fills the
+    numbers about 2 % better (in RMSE), with the same mean rank, in six times
+    the time. On larger tables the short budget costs up to 2.2 % in RMSE and
+    2.5 points of categories filled wrong (1,600 to 10,000 rows, four tables): set
+    ``max_iter`` and ``batch_size`` for more steps when the time is there.
+
     There is no ``partial_fit``: the encoding (each column's mean, scale and
     levels) is learnt from the whole of ``fit``'s data, and scikit-learn's
     imputers have none either.
@@ -205,7 +258,7 @@ class AutoencoderImputer(_BaseImputer):
         noise_level=0.2,
         max_iter="auto",
         batch_size="auto",
-        learning_rate_init=0.001,
+        learning_rate_init=_LEARNING_RATE,
         categorical_features="from_dtype",
         random_state=None,
         verbose=0,
@@ -260,6 +313,9 @@ class AutoencoderImputer(_BaseImputer):
         if not (isinstance(categorical, str) or categorical is None):
             categorical = _check_categorical_features(X_nulls, categorical)
             categorical = None if categorical is None else categorical[~empty]
+        batch_size = self.batch_size
+        if batch_size == "auto":
+            batch_size = min(_BATCH_SIZE, X.shape[0])
         self.autoencoder_ = _ImputationAE(
             n_components=self.n_components,
             hidden_layer_sizes=self.hidden_layer_sizes,
@@ -273,7 +329,7 @@ class AutoencoderImputer(_BaseImputer):
             # nearer a median; eight real tables: mean rank 2.25 against 2.50).
             loss="mse",
             max_iter=self.max_iter,
-            batch_size=self.batch_size,
+            batch_size=batch_size,
             learning_rate_init=self.learning_rate_init,
             categorical_features=categorical,
             random_state=seed,
