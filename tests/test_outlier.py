@@ -292,7 +292,7 @@ def test_outlier_detector_default_estimator(blobs):
 def test_outlier_detector_default_width_is_256_for_arrays_128_for_tables(blobs):
     # A numeric array, of any sign and width, gets a 256-unit hidden layer; a
     # table (a categorical column, or a missing cell) a 128-unit one: the
-    # wider layer won on images and numeric data sets and lost on real tables.
+    # wider layer won on images and numeric data sets, not on real tables.
     pd = pytest.importorskip("pandas")
 
     def hidden(X, y=None):
