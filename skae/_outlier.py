@@ -28,7 +28,11 @@ from skae.nn.outlier import SemiSupervisedReconstructionLoss
 # lower quartile. Under a normal distribution 0.35 % of the samples lie below it.
 _TUKEY_K = 1.5
 
-_DEFAULT_LAYERS = (128, 32)
+# The default network, n_features -> hidden -> code: the hidden layer is wider for
+# a numeric array than for a table (see _default_estimator).
+_DEFAULT_HIDDEN_ARRAY = 256
+_DEFAULT_HIDDEN_TABLE = 128
+_DEFAULT_CODE = 32
 _PRESENTATIONS = 100_000
 
 # novelty=True: the share of the training rows held out to set the threshold on.
@@ -42,12 +46,18 @@ _RMS_FLOOR = 0.01
 _UNLABELLED, _NORMAL, _ANOMALY = -1, 0, 1
 
 
-def _default_estimator(n_samples, semi_supervised=False):
+def _default_estimator(n_samples, semi_supervised=False, table=False):
     """Build the autoencoder that ``estimator=None`` stands for.
 
-    Chosen on the one-class MNIST benchmark (benchmarks/bench_outlier.py). Every
-    parameter that matters is spelled out, so that a change of the autoencoders'
-    own defaults does not change the detector.
+    Chosen on the one-class MNIST benchmark, its hidden width on several data
+    sets: a 256-unit hidden layer for a numeric array, which ranks anomalies
+    better than the 128-unit one on one-class MNIST, scikit-learn's digits and,
+    on the whole, breast_cancer and wine; a 128-unit one for a table
+    (categorical columns or missing cells), where over ten real mixed-type
+    tables and five seeds the wider layer did not gain (a mean ROC AUC 0.006
+    lower, within the seeds' spread). Every parameter that matters is spelled
+    out, so that a change of the autoencoders' own defaults does not change the
+    detector.
     """
     params = {
         "code_activation": "relu",
@@ -60,9 +70,9 @@ def _default_estimator(n_samples, semi_supervised=False):
         "consistency": 0.0,
         "max_iter": _default_max_iter(n_samples),
     }
-    *hidden, code = _DEFAULT_LAYERS
+    hidden = _DEFAULT_HIDDEN_TABLE if table else _DEFAULT_HIDDEN_ARRAY
     cls = _SemiSupervisedDenoisingAE if semi_supervised else DenoisingAE
-    return cls(n_components=code, hidden_layer_sizes=tuple(hidden), **params)
+    return cls(n_components=_DEFAULT_CODE, hidden_layer_sizes=(hidden,), **params)
 
 
 def _default_max_iter(n_samples):
@@ -168,14 +178,19 @@ class AutoencoderOutlierDetector(
     estimator : estimator object, default=None
         The autoencoder to fit; it is cloned, and the clone is ``estimator_``.
         None is a denoising autoencoder chosen on the one-class MNIST benchmark
-        (see the user guide): ``n_features -> 128 -> 32`` (a ReLU hidden layer
-        and a 32-unit ReLU code), Gaussian noise of standard deviation 0.1, the
-        squared error as the loss (not Huber's, the autoencoders' default), and
-        ``max_iter=m``, where ``m`` trains on
+        (see the user guide): ``n_features -> h -> 32`` (a ReLU hidden layer of
+        ``h`` units and a 32-unit ReLU code), Gaussian noise of standard
+        deviation 0.1, the squared error as the loss (not Huber's, the
+        autoencoders' default), and ``max_iter=m``, where ``m`` trains on
         about 100,000 samples in all, ``100_000 // n_samples`` epochs within
         [10, 200]; with non-negative input its errors are scaled by each row's
-        size (``error_scaling``). Scale the data in front of the detector, in a
-        :class:`~sklearn.pipeline.Pipeline`, or inside ``estimator``.
+        size (``error_scaling``). ``h`` is 256 for a numeric array and 128 for
+        a table (a DataFrame with categorical columns, or missing cells), as
+        measured: the wider layer ranks anomalies better on images and numeric
+        data (one-class MNIST, scikit-learn's digits, breast_cancer, wine) and
+        did not on real mixed-type tables (see the user guide). Scale the data in
+        front of the detector, in a :class:`~sklearn.pipeline.Pipeline`, or
+        inside ``estimator``.
 
     contamination : "auto" or float, default="auto"
         The expected proportion of outliers in the training data; it sets the
@@ -373,7 +388,7 @@ class AutoencoderOutlierDetector(
             # All-zero training rows leave no scale to compare with: 1.
             self.rms_floor_ = _RMS_FLOOR * float(np.median(_rms(X))) or 1.0
         if self.estimator is None:
-            estimator = _default_estimator(X.shape[0], labels is not None)
+            estimator = _default_estimator(X.shape[0], labels is not None, table)
         else:
             estimator = clone(self.estimator)
             if labels is not None:

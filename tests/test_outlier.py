@@ -133,11 +133,12 @@ def test_outlier_detector_contamination_flags_that_share(contamination):
 # As tests/test_base.py derives it: a float32 dot product of K terms moves by at
 # most about 2 K u of its terms' magnitudes (u = 2**-24) when summed in another
 # order, a network of L layers by about L times that (each layer's gain taken as
-# 1). The default network has K <= 128 and L = 4 (widths 128, 32, 128 and the
-# output): 2 * 128 * 4 * u = 6e-5 of the magnitudes that flow through, the
-# inputs' and the scores' (mean squared errors). Measured: at most 3e-8 on scores
-# within 1e-2 of the data's 3 (1e-8 of the scale), with SSE4.2 or AVX2 kernels.
-FLOAT32_ORDER_RTOL = 2 * 128 * 4 * 2.0**-24
+# 1). The default network on a numeric array has K <= 256 and L = 4 (widths 256,
+# 32, 256 and the output): 2 * 256 * 4 * u = 1.2e-4 of the magnitudes that flow
+# through, the inputs' and the scores' (mean squared errors). Measured with its
+# earlier 128-unit layer: at most 3e-8 on scores within 1e-2 of the data's 3
+# (1e-8 of the scale), with SSE4.2 or AVX2 kernels.
+FLOAT32_ORDER_RTOL = 2 * 256 * 4 * 2.0**-24
 
 
 @pytest.mark.parametrize(
@@ -284,8 +285,35 @@ def test_outlier_detector_default_estimator(blobs):
     # The network bench_outlier.py chose, whatever the autoencoders' own defaults.
     params = detector.estimator_.get_params()
     assert params["loss"] == "mse"
-    assert (params["n_components"], params["hidden_layer_sizes"]) == (32, (128,))
+    assert (params["n_components"], params["hidden_layer_sizes"]) == (32, (256,))
     assert (params["noise"], params["noise_level"]) == ("gaussian", 0.1)
+
+
+def test_outlier_detector_default_width_is_256_for_arrays_128_for_tables(blobs):
+    # A numeric array, of any sign and width, gets a 256-unit hidden layer; a
+    # table (a categorical column, or a missing cell) a 128-unit one: the
+    # wider layer won on images and numeric data sets, not on real tables.
+    pd = pytest.importorskip("pandas")
+
+    def hidden(X, y=None):
+        detector = AutoencoderOutlierDetector(random_state=0).fit(X, y)
+        return detector.estimator_.hidden_layer_sizes
+
+    X = blobs[:40]
+    assert hidden(X) == (256,)
+    assert hidden(np.abs(X)) == (256,)
+    assert hidden(pd.DataFrame(X, columns=[f"x{i}" for i in range(6)])) == (256,)
+    frame = pd.DataFrame(X[:, :3], columns=["a", "b", "c"])
+    frame["kind"] = pd.Categorical(["u", "v"] * 20)
+    assert hidden(frame) == (128,)
+    missing = X.copy()
+    missing[0, 0] = np.nan
+    assert hidden(missing) == (128,)
+    # Semi-supervised training takes the same width.
+    y = np.full(40, -1)
+    y[-1] = 1
+    assert hidden(X, y) == (256,)
+    assert hidden(frame, y) == (128,)
 
 
 def test_outlier_detector_refuses_a_non_scorer(blobs):
