@@ -18,7 +18,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from skae._autoencoder import Autoencoder, DenoisingAE
-from skae._base import FLOAT_DTYPES, restored_on_error
+from skae._base import FLOAT_DTYPES, restored_on_error, validate_rows
 from skae._tabular import needs_layout
 from skae.nn.outlier import SemiSupervisedReconstructionLoss
 
@@ -589,9 +589,10 @@ class AutoencoderOutlierDetector(
 
     def _validate_new(self, X):
         """Validate new data as ``fit`` did: a table goes on as it is."""
-        table = getattr(self.estimator_, "_table_", None) is not None
+        if getattr(self.estimator_, "_table_", None) is None:
+            return validate_rows(self, X)
         return validate_data(
-            self, X, dtype=FLOAT_DTYPES, reset=False, skip_check_array=table
+            self, X, dtype=FLOAT_DTYPES, reset=False, skip_check_array=True
         )
 
     def _resolve_error_scaling(self, X, table):
