@@ -22,8 +22,6 @@ from skae._base import FLOAT_DTYPES, restored_on_error, validate_rows
 from skae._tabular import needs_layout
 from skae.nn.outlier import SemiSupervisedReconstructionLoss
 
-# Computation keeps float32 input in float32 (the autoencoders compute in float32).
-
 # Tukey's fences: the whisker of a box plot, 1.5 interquartile ranges below the
 # lower quartile. Under a normal distribution 0.35 % of the samples lie below it.
 _TUKEY_K = 1.5
