@@ -6,7 +6,7 @@ import scipy.sparse as sp
 import torch
 
 from skae.nn import TensorBatchIterator
-from skae.nn.data import SparseRows, as_tensor, batch_rows, make_dataset
+from skae.nn.data import SparseRows, all_finite, as_tensor, batch_rows, make_dataset
 
 
 def test_as_tensor_wraps_without_copy_and_casts_when_needed():
@@ -51,3 +51,31 @@ def test_batch_iterator_covers_every_row_once_per_pass():
     assert sorted(seen.tolist()) == list(range(10))
     # One tensor: the input is its own target.
     assert all(b[0] is b[1] for b in batches)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, ">f8"])
+@pytest.mark.parametrize("layout", ["contiguous", "read-only", "fortran", "reversed"])
+def test_all_finite_finds_every_bad_cell_of_a_large_array(dtype, layout):
+    # Large arrays are summed by torch when it can view them, else by NumPy; a
+    # single NaN or inf anywhere is found either way, and huge finite values
+    # (whose sum overflows) are a false alarm the caller then checks closer.
+    X = np.random.default_rng(0).standard_normal((300, 40)).astype(dtype)
+
+    def laid_out(A):
+        A = {"fortran": np.asfortranarray, "reversed": lambda B: B[::-1]}.get(
+            layout, np.array
+        )(A)
+        A.flags.writeable = layout != "read-only"
+        return A
+
+    assert all_finite(laid_out(X))
+    for cell in [(0, 0), (123, 17), (299, 39)]:
+        for bad in (np.nan, np.inf, -np.inf):
+            Y = X.copy()
+            Y[cell] = bad
+            assert not all_finite(laid_out(Y))
+    Y = X.copy()
+    Y[:2] = np.finfo(Y.dtype).max
+    with np.errstate(over="ignore"):
+        assert not np.isfinite(Y.sum())  # what makes the first pass say False
+    assert not all_finite(laid_out(Y))
