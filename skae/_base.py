@@ -29,7 +29,7 @@ from skae._threads import _one_thread, _share_torch_threads, torch_compute
 from skae._training import _seeded_torch, train, train_lbfgs
 from skae.nn import ACTIVATIONS, TensorBatchIterator
 from skae.nn.data import all_finite as _all_finite
-from skae.nn.data import as_tensor, batch_rows
+from skae.nn.data import as_tensor, batch_rows, cast_rows
 from skae.nn.modules import numpy_inference, numpy_ready
 
 FLOAT_DTYPES = (np.float64, np.float32)
@@ -418,7 +418,7 @@ class BaseNeuralEstimator(CallbackSupportMixin, PlainStateMixin, BaseEstimator):
 
     # -------------------------------------------------------------------- inference
 
-    def _infer(self, fn, Xt):
+    def _infer(self, fn, Xt, dtype=None):
         """``fn`` over ``Xt`` in batches on the net's device; a CPU tensor.
 
         A row's result must not depend on which other rows share its batch
@@ -436,17 +436,22 @@ class BaseNeuralEstimator(CallbackSupportMixin, PlainStateMixin, BaseEstimator):
         trains: waking the thread pool costs more than the arithmetic, and on a
         busy machine a 1-row ``predict`` at two threads waited milliseconds for
         a core.
+
+        With ``dtype``, each batch of a wider ``Xt`` is cast to it just before
+        use (:func:`~skae.nn.data.cast_rows`).
         """
         with torch_compute(self.net_.module_, 64):
-            return self._infer_batches(fn, Xt, self.net_.device)
+            return self._infer_batches(fn, Xt, self.net_.device, dtype)
 
-    def _infer_batches(self, fn, Xt, device):
+    def _infer_batches(self, fn, Xt, device, dtype=None):
         min_rows = max(16, 4 * torch.get_num_threads())
         rows = batch_rows(Xt, _INFERENCE_BATCH)
         out = None
         with torch.no_grad():
             for start in range(0, len(Xt), rows):
                 Xb = Xt[start : start + rows]
+                if dtype is not None:
+                    Xb = cast_rows(Xb, dtype)
                 n_rows = len(Xb)
                 if n_rows < min_rows:
                     Xb = torch.cat([Xb, Xb.new_zeros(min_rows - n_rows, *Xb.shape[1:])])
@@ -498,7 +503,8 @@ class BaseNeuralEstimator(CallbackSupportMixin, PlainStateMixin, BaseEstimator):
                 with torch.no_grad(), numpy_inference():
                     out = fn(as_tensor(X, dtype)).numpy()
             else:
-                out = self._infer(fn, as_tensor(X, dtype)).numpy()
+                Xt = as_tensor(X, dtype, cast=False)
+                out = self._infer(fn, Xt, dtype).numpy()
             if out.dtype.kind != "f":
                 return out
             # Checked in the narrower of the two float types: half the bytes

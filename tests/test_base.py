@@ -250,9 +250,9 @@ def test_a_few_dense_rows_skip_the_batched_path(make, small, monkeypatch):
     seen = []
     infer = est._infer
 
-    def spy(fn, Xt):
+    def spy(fn, Xt, *args):
         seen.append(len(Xt))
-        return infer(fn, Xt)
+        return infer(fn, Xt, *args)
 
     monkeypatch.setattr(est, "_infer", spy)
     threads = torch.get_num_threads()

@@ -356,3 +356,16 @@ def test_a_result_beyond_the_inputs_float_type_is_an_error():
     for n_rows in (1, 40):
         with pytest.raises(FloatingPointError, match="overflowed float32 on this"):
             est.predict(X[:n_rows].astype(np.float32))
+
+
+@pytest.mark.parametrize("n_rows", [1, 40, 5000])
+def test_float64_beyond_float32_is_refused_in_any_batch(n_rows):
+    from skae import DenoisingAE
+
+    X = np.random.default_rng(0).standard_normal((n_rows, 4))
+    est = DenoisingAE(2, hidden_layer_sizes=(8,), max_iter=1, random_state=0)
+    est.fit(X[:40])
+    assert est.transform(X).dtype == np.float64
+    X[-1, 2] = 1e39
+    with pytest.raises(ValueError, match="values too large for float32"):
+        est.transform(X)

