@@ -53,7 +53,8 @@ FITTED = {}  # Append's autoencoders, by parameters and training rows
 
 class Append(TransformerMixin, BaseEstimator):
     """The frame with numeric columns appended: noise, PCA or autoencoder output
-    (the kinds are ``screen_hgb_codes.py``'s; this benchmark appends ``codes``)."""
+    (the kinds are those of ``screen_hgb_codes.py``, a removed screen that the
+    development notes restore from git; this benchmark appends ``codes``)."""
 
     def __init__(self, append="codes", n=8, params=None, seed=0):
         self.append = append
