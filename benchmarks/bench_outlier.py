@@ -20,12 +20,10 @@ import json
 import statistics
 import sys
 import time
-import warnings
 
 import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.ensemble import IsolationForest
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.neighbors import LocalOutlierFactor
 
@@ -117,8 +115,7 @@ def run(quick=False, digits=range(10), json_path=None, only=None):
     rows = {name: {"auc": [], "ap": [], "fit_s": [], "score_s": []} for name in names}
     # Warm-up: the first fit of a library pays its lazy initialisation.
     for name in names:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
+        with _common.quiet():
             builders[name]().fit(X[:200]).score_samples(X_test[:10])
     done = []
     for i, digit in enumerate(digits):
@@ -127,9 +124,7 @@ def run(quick=False, digits=range(10), json_path=None, only=None):
         for name in names[i % len(names) :] + names[: i % len(names)]:
             detector = builders[name]()
             start = time.perf_counter()
-            with warnings.catch_warnings():
-                # Fixed epochs: that max_iter runs out is expected.
-                warnings.simplefilter("ignore", ConvergenceWarning)
+            with _common.quiet():
                 detector.fit(X_normal)
             fitted = time.perf_counter()
             score = detector.score_samples(X_test)

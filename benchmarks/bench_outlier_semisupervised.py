@@ -28,11 +28,9 @@ import math
 import statistics
 import sys
 import time
-import warnings
 
 import numpy as np
 from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
@@ -156,9 +154,7 @@ def _run(args):
     elif not args.quick:
         datasets["MNIST"] = mnist
         classes["MNIST"] = [0, 1, 2]
-    with warnings.catch_warnings():
-        # Fixed epochs: that max_iter runs out is expected.
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    with _common.quiet():
         return run(datasets, classes, args.quick)
 
 

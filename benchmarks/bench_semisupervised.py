@@ -24,10 +24,8 @@ Settings:
 import statistics
 import sys
 import time
-import warnings
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.frozen import FrozenEstimator
 
 from skae import DenoisingAE, MLPClassifier
@@ -99,8 +97,7 @@ def _run(settings, seeds=(0, 1, 2), quick=False, n_labelled=1000, epochs=100):
         y_semi = np.full_like(y, -1)
         y_semi[labelled] = y[labelled]
         for name, (hidden, ae_params, solver) in settings.items():
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
+            with _common.quiet():
                 ae, ae_s = _timed(autoencoder(hidden, ae_params, seed).fit, X)
                 scratch, scratch_s = _timed(
                     classifier(hidden, solver, epochs, seed).fit,
