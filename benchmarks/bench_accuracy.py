@@ -134,16 +134,9 @@ def run(args):
     base = results["skae"]["median_s"]
     for row in results.values():
         row["ratio_to_skae"] = row["median_s"] / base
-    report = {
-        "machine": _common.machine(),
-        "settings": {
-            "quick": quick,
-            "repeats": repeats,
-            "skae": dict(SKAE_PARAMS, phases=phases),
-            "sklearn": dict(SKLEARN_PARAMS, max_epochs=max_epochs),
-        },
-        "results": results,
-    }
+    settings = {"skae": dict(SKAE_PARAMS, phases=phases)}
+    settings["sklearn"] = dict(SKLEARN_PARAMS, max_epochs=max_epochs)
+    report = _common.report(args, settings, results=results)
     if curve:
         report["skae_curve"] = skae_curve(X, y, X_test, y_test, phases)
     return report

@@ -115,11 +115,7 @@ def run(args):
             "evaluations": nfev if nfev["float32"][0] is not None else None,
             "loads": loads,
         }
-    return {
-        "machine": _common.machine(),
-        "settings": {"quick": args.quick, "repeats": args.repeats},
-        "results": results,
-    }
+    return _common.report(args, results=results)
 
 
 def show(report):

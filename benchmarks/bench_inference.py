@@ -103,16 +103,8 @@ def run(args):
         results[case] = _common.compare(
             _common.alternate(fns, args.repeats, number=calls), BARE
         )
-    return {
-        "machine": _common.machine(),
-        "settings": {
-            "quick": args.quick,
-            "repeats": args.repeats,
-            "rows": n_rows,
-            "calls_per_latency_repeat": args.number,
-        },
-        "results": results,
-    }
+    settings = {"rows": n_rows, "calls_per_latency_repeat": args.number}
+    return _common.report(args, settings, results=results)
 
 
 def show(report):

@@ -82,11 +82,7 @@ def run(args):
             "per_unit_ratio_largest_to_smallest": (medians[-1] / sizes[-1])
             / (medians[0] / sizes[0]),
         }
-    return {
-        "machine": _common.machine(),
-        "settings": {"quick": quick, "repeats": repeats, "epochs": epochs},
-        "results": results,
-    }
+    return _common.report(args, {"epochs": epochs}, results=results)
 
 
 def print_table(report, out=sys.stdout):
