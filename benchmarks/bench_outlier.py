@@ -165,42 +165,29 @@ def _report(rows, quick, digits, n_train):
     }
 
 
-def table(report):
-    """The markdown table, with how far skae's default is from each goal."""
-    results = report["results"]
-    default = results["skae default"]
-    best_other = max(
-        (row["mean_auc"], name)
-        for name, row in results.items()
-        if name != "skae default"
-    )
-    lines = [
-        "| detector | mean ROC AUC | mean AP | fit time, all digits (s) "
-        "| score time (s) | AUC per digit |",
-        "|---|---|---|---|---|---|",
-    ]
-    for name, row in results.items():
-        per_digit = " ".join(f"{auc:.3f}" for auc in row["auc"])
-        lines.append(
-            f"| {name} | {row['mean_auc']:.4f} | {row['mean_ap']:.4f} "
-            f"| {row['total_fit_s']:.1f} | {row['total_score_s']:.1f} "
-            f"| {per_digit} |"
-        )
-    gap = default["mean_auc"] - best_other[0]
-    lines.append("")
-    lines.append(
-        f"skae default against the best other mean AUC ({best_other[1]}): {gap:+.4f}."
-    )
-    if "PyOD AutoEncoder" in results:
-        ratio = default["total_fit_s"] / results["PyOD AutoEncoder"]["total_fit_s"]
-        lines.append(f"skae default's fit time / PyOD AutoEncoder's: {ratio:.2f}.")
-    return "\n".join(lines)
-
-
 def show(report):
+    """The markdown table, with how far skae's default is from each goal."""
     print(f"settings {report['settings']}")
     print(f"machine {report['machine']}")
-    print(table(report))
+    results = report["results"]
+    columns = ["detector", "mean ROC AUC", "mean AP", "fit time, all digits (s)"]
+    _common.table(
+        [*columns, "score time (s)", "AUC per digit"],
+        [
+            [name, f"{row['mean_auc']:.4f}", f"{row['mean_ap']:.4f}"]
+            + [f"{row['total_fit_s']:.1f}", f"{row['total_score_s']:.1f}"]
+            + [" ".join(f"{auc:.3f}" for auc in row["auc"])]
+            for name, row in results.items()
+        ],
+    )
+    default = results["skae default"]
+    others = [(r["mean_auc"], n) for n, r in results.items() if n != "skae default"]
+    best, name = max(others)
+    gap = default["mean_auc"] - best
+    print(f"\nskae default against the best other mean AUC ({name}): {gap:+.4f}.")
+    if "PyOD AutoEncoder" in results:
+        ratio = default["total_fit_s"] / results["PyOD AutoEncoder"]["total_fit_s"]
+        print(f"skae default's fit time / PyOD AutoEncoder's: {ratio:.2f}.")
 
 
 if __name__ == "__main__":
