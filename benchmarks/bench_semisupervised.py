@@ -135,18 +135,15 @@ def _run(settings, seeds=(0, 1, 2), quick=False, n_labelled=1000, epochs=100):
 
 def print_report(report):
     print(f"settings {report['settings']}")
-    print(
-        "| setting | seed | from scratch | pretrained | gain | autoencoder fit s "
-        "| fine-tune s |"
-    )
-    print("|---|---|---|---|---|---|---|")
-    for r in report["rows"]:
-        gain = r["pretrained_accuracy"] - r["scratch_accuracy"]
-        print(
-            f"| {r['setting']} | {r['seed']} | {r['scratch_accuracy']:.4f} "
-            f"| {r['pretrained_accuracy']:.4f} | {gain:+.4f} "
-            f"| {r['autoencoder_s']:.1f} | {r['fine_tune_s']:.1f} |"
-        )
+    columns = ["setting", "seed", "from scratch", "pretrained", "gain"]
+    rows = [
+        [r["setting"], r["seed"], f"{r['scratch_accuracy']:.4f}"]
+        + [f"{r['pretrained_accuracy']:.4f}"]
+        + [f"{r['pretrained_accuracy'] - r['scratch_accuracy']:+.4f}"]
+        + [f"{r['autoencoder_s']:.1f}", f"{r['fine_tune_s']:.1f}"]
+        for r in report["rows"]
+    ]
+    _common.table([*columns, "autoencoder fit s", "fine-tune s"], rows)
     for name in dict.fromkeys(r["setting"] for r in report["rows"]):
         rows = [r for r in report["rows"] if r["setting"] == name]
         for key in ("scratch_accuracy", "pretrained_accuracy"):
