@@ -16,7 +16,6 @@ with one of its prefixes. The protocol and results: docs/benchmarks.md,
     python benchmarks/bench_outlier.py --digits 2,8 --only PCA,Local
 """
 
-import json
 import statistics
 import sys
 import time
@@ -141,10 +140,8 @@ def run(quick=False, digits=range(10), json_path=None, only=None):
             )
         done.append(digit)
         report = _report(rows, quick, done, len(X))
-        if json_path:
-            # After every digit, so that an interrupted run keeps what it measured.
-            with open(json_path, "w") as f:
-                json.dump(report, f, indent=2)
+        # After every digit, so that an interrupted run keeps what it measured.
+        _common.write_json(report, json_path)
     return report
 
 
