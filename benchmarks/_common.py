@@ -12,6 +12,7 @@ an option given as ``(quick, full)`` defaults to one or the other.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -106,10 +107,17 @@ def params(estimator, names):
     return {k: v for k, v in estimator.get_params().items() if k in names}
 
 
-def quiet_fit(estimator, *data):
-    """``estimator.fit(*data)``, silent about a fixed epoch budget running out."""
+@contextlib.contextmanager
+def quiet():
+    """Silence ConvergenceWarning: a fixed epoch budget running out is expected."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
+def quiet_fit(estimator, *data):
+    """``estimator.fit(*data)``, silent about a fixed epoch budget running out."""
+    with quiet():
         return estimator.fit(*data)
 
 

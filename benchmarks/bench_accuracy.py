@@ -15,10 +15,8 @@ epoch. The protocol and results: docs/benchmarks.md, "Time to a test accuracy".
 import statistics
 import sys
 import time
-import warnings
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier as SklearnMLP
 
 from skae import MLPClassifier
@@ -46,8 +44,7 @@ SKLEARN_PARAMS = {"hidden_layer_sizes": (300,), "batch_size": 100, "random_state
 def run_skae(X, y, X_test, y_test, phases):
     clf = MLPClassifier(**SKAE_PARAMS)
     start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    with _common.quiet():
         for i, (rate, epochs) in enumerate(phases):
             clf.set_params(learning_rate_init=rate, max_iter=epochs, warm_start=i > 0)
             clf.fit(X, y)
@@ -84,8 +81,7 @@ def run_sklearn(X, y, X_test, y_test, max_epochs):
     clf = SklearnMLP(**SKLEARN_PARAMS, warm_start=True, max_iter=1)
     seconds, curve = 0.0, []
     best_loss, no_improvement, converged = np.inf, 0, False
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    with _common.quiet():
         for epoch in range(1, max_epochs + 1):
             start = time.perf_counter()
             clf.fit(X, y)
@@ -138,16 +134,9 @@ def run(args):
     base = results["skae"]["median_s"]
     for row in results.values():
         row["ratio_to_skae"] = row["median_s"] / base
-    report = {
-        "machine": _common.machine(),
-        "settings": {
-            "quick": quick,
-            "repeats": repeats,
-            "skae": dict(SKAE_PARAMS, phases=phases),
-            "sklearn": dict(SKLEARN_PARAMS, max_epochs=max_epochs),
-        },
-        "results": results,
-    }
+    settings = {"skae": dict(SKAE_PARAMS, phases=phases)}
+    settings["sklearn"] = dict(SKLEARN_PARAMS, max_epochs=max_epochs)
+    report = _common.report(args, settings, results=results)
     if curve:
         report["skae_curve"] = skae_curve(X, y, X_test, y_test, phases)
     return report

@@ -123,16 +123,7 @@ def run(args):
             }
             for name, runs in rows.items()
         }
-    return {
-        "machine": _common.machine(),
-        "settings": {
-            "quick": args.quick,
-            "repeats": args.repeats,
-            "data": args.data,
-            "warm": args.warm,
-        },
-        "rounds": rounds,
-    }
+    return _common.report(args, {"data": args.data, "warm": args.warm}, rounds=rounds)
 
 
 def show(report):

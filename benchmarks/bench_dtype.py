@@ -22,14 +22,12 @@ time per function evaluation. Run with ``OMP_NUM_THREADS=1`` for one thread::
 import statistics
 import sys
 import time
-import warnings
 
 import _common
 import numpy as np
 import scipy.optimize
 from _mnist import load, mnist_path
 from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
 
 from skae import MLPClassifier
 
@@ -87,8 +85,7 @@ def timed_fit(make, dtype, X, y):
     est = make(dtype)
     scipy.optimize.minimize = counting
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
+        with _common.quiet():
             start = time.perf_counter()
             est.fit(X, y)
             seconds = time.perf_counter() - start
@@ -118,11 +115,7 @@ def run(args):
             "evaluations": nfev if nfev["float32"][0] is not None else None,
             "loads": loads,
         }
-    return {
-        "machine": _common.machine(),
-        "settings": {"quick": args.quick, "repeats": args.repeats},
-        "results": results,
-    }
+    return _common.report(args, results=results)
 
 
 def show(report):

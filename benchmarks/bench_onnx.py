@@ -13,13 +13,11 @@ checked against skae's first. The protocol and results: docs/benchmarks.md,
 """
 
 import sys
-import warnings
 
 import numpy as np
 import onnxruntime as ort
 import torch
 from sklearn.base import is_classifier
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -38,8 +36,7 @@ ONNX = "ONNX Runtime"
 def fit_models(X, y):
     """``{name: (fitted model, skae's method, ONNX output name)}``."""
     X, y = X[:2_000], y[:2_000]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    with _common.quiet():
         mlp = MLPClassifier((300,), dropout=0.25, max_iter=1, random_state=0)
         dae = DenoisingAE(
             **_common.SEED_DAE,

@@ -16,16 +16,13 @@ with one of its prefixes. The protocol and results: docs/benchmarks.md,
     python benchmarks/bench_outlier.py --digits 2,8 --only PCA,Local
 """
 
-import json
 import statistics
 import sys
 import time
-import warnings
 
 import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.ensemble import IsolationForest
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.neighbors import LocalOutlierFactor
 
@@ -117,8 +114,7 @@ def run(quick=False, digits=range(10), json_path=None, only=None):
     rows = {name: {"auc": [], "ap": [], "fit_s": [], "score_s": []} for name in names}
     # Warm-up: the first fit of a library pays its lazy initialisation.
     for name in names:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
+        with _common.quiet():
             builders[name]().fit(X[:200]).score_samples(X_test[:10])
     done = []
     for i, digit in enumerate(digits):
@@ -127,9 +123,7 @@ def run(quick=False, digits=range(10), json_path=None, only=None):
         for name in names[i % len(names) :] + names[: i % len(names)]:
             detector = builders[name]()
             start = time.perf_counter()
-            with warnings.catch_warnings():
-                # Fixed epochs: that max_iter runs out is expected.
-                warnings.simplefilter("ignore", ConvergenceWarning)
+            with _common.quiet():
                 detector.fit(X_normal)
             fitted = time.perf_counter()
             score = detector.score_samples(X_test)
@@ -146,10 +140,8 @@ def run(quick=False, digits=range(10), json_path=None, only=None):
             )
         done.append(digit)
         report = _report(rows, quick, done, len(X))
-        if json_path:
-            # After every digit, so that an interrupted run keeps what it measured.
-            with open(json_path, "w") as f:
-                json.dump(report, f, indent=2)
+        # After every digit, so that an interrupted run keeps what it measured.
+        _common.write_json(report, json_path)
     return report
 
 
@@ -170,42 +162,29 @@ def _report(rows, quick, digits, n_train):
     }
 
 
-def table(report):
-    """The markdown table, with how far skae's default is from each goal."""
-    results = report["results"]
-    default = results["skae default"]
-    best_other = max(
-        (row["mean_auc"], name)
-        for name, row in results.items()
-        if name != "skae default"
-    )
-    lines = [
-        "| detector | mean ROC AUC | mean AP | fit time, all digits (s) "
-        "| score time (s) | AUC per digit |",
-        "|---|---|---|---|---|---|",
-    ]
-    for name, row in results.items():
-        per_digit = " ".join(f"{auc:.3f}" for auc in row["auc"])
-        lines.append(
-            f"| {name} | {row['mean_auc']:.4f} | {row['mean_ap']:.4f} "
-            f"| {row['total_fit_s']:.1f} | {row['total_score_s']:.1f} "
-            f"| {per_digit} |"
-        )
-    gap = default["mean_auc"] - best_other[0]
-    lines.append("")
-    lines.append(
-        f"skae default against the best other mean AUC ({best_other[1]}): {gap:+.4f}."
-    )
-    if "PyOD AutoEncoder" in results:
-        ratio = default["total_fit_s"] / results["PyOD AutoEncoder"]["total_fit_s"]
-        lines.append(f"skae default's fit time / PyOD AutoEncoder's: {ratio:.2f}.")
-    return "\n".join(lines)
-
-
 def show(report):
+    """The markdown table, with how far skae's default is from each goal."""
     print(f"settings {report['settings']}")
     print(f"machine {report['machine']}")
-    print(table(report))
+    results = report["results"]
+    columns = ["detector", "mean ROC AUC", "mean AP", "fit time, all digits (s)"]
+    _common.table(
+        [*columns, "score time (s)", "AUC per digit"],
+        [
+            [name, f"{row['mean_auc']:.4f}", f"{row['mean_ap']:.4f}"]
+            + [f"{row['total_fit_s']:.1f}", f"{row['total_score_s']:.1f}"]
+            + [" ".join(f"{auc:.3f}" for auc in row["auc"])]
+            for name, row in results.items()
+        ],
+    )
+    default = results["skae default"]
+    others = [(r["mean_auc"], n) for n, r in results.items() if n != "skae default"]
+    best, name = max(others)
+    gap = default["mean_auc"] - best
+    print(f"\nskae default against the best other mean AUC ({name}): {gap:+.4f}.")
+    if "PyOD AutoEncoder" in results:
+        ratio = default["total_fit_s"] / results["PyOD AutoEncoder"]["total_fit_s"]
+        print(f"skae default's fit time / PyOD AutoEncoder's: {ratio:.2f}.")
 
 
 if __name__ == "__main__":

@@ -28,11 +28,9 @@ import math
 import statistics
 import sys
 import time
-import warnings
 
 import numpy as np
 from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
@@ -116,35 +114,24 @@ def run(datasets, classes, quick=False):
     }
 
 
-def table(report):
-    lines = []
-    for name, result in report["results"].items():
-        lines += [
-            f"{name} (normal classes {result['classes']}): mean ROC AUC",
-            "",
-            "| labelled anomalies (gamma) | unsupervised | semi-supervised "
-            "| supervised (LogisticRegression) | semi - unsupervised |",
-            "|---|---|---|---|---|",
-        ]
-        auc = result["auc"]
-        for gamma in report["settings"]["gammas"]:
-            mean = {
-                c: statistics.mean(auc[f"{c} {gamma}"])
-                for c in ("unsupervised", "semi-supervised", "supervised")
-            }
-            lines.append(
-                f"| {gamma:.0%} | {mean['unsupervised']:.4f} "
-                f"| {mean['semi-supervised']:.4f} | {mean['supervised']:.4f} "
-                f"| {mean['semi-supervised'] - mean['unsupervised']:+.4f} |"
-            )
-        lines.append("")
-    return "\n".join(lines)
-
-
 def show(report):
     print(f"settings {report['settings']}")
     print(f"machine {report['machine']}")
-    print(table(report))
+    columns = ["labelled anomalies (gamma)", "unsupervised", "semi-supervised"]
+    columns += ["supervised (LogisticRegression)", "semi - unsupervised"]
+    contenders = ("unsupervised", "semi-supervised", "supervised")
+    for name, result in report["results"].items():
+        print(f"{name} (normal classes {result['classes']}): mean ROC AUC\n")
+        rows = []
+        for gamma in report["settings"]["gammas"]:
+            mean = {
+                c: statistics.mean(result["auc"][f"{c} {gamma}"]) for c in contenders
+            }
+            gain = mean["semi-supervised"] - mean["unsupervised"]
+            rows.append([f"{gamma:.0%}", *(f"{mean[c]:.4f}" for c in contenders)])
+            rows[-1].append(f"{gain:+.4f}")
+        _common.table(columns, rows)
+        print()
 
 
 def _run(args):
@@ -156,9 +143,7 @@ def _run(args):
     elif not args.quick:
         datasets["MNIST"] = mnist
         classes["MNIST"] = [0, 1, 2]
-    with warnings.catch_warnings():
-        # Fixed epochs: that max_iter runs out is expected.
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    with _common.quiet():
         return run(datasets, classes, args.quick)
 
 

@@ -28,7 +28,6 @@ import numpy as np
 from scipy.stats import rankdata
 from sklearn.decomposition import PCA
 from sklearn.ensemble import IsolationForest
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.model_selection import train_test_split
 from sklearn.neighbors import LocalOutlierFactor
@@ -218,10 +217,9 @@ def run(args):
         names = names if args.tables else ["hr_attrition"]
         seeds, args.max_rows = [0], 600
     results = []
-    with warnings.catch_warnings():
-        # Fixed epochs run out; categories unseen in the training split are
-        # ignored by the one-hot encoder, as asked.
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    with _common.quiet():
+        # Categories unseen in the training split are ignored by the one-hot
+        # encoder, as asked.
         warnings.filterwarnings("ignore", "Found unknown categories")
         for name in names:
             for seed in seeds:

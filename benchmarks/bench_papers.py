@@ -29,11 +29,9 @@ import os
 import pickle
 import sys
 import time
-import warnings
 
 import numpy as np
 from sklearn.decomposition import PCA
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.frozen import FrozenEstimator
 
 from skae import Autoencoder, DenoisingAE, MLPClassifier, VariationalAE
@@ -58,8 +56,7 @@ def train(model, fit, rate, score, epochs, every=1, budget=math.inf, label=()):
     that the last epoch's duration says would end past ``budget`` seconds.
     """
     seconds, cpu, last, curve = 0.0, 0.0, 0.0, []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    with _common.quiet():
         for epoch in range(1, epochs + 1):
             if epoch > 1 and seconds + last > budget:
                 break
@@ -392,8 +389,7 @@ def semi_seed(data, seed, recipe, args, per_class=100):
     clf = semi.classifier(HIDDEN, semi.SGD, warm_up, seed, FrozenEstimator(ae))
     lr = semi.SGD["learning_rate_init"]
     curve, seconds = [], 0.0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    with _common.quiet():
         start = time.perf_counter()
         clf.fit(X[labelled], y[labelled])
         seconds += time.perf_counter() - start

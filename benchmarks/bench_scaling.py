@@ -19,10 +19,8 @@ line through zero; below 1 when a fixed cost is spread over more work).
 import statistics
 import sys
 import time
-import warnings
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 
 from skae import MLPClassifier
 
@@ -34,8 +32,7 @@ import _mnist  # noqa: E402
 def fit_seconds(X, y, width, epochs):
     clf = MLPClassifier((width,), batch_size=100, max_iter=epochs, random_state=0)
     start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    with _common.quiet():
         clf.fit(X, y)
     return time.perf_counter() - start
 
@@ -85,11 +82,7 @@ def run(args):
             "per_unit_ratio_largest_to_smallest": (medians[-1] / sizes[-1])
             / (medians[0] / sizes[0]),
         }
-    return {
-        "machine": _common.machine(),
-        "settings": {"quick": quick, "repeats": repeats, "epochs": epochs},
-        "results": results,
-    }
+    return _common.report(args, {"epochs": epochs}, results=results)
 
 
 def print_table(report, out=sys.stdout):

@@ -14,12 +14,10 @@ torch thread count each fit trained with (recorded inside the fits).
 import statistics
 import sys
 import time
-import warnings
 
 import joblib
 import torch
 from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, cross_validate
 from sklearn.pipeline import Pipeline
@@ -70,9 +68,8 @@ def run(setting, X, y, max_iter):
     with (
         joblib.parallel_config(backend=backend),
         threadpool_limits(limits=limit),
-        warnings.catch_warnings(),
+        _common.quiet(),
     ):
-        warnings.simplefilter("ignore", ConvergenceWarning)
         start = time.perf_counter()
         search.fit(X, y)
         return time.perf_counter() - start
@@ -82,9 +79,8 @@ def probe_threads(backend, n_jobs, limit, X):
     with (
         joblib.parallel_config(backend=backend),
         threadpool_limits(limits=limit),
-        warnings.catch_warnings(),
+        _common.quiet(),
     ):
-        warnings.simplefilter("ignore", ConvergenceWarning)
         out = cross_validate(
             ThreadProbeAE(
                 8,

@@ -24,10 +24,8 @@ Settings:
 import statistics
 import sys
 import time
-import warnings
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.frozen import FrozenEstimator
 
 from skae import DenoisingAE, MLPClassifier
@@ -99,8 +97,7 @@ def _run(settings, seeds=(0, 1, 2), quick=False, n_labelled=1000, epochs=100):
         y_semi = np.full_like(y, -1)
         y_semi[labelled] = y[labelled]
         for name, (hidden, ae_params, solver) in settings.items():
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
+            with _common.quiet():
                 ae, ae_s = _timed(autoencoder(hidden, ae_params, seed).fit, X)
                 scratch, scratch_s = _timed(
                     classifier(hidden, solver, epochs, seed).fit,
@@ -138,18 +135,15 @@ def _run(settings, seeds=(0, 1, 2), quick=False, n_labelled=1000, epochs=100):
 
 def print_report(report):
     print(f"settings {report['settings']}")
-    print(
-        "| setting | seed | from scratch | pretrained | gain | autoencoder fit s "
-        "| fine-tune s |"
-    )
-    print("|---|---|---|---|---|---|---|")
-    for r in report["rows"]:
-        gain = r["pretrained_accuracy"] - r["scratch_accuracy"]
-        print(
-            f"| {r['setting']} | {r['seed']} | {r['scratch_accuracy']:.4f} "
-            f"| {r['pretrained_accuracy']:.4f} | {gain:+.4f} "
-            f"| {r['autoencoder_s']:.1f} | {r['fine_tune_s']:.1f} |"
-        )
+    columns = ["setting", "seed", "from scratch", "pretrained", "gain"]
+    rows = [
+        [r["setting"], r["seed"], f"{r['scratch_accuracy']:.4f}"]
+        + [f"{r['pretrained_accuracy']:.4f}"]
+        + [f"{r['pretrained_accuracy'] - r['scratch_accuracy']:+.4f}"]
+        + [f"{r['autoencoder_s']:.1f}", f"{r['fine_tune_s']:.1f}"]
+        for r in report["rows"]
+    ]
+    _common.table([*columns, "autoencoder fit s", "fine-tune s"], rows)
     for name in dict.fromkeys(r["setting"] for r in report["rows"]):
         rows = [r for r in report["rows"] if r["setting"] == name]
         for key in ("scratch_accuracy", "pretrained_accuracy"):

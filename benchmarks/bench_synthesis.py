@@ -54,12 +54,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 
 import numpy as np
 import pandas as pd
 from scipy.stats import ks_2samp
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
@@ -139,8 +137,7 @@ def fit_skae(train, args, settings):
     for seed in range(args.fit_seeds):
         vae = VariationalAE(**NETWORK, **settings, random_state=seed)
         start = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
+        with _common.quiet():
             vae.fit(train)
         times.append(time.perf_counter() - start)
         draws += [

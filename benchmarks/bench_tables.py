@@ -48,59 +48,25 @@ import _common  # noqa: E402
 import _tables  # noqa: E402
 
 TIE = 0.001
-FITTED = {}  # Append's autoencoders, by parameters and training rows
 
 
 class Append(TransformerMixin, BaseEstimator):
-    """The frame with numeric columns appended: noise, PCA or autoencoder output
-    (the kinds are ``screen_hgb_codes.py``'s; this benchmark appends ``codes``)."""
+    """The frame with the codes of ``DenoisingAE(n_components=n, **params)``
+    appended as numeric columns (the removed screen ``screen_hgb_codes.py``
+    appended other things too; the development notes run it at be792b0)."""
 
-    def __init__(self, append="codes", n=8, params=None, seed=0):
-        self.append = append
+    def __init__(self, n=8, params=None, seed=0):
         self.n = n
         self.params = params
         self.seed = seed
 
     def fit(self, X, y=None):
-        if self.append == "noise":
-            return self
-        if self.append == "pca":
-            self.model_ = make_pipeline(
-                _tables.one_hot(X), PCA(self.n, random_state=self.seed)
-            ).fit(self._objects(X))
-            return self
         params = {"random_state": self.seed, "n_components": self.n}
-        params = {**params, **(self.params or {})}
-        # Variants that differ only in what they append share one fit.
-        key = (json.dumps(params, sort_keys=True), tuple(X.columns))
-        key += (hash(X.index.to_numpy().tobytes()),)
-        if key not in FITTED:
-            FITTED[key] = DenoisingAE(**params).fit(X)
-        self.model_ = FITTED[key]
+        self.model_ = DenoisingAE(**{**params, **(self.params or {})}).fit(X)
         return self
 
-    @staticmethod
-    def _objects(X):
-        cats = _tables.categorical_columns(X)
-        return X.astype({c: object for c in cats})
-
     def transform(self, X):
-        if self.append == "noise":
-            # A generator seeded by the rows' count and index: the same rows get
-            # the same noise, training and test rows different noise.
-            rng = np.random.default_rng([self.seed, len(X), int(X.index[0])])
-            Z = rng.standard_normal((len(X), self.n))
-        elif self.append == "pca":
-            Z = self.model_.transform(self._objects(X))
-        else:
-            parts = []
-            if "codes" in self.append:
-                parts.append(np.asarray(self.model_.transform(X), dtype=float))
-            if "errors" in self.append:
-                parts.append(self.model_.score_samples_per_feature(X))
-            if self.append == "score":
-                parts.append(self.model_.score_samples(X)[:, None])
-            Z = np.hstack(parts)
+        Z = np.asarray(self.model_.transform(X), dtype=float)
         names = [f"extra{i}" for i in range(Z.shape[1])]
         return pd.concat([X, pd.DataFrame(Z, index=X.index, columns=names)], axis=1)
 
@@ -141,9 +107,7 @@ def contenders(section, X, k, params):
         }
     return {
         "hgb": lambda seed: _tables.hgb(),
-        "hgb+dae8": lambda seed: make_pipeline(
-            Append("codes", 8, params, seed), _tables.hgb()
-        ),
+        "hgb+dae8": lambda seed: make_pipeline(Append(8, params, seed), _tables.hgb()),
     }
 
 
@@ -158,7 +122,6 @@ def run(args):
     for name in names:
         start = time.perf_counter()
         X, y = _tables.load_table(name, 1500 if args.quick else args.max_rows)
-        FITTED.clear()  # one table at a time: bounded memory
         for section in sections:
             frame = X if section == "lr" else as_categories(X)
             for k in ks if section == "lr" else (8,):

@@ -246,12 +246,10 @@ def run(args):
                 )
     # Measured before and after the cases; the faster of the two is the limit.
     rates = {k: max(v, rates[k]) for k, v in matmul_rates().items()}
-    return {
-        "machine": _common.machine(),
-        "settings": {"quick": quick, "repeats": repeats, "epochs": epochs},
-        "matmul_gflops": {k: v / 1e9 for k, v in rates.items()},
-        "results": results,
-    }
+    gflops = {k: v / 1e9 for k, v in rates.items()}
+    return _common.report(
+        args, {"epochs": epochs}, matmul_gflops=gflops, results=results
+    )
 
 
 def print_table(report, out=sys.stdout):
