@@ -505,9 +505,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 f"the previous call to fit. Previously got {self.classes_}, `y` has "
                 f"{np.unique(y)}"
             )
-        unseen = np.setdiff1d(y, self.classes_)
-        if unseen.size:
-            raise ValueError(f"`y` has classes not in `self.classes_`: {unseen}.")
+        if np.setdiff1d(y, self.classes_).size:
+            # scikit-learn's MLP words it so.
+            raise ValueError(
+                "`y` has classes not in `self.classes_`. `self.classes_` has "
+                f"{self.classes_}. 'y' has {np.unique(y)}."
+            )
         if reset:
             self._multilabel_ = False
             self._set_outputs(len(self.classes_))
