@@ -106,7 +106,9 @@ class LearningRateSchedule(TrainingListener):
         """Return whether training stops after ``message`` (no improvement)."""
         est = self.est
         adaptive = getattr(est, "learning_rate", None) == "adaptive"
-        if adaptive and self.lr / 5 > 1e-6:
+        # scikit-learn's SGDOptimizer.trigger_stopping: the rate that just ran
+        # decides, so that the last division may take it below 1e-6 once.
+        if adaptive and self.lr > 1e-6:
             self.state["lr_scale"] /= 5
             if est.verbose:
                 log_message(
@@ -114,7 +116,8 @@ class LearningRateSchedule(TrainingListener):
                 )
             return False
         if est.verbose:
-            log_message(loop.net, f"{message} Stopping.")
+            too_small = " Learning rate too small." if adaptive else ""
+            log_message(loop.net, f"{message}{too_small} Stopping.")
         return True
 
 
