@@ -137,6 +137,10 @@ class ValidationScoring(TrainingListener):
 
     def on_epoch_end(self, loop):
         net = loop.net
+        if not _finite_epoch(loop):
+            # Diverged: DivergenceCheck says so once the epoch's loss is recorded;
+            # scoring would fail first, on the held-out predictions' NaN.
+            return
         scores = [
             row["valid_score"] for row in net.history[:-1] if "valid_score" in row
         ]
@@ -155,6 +159,14 @@ class ValidationScoring(TrainingListener):
 
     def on_fit_end(self, loop):
         self.scorer = self.loss = None
+
+
+def _finite_epoch(loop):
+    """Whether the epoch's weights and batch losses (if kept) are finite."""
+    losses = loop.batch_losses
+    if losses and not torch.isfinite(torch.stack(losses)).all():
+        return False
+    return all(torch.isfinite(p).all() for p in loop.net.module_.parameters())
 
 
 class SkorchCallbacks(TrainingListener):

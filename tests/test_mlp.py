@@ -357,6 +357,21 @@ def test_mlp_partial_fit_equals_fit_in_float32(small):
     np.testing.assert_allclose(stepped.predict(X), fitted.predict(X), atol=1e-5)
 
 
+def test_mlp_regressor_diverging_with_early_stopping_says_so():
+    # The held-out R² of NaN predictions was scored first: "Input contains NaN".
+    X, y = make_regression(200, 5, random_state=0)
+    reg = MLPRegressor(
+        hidden_layer_sizes=(5,),
+        solver="sgd",
+        learning_rate_init=10.0,
+        early_stopping=True,
+        max_iter=20,
+        random_state=0,
+    )
+    with pytest.raises(FloatingPointError, match=r"diverged at epoch \d+"):
+        reg.fit(X * 1e3, y * 1e6)
+
+
 def test_mlp_learning_rate_schedules(small):
     X, y = small
     sgd = dict(solver="sgd", learning_rate_init=0.1, random_state=0)
