@@ -112,7 +112,7 @@ class LearningRateSchedule(TrainingListener):
             self.state["lr_scale"] /= 5
             if est.verbose:
                 log_message(
-                    loop.net, f"{message} Setting learning rate to {self.lr / 5:g}"
+                    loop.net, f"{message} Setting learning rate to {self.lr / 5:f}"
                 )
             return False
         if est.verbose:
@@ -331,7 +331,7 @@ class StoppingRule(TrainingListener):
         if state["no_improvement"] > est.n_iter_no_change:
             what = "Validation score" if self.early_stopping else "Training loss"
             message = (
-                f"{what} did not improve more than tol={est.tol} for "
+                f"{what} did not improve more than tol={est.tol:f} for "
                 f"{est.n_iter_no_change} consecutive epochs."
             )
             if self.schedule.trigger_stopping(loop, message):
