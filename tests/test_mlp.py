@@ -452,6 +452,17 @@ def test_mlp_multilabel_as_in_sklearn():
     np.testing.assert_array_equal(clf.classes_, np.arange(Y.shape[1]))
 
 
+def test_mlp_multilabel_takes_a_sparse_indicator_matrix():
+    # scikit-learn's MLP takes one; numpy failed on it ("setting an array
+    # element with a sequence").
+    X, Y = make_multilabel_classification(n_samples=60, n_classes=3, random_state=0)
+    kwargs = dict(hidden_layer_sizes=(5,), solver="lbfgs", max_iter=5, random_state=0)
+    dense = MLPClassifier(**kwargs).fit(X, Y)
+    sparse = MLPClassifier(**kwargs).fit(X, sp.csr_matrix(Y))
+    np.testing.assert_array_equal(sparse.predict(X), dense.predict(X))
+    np.testing.assert_array_equal(sparse.classes_, np.arange(3))
+
+
 # ------------------------------------------------ sample and class weights
 
 
