@@ -285,7 +285,7 @@ class _BaseAutoencoder(
             column holding its likeliest level), or an array for an array.
         """
         check_is_fitted(self)
-        X = check_array(X, dtype=FLOAT_DTYPES)
+        X = check_array(X, dtype=FLOAT_DTYPES, input_name="X")
         if X.shape[1] != self._n_features_out:
             raise ValueError(
                 f"X has {X.shape[1]} features, but {type(self).__name__}."

@@ -125,8 +125,9 @@ learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
       where ``t`` is the number of training samples seen so far (``t_``);
     - "adaptive": ``learning_rate_init`` until the stopping rule fires (no
       improvement of ``tol`` for ``n_iter_no_change`` epochs); then, instead of
-      stopping, the rate is divided by 5, and training stops only once it would
-      fall below 1e-6.""",
+      stopping, the rate is divided by 5, and training stops when the rule
+      fires with a rate of 1e-6 or less (so the last division may take it
+      below 1e-6 once, as in scikit-learn).""",
         "power_t": """\
 power_t : float, default=0.5
     The exponent of ``learning_rate="invscaling"``.""",

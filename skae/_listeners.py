@@ -106,15 +106,18 @@ class LearningRateSchedule(TrainingListener):
         """Return whether training stops after ``message`` (no improvement)."""
         est = self.est
         adaptive = getattr(est, "learning_rate", None) == "adaptive"
-        if adaptive and self.lr / 5 > 1e-6:
+        # scikit-learn's SGDOptimizer.trigger_stopping: the rate that just ran
+        # decides, so that the last division may take it below 1e-6 once.
+        if adaptive and self.lr > 1e-6:
             self.state["lr_scale"] /= 5
             if est.verbose:
                 log_message(
-                    loop.net, f"{message} Setting learning rate to {self.lr / 5:g}"
+                    loop.net, f"{message} Setting learning rate to {self.lr / 5:f}"
                 )
             return False
         if est.verbose:
-            log_message(loop.net, f"{message} Stopping.")
+            too_small = " Learning rate too small." if adaptive else ""
+            log_message(loop.net, f"{message}{too_small} Stopping.")
         return True
 
 
@@ -134,6 +137,10 @@ class ValidationScoring(TrainingListener):
 
     def on_epoch_end(self, loop):
         net = loop.net
+        if not _finite_epoch(loop):
+            # Diverged: DivergenceCheck says so once the epoch's loss is recorded;
+            # scoring would fail first, on the held-out predictions' NaN.
+            return
         scores = [
             row["valid_score"] for row in net.history[:-1] if "valid_score" in row
         ]
@@ -152,6 +159,14 @@ class ValidationScoring(TrainingListener):
 
     def on_fit_end(self, loop):
         self.scorer = self.loss = None
+
+
+def _finite_epoch(loop):
+    """Whether the epoch's weights and batch losses (if kept) are finite."""
+    losses = loop.batch_losses
+    if losses and not torch.isfinite(torch.stack(losses)).all():
+        return False
+    return all(torch.isfinite(p).all() for p in loop.net.module_.parameters())
 
 
 class SkorchCallbacks(TrainingListener):
@@ -316,7 +331,7 @@ class StoppingRule(TrainingListener):
         if state["no_improvement"] > est.n_iter_no_change:
             what = "Validation score" if self.early_stopping else "Training loss"
             message = (
-                f"{what} did not improve more than tol={est.tol} for "
+                f"{what} did not improve more than tol={est.tol:f} for "
                 f"{est.n_iter_no_change} consecutive epochs."
             )
             if self.schedule.trigger_stopping(loop, message):

@@ -3,6 +3,7 @@
 import numbers
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.base import (
     ClassifierMixin,
@@ -362,8 +363,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             Training data.
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Class labels of any type scikit-learn accepts, or a multilabel
-            indicator matrix. With an ``encoder``, ``-1`` marks an unlabelled
-            sample.
+            indicator matrix (dense or sparse; ``predict`` returns it dense).
+            With an ``encoder``, ``-1`` marks an unlabelled sample.
         sample_weight : array-like of shape (n_samples,), default=None
             Weights of the samples in the loss (and in the early-stopping score).
 
@@ -482,6 +483,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         multilabel = type_of_target(y).startswith("multilabel")
+        if sp.issparse(y):
+            # A sparse indicator matrix, as scikit-learn's MLP takes: its few
+            # labels a row are densified (predict returns a dense matrix).
+            y = y.toarray()
         if incremental:
             # Raises when classes differs from the first call's.
             _check_partial_fit_first_call(self, classes)
@@ -505,9 +510,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 f"the previous call to fit. Previously got {self.classes_}, `y` has "
                 f"{np.unique(y)}"
             )
-        unseen = np.setdiff1d(y, self.classes_)
-        if unseen.size:
-            raise ValueError(f"`y` has classes not in `self.classes_`: {unseen}.")
+        if np.setdiff1d(y, self.classes_).size:
+            # scikit-learn's MLP words it so.
+            raise ValueError(
+                "`y` has classes not in `self.classes_`. `self.classes_` has "
+                f"{self.classes_}. 'y' has {np.unique(y)}."
+            )
         if reset:
             self._multilabel_ = False
             self._set_outputs(len(self.classes_))

@@ -241,7 +241,10 @@ class AutoencoderOutlierDetector(
         the clone (also those of a Pipeline's steps), a RandomState instance
         draws one int for each. None leaves the clone's own ``random_state`` as
         it was set on ``estimator``. It also draws the held-out rows of
-        ``novelty=True``. The caller's global random state is never touched.
+        ``novelty=True``. An int or a RandomState instance leaves the caller's
+        global random state untouched; with None, a clone whose own
+        ``random_state`` is None (as the default ``estimator=None``'s is) draws
+        its seed from NumPy's global generator, as scikit-learn's estimators do.
 
     Attributes
     ----------
@@ -357,7 +360,9 @@ class AutoencoderOutlierDetector(
         y : array-like of shape (n_samples,), default=None
             Known labels, for semi-supervised training: 1 for a known anomaly, 0
             for a known normal row, -1 for an unknown row. None, or all -1, is
-            unsupervised training. See the Notes.
+            unsupervised training. These are not the labels that ``predict``
+            returns (+1 inlier, -1 outlier): a ``y`` that marks more than half
+            the samples as known anomalies is refused. See the Notes.
 
         Returns
         -------
@@ -549,6 +554,19 @@ class AutoencoderOutlierDetector(
                 f"for each sample, got the values {values.tolist()}."
             )
         y = y.astype(np.int64)
+        n_anomalies = int((y == _ANOMALY).sum())
+        if n_anomalies > len(y) / 2:
+            # Most likely scikit-learn's outlier labels (+1 inlier, -1 outlier,
+            # what predict returns), which read here as the inverse: trained on,
+            # they would teach the autoencoder not to reconstruct the normal rows.
+            raise ValueError(
+                f"y marks {n_anomalies} of the {len(y)} samples as known anomalies "
+                "(1), more than half; an outlier detector's training data is "
+                "mostly normal (contamination is at most 0.5). In fit's y, 1 is a "
+                "known anomaly, 0 a known normal row and -1 an unknown row, not "
+                "the +1 (inlier) and -1 (outlier) that predict returns. Pass "
+                "y=None to train unsupervised."
+            )
         return None if (y == _UNLABELLED).all() else y
 
     def _split(self, n_samples, labels):

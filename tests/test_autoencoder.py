@@ -80,6 +80,25 @@ def test_autoencoder_shapes(digits, hidden, k):
         ae.inverse_transform(X)
 
 
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Autoencoder(2, hidden_layer_sizes=(), max_iter=1, random_state=0),
+        lambda: VariationalAE(2, hidden_layer_sizes=(4,), max_iter=1, random_state=0),
+        lambda: ConvAE(channels=(2,), pool_sizes=1, max_iter=1, random_state=0),
+    ],
+    ids=["Autoencoder", "VariationalAE", "ConvAE"],
+)
+def test_autoencoder_inverse_transform_names_X_in_its_errors(make):
+    # PCA.inverse_transform's words: "Input X contains NaN."
+    X = np.random.RandomState(0).normal(size=(20, 4))
+    ae = make().fit(X)
+    Z = ae.transform(X[:2])
+    Z[0, 0] = np.nan
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        ae.inverse_transform(Z)
+
+
 def test_sparsity_penalty_shrinks_the_code(digits_std):
     X, _ = digits_std
     # A ReLU code: l1_code drives units to exactly zero.

@@ -14,6 +14,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import get_scorer
 from sklearn.model_selection import GridSearchCV, cross_validate, train_test_split
+from sklearn.neural_network import MLPClassifier as SklearnMLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from threadpoolctl import threadpool_info, threadpool_limits
@@ -116,7 +117,10 @@ def test_partial_fit_classes(split):
     clf.partial_fit(X_train[y_train < 5], y_train[y_train < 5], classes=np.arange(10))
     assert clf.classes_.tolist() == list(range(10))
     clf.partial_fit(X_train[y_train >= 5], y_train[y_train >= 5])
-    with pytest.raises(ValueError, match="classes not in `self.classes_`"):
+    # scikit-learn's MLP message, which names both sets of classes.
+    with pytest.raises(
+        ValueError, match=r"classes not in `self.classes_`. `self.classes_` has \[0 1"
+    ):
         clf.partial_fit(X_train, y_train + 10)
     assert len(clf.loss_curve_) == 2
 
@@ -353,6 +357,21 @@ def test_mlp_partial_fit_equals_fit_in_float32(small):
     np.testing.assert_allclose(stepped.predict(X), fitted.predict(X), atol=1e-5)
 
 
+def test_mlp_regressor_diverging_with_early_stopping_says_so():
+    # The held-out R² of NaN predictions was scored first: "Input contains NaN".
+    X, y = make_regression(200, 5, random_state=0)
+    reg = MLPRegressor(
+        hidden_layer_sizes=(5,),
+        solver="sgd",
+        learning_rate_init=10.0,
+        early_stopping=True,
+        max_iter=20,
+        random_state=0,
+    )
+    with pytest.raises(FloatingPointError, match=r"diverged at epoch \d+"):
+        reg.fit(X * 1e3, y * 1e6)
+
+
 def test_mlp_learning_rate_schedules(small):
     X, y = small
     sgd = dict(solver="sgd", learning_rate_init=0.1, random_state=0)
@@ -363,11 +382,15 @@ def test_mlp_learning_rate_schedules(small):
     # The second epoch ran at learning_rate_init / (t + 1) ** power_t, t = n_samples.
     lr = clf.net_.optimizer_.param_groups[0]["lr"]
     assert lr == pytest.approx(0.1 / (len(X) + 1) ** 0.25)
-    # "adaptive" divides by 5 instead of stopping, and stops below 1e-6.
-    clf = MLPClassifier((8,), learning_rate="adaptive", tol=1e3, max_iter=1000, **sgd)
-    clf.fit(X, y)
-    assert clf.n_iter_ < 1000
-    assert clf.net_.optimizer_.param_groups[0]["lr"] < 1e-5
+    # "adaptive" divides by 5 instead of stopping, and stops once the rule fires
+    # at a rate of 1e-6 or less. tol=1e3: every epoch after the first fails to
+    # improve, whatever the losses, so the epochs are scikit-learn's exactly:
+    # 1 + 11 * 9 (0.1 divided 8 times, to 2.56e-7, then a last firing).
+    kwargs = dict(learning_rate="adaptive", tol=1e3, max_iter=1000, **sgd)
+    clf = MLPClassifier((8,), **kwargs).fit(X[:100], y[:100])
+    reference = SklearnMLPClassifier((8,), **kwargs).fit(X[:100], y[:100])
+    assert clf.n_iter_ == reference.n_iter_ == 100
+    assert clf.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(0.1 / 5**8)
     # n_iter_no_change=inf never stops.
     clf = MLPClassifier((8,), tol=1e3, n_iter_no_change=np.inf, max_iter=15, **sgd)
     clf.fit(X, y)
@@ -427,6 +450,17 @@ def test_mlp_multilabel_as_in_sklearn():
     np.testing.assert_array_equal(clf.predict(X), proba > 0.5)
     np.testing.assert_allclose(clf.predict_log_proba(X), np.log(proba), rtol=1e-7)
     np.testing.assert_array_equal(clf.classes_, np.arange(Y.shape[1]))
+
+
+def test_mlp_multilabel_takes_a_sparse_indicator_matrix():
+    # scikit-learn's MLP takes one; numpy failed on it ("setting an array
+    # element with a sequence").
+    X, Y = make_multilabel_classification(n_samples=60, n_classes=3, random_state=0)
+    kwargs = dict(hidden_layer_sizes=(5,), solver="lbfgs", max_iter=5, random_state=0)
+    dense = MLPClassifier(**kwargs).fit(X, Y)
+    sparse = MLPClassifier(**kwargs).fit(X, sp.csr_matrix(Y))
+    np.testing.assert_array_equal(sparse.predict(X), dense.predict(X))
+    np.testing.assert_array_equal(sparse.classes_, np.arange(3))
 
 
 # ------------------------------------------------ sample and class weights

@@ -101,8 +101,11 @@ def test_outlier_detector_semi_supervised_refuses_other_estimators(blobs, estima
         (np.arange(100) % 3, r"y must hold 1 \(known anomaly\)"),
         (np.zeros(99), "inconsistent numbers of samples"),
         (np.full(100, 0.5), r"y must hold"),
+        # scikit-learn's outlier labels (+1 inlier, -1 outlier) would read as 95
+        # known anomalies: refused, not trained on inverted.
+        (np.r_[np.ones(95), -np.ones(5)], "95 of the 100 samples as known anomal"),
     ],
-    ids=["value-2", "length", "fraction"],
+    ids=["value-2", "length", "fraction", "predict-labels"],
 )
 def test_outlier_detector_validates_y(blobs, y, match):
     with pytest.raises(ValueError, match=match):

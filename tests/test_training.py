@@ -121,7 +121,12 @@ def test_adaptive_schedule_divides_by_five_until_it_is_tiny():
     assert state["t"] == 10
     schedule.on_epoch_begin(loop)
     assert optimizer.param_groups[0]["lr"] == pytest.approx(2e-6)
-    assert schedule.trigger_stopping(loop, "no improvement.")  # 4e-7 <= 1e-6
+    # As scikit-learn's SGDOptimizer: the rate that ran (2e-6) is above 1e-6,
+    # so it is divided once more; at 4e-7 the rule stops.
+    assert not schedule.trigger_stopping(loop, "no improvement.")
+    schedule.on_epoch_begin(loop)
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(4e-7)
+    assert schedule.trigger_stopping(loop, "no improvement.")
 
 
 def _net(small):

@@ -185,3 +185,32 @@ def test_verbose_line_format_in_process(capsys):
     assert _epoch_lines(out) == [1, 2]
     losses = [float(m) for m in re.findall(r"loss = (\S+),", out)]
     np.testing.assert_allclose(losses, est.loss_curve_, rtol=1e-7)
+
+
+@pytest.mark.parametrize("learning_rate", ["constant", "adaptive"])
+def test_verbose_stopping_lines_are_sklearns(capsys, learning_rate):
+    # tol=1e3: every epoch after the first fails to improve, whatever the losses.
+    from sklearn.neural_network import MLPClassifier as SklearnMLPClassifier
+
+    X = np.random.RandomState(0).uniform(size=(40, 4))
+    y = np.arange(40) % 2
+    kwargs = dict(
+        solver="sgd",
+        learning_rate=learning_rate,
+        learning_rate_init=0.1,
+        tol=1e3,
+        n_iter_no_change=1,
+        max_iter=100,
+        verbose=1,
+        random_state=0,
+    )
+    skae.MLPClassifier((3,), **kwargs).fit(X, y)
+    ours = capsys.readouterr().out
+    SklearnMLPClassifier((3,), **kwargs).fit(X, y)
+    theirs = capsys.readouterr().out
+
+    def stopping(text):
+        return [line for line in text.splitlines() if "did not improve" in line]
+
+    assert stopping(ours) == stopping(theirs)
+    assert stopping(ours)
