@@ -232,7 +232,9 @@ net_ : skorch.NeuralNet
     validation_loss_curve_ : list of float or None
         The training loss on the held-out data at each epoch with
         ``early_stopping`` (the L2 term included, as in ``loss_curve_``), else
-        None.
+        None. It is computed as predictions are, in evaluation mode: without a
+        ``DenoisingAE``'s corruption and consistency term, so it is not on the
+        same footing as ``loss_curve_`` for that estimator.
 
     n_features_in_ : int
         Number of features seen during fit.
