@@ -480,7 +480,9 @@ class _BaseAutoencoder(
     # --------------------------------------------------------------------- hooks
 
     def _validate_training_data(self, X, y, *, reset, incremental, classes):
-        table = self._validate_table(X, reset=reset, method="fit")
+        table = self._validate_table(
+            X, reset=reset, method="partial_fit" if incremental else "fit"
+        )
         if table is not None:
             self._table_criterion_spec(self._table_)  # checks the loss
             inputs, targets = table

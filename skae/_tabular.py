@@ -14,6 +14,8 @@ table with the original columns, dtypes and levels.
 DataFrames are read through narwhals (pandas and polars alike).
 """
 
+import numbers
+
 import narwhals.stable.v2 as nw
 import numpy as np
 from sklearn.utils._encode import _unique
@@ -64,8 +66,8 @@ def needs_layout(X, categorical_features):
         ):
             return True
         if any(not d.is_numeric() and not _is_categorical_dtype(d) for d in dtypes):
-            return False  # dates and the like: let validation say what is wrong
-        if any(s.is_null().any() for s in frame.iter_columns()):
+            return True  # dates and the like: fit_layout says what is wrong
+        if any(_missing_any(s) for s in frame.iter_columns()):
             return True
     else:
         X = np.asarray(X)
@@ -79,6 +81,11 @@ def needs_layout(X, categorical_features):
     return categorical_features not in ("from_dtype", None) and (
         np.asarray(categorical_features).size > 0
     )
+
+
+def _missing_any(s):
+    # polars keeps NaN apart from null; scikit-learn takes both as missing.
+    return bool(s.is_null().any()) or bool(s.dtype.is_float() and s.is_nan().any())
 
 
 def _categorical_mask(X, names, series, categorical_features):
@@ -107,11 +114,21 @@ def _values(s):
         else:
             missing = np.zeros(len(s), dtype=bool)
         return s, missing
-    return s.to_numpy(), np.asarray(s.is_null().to_numpy(), dtype=bool)
+    values = s.to_numpy()
+    missing = np.asarray(s.is_null().to_numpy(), dtype=bool)
+    if values.dtype.kind == "f":
+        # polars keeps NaN apart from null; scikit-learn takes both as missing.
+        missing = missing | np.isnan(values)
+    return values, missing
 
 
 def _is_missing(v):
-    return v is None or (isinstance(v, float) and np.isnan(v)) or str(v) == "<NA>"
+    """Whether ``v`` is a missing cell: None, a float NaN or pandas' NA."""
+    return (
+        v is None
+        or (isinstance(v, float | np.floating) and np.isnan(v))
+        or type(v).__name__ == "NAType"
+    )
 
 
 def _dtype_name(s):
@@ -143,20 +160,34 @@ def fit_layout(X, categorical_features):
                 "nothing to learn from it. Drop it before fitting."
             )
         observed = values[~missing]
-        column = {"name": None if names is None else str(names[j])}
+        column = {"name": None if names is None else _plain_name(names[j])}
         column["dtype"] = _dtype_name(s)
         if mask[j]:
             levels = _levels(s, observed, what)
             if len(levels) > MAX_CATEGORIES:
+                declared = not isinstance(s, np.ndarray) and s.dtype in (
+                    nw.Categorical,
+                    nw.Enum,
+                )
                 raise ValueError(
-                    f"{what} is categorical with {len(levels)} distinct values, more "
-                    f"than the {MAX_CATEGORIES} an autoencoder encodes (each level "
-                    "is one input and one output of the network); it looks like an "
-                    "identifier. Drop it, or encode it as numbers first (for "
-                    "example with sklearn.preprocessing.TargetEncoder)."
+                    f"{what} is categorical with {len(levels)} "
+                    f"{'categories in its dtype' if declared else 'distinct values'}"
+                    f", more than the {MAX_CATEGORIES} an autoencoder encodes (each "
+                    "level is one input and one output of the network); it looks "
+                    "like an identifier. Drop it, or encode it as numbers first "
+                    "(for example with sklearn.preprocessing.TargetEncoder)."
                 )
             column.update(kind="categorical", categories=levels)
         else:
+            if not isinstance(s, np.ndarray) and not (
+                s.dtype.is_numeric() or _is_categorical_dtype(s.dtype)
+            ):
+                raise ValueError(
+                    f"{what} has dtype {_dtype_name(s)}, which is neither numeric nor "
+                    "categorical: an autoencoder cannot encode it. Convert it to "
+                    "numbers first (for example a date to its year, or to days "
+                    "since a reference date), or drop it."
+                )
             numbers_ = _in_float32_range(_as_float(observed, what, "fit"), what)
             scale = float(np.std(numbers_))
             column.update(
@@ -175,6 +206,16 @@ def fit_layout(X, categorical_features):
         columns.append(column)
     backend = None if frame is None else str(frame.implementation)
     return {"columns": columns, "backend": backend}
+
+
+def _plain_name(name):
+    """Return a column name as plain data: an int stays an int, else a string.
+
+    pandas allows integer column names, which must come back as they were.
+    """
+    if isinstance(name, numbers.Integral) and not isinstance(name, bool):
+        return int(name)
+    return str(name)
 
 
 def _levels(s, observed, what):
@@ -285,11 +326,13 @@ def encode(layout, X, *, method="transform"):
         values, missing = _values(s)
         what = _name(names, j)
         if column["kind"] == "numeric":
-            if not isinstance(s, np.ndarray) and not (
-                s.dtype.is_numeric() or s.dtype == nw.Boolean
+            if (
+                not isinstance(s, np.ndarray)
+                and not (s.dtype.is_numeric() or s.dtype == nw.Boolean)
+                and _dtype_name(s) != column["dtype"]
             ):
                 raise ValueError(
-                    f"{what} was numeric in fit but has dtype {s.dtype} in "
+                    f"{what} was numeric in fit but has dtype {_dtype_name(s)} in "
                     f"{method}; pass the columns with the dtypes they had in fit."
                 )
             x = np.zeros(n_samples)
@@ -305,17 +348,10 @@ def encode(layout, X, *, method="transform"):
             targets[:, j] = z
             inputs[~missing, start] = z[~missing]
         else:
-            numeric = (
-                s.dtype.kind in "biuf"
-                if isinstance(s, np.ndarray)
-                else s.dtype.is_numeric()
-            )
-            if numeric and all(isinstance(v, str) for v in column["categories"]):
-                raise ValueError(
-                    f"{what} held text in fit but has dtype {s.dtype} in {method}; "
-                    "pass the columns with the dtypes they had in fit."
-                )
             codes = _category_codes(column["categories"], values, missing)
+            _check_level_types(
+                column["categories"], values[~missing & (codes < 0)], s, what, method
+            )
             missing = codes < 0
             targets[~missing, j] = codes[~missing]
             rows = np.flatnonzero(~missing)
@@ -332,6 +368,36 @@ def _category_codes(categories, values, missing):
     for i in np.flatnonzero(~missing):
         codes[i] = lookup.get(_key(values[i]), -1)
     return codes
+
+
+def _check_level_types(categories, unseen, s, what, method):
+    """Raise for a value unseen in fit of a type that no level of fit had.
+
+    An unseen level counts as missing, but a value of another type (an integer
+    where fit had booleans or text) means the column changed dtype: had it been
+    taken as missing, a whole column would be dropped silently.
+    """
+    known = {_type_family(v) for v in categories}
+    for v in unseen:
+        family = _type_family(v)
+        if family not in known:
+            raise ValueError(
+                f"{what} held {' and '.join(sorted(known))} in fit but has "
+                f"{family} (dtype {_dtype_name(s)}) in {method}; pass the columns "
+                "with the dtypes they had in fit."
+            )
+
+
+def _type_family(v):
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, bool):
+        return "booleans"
+    if isinstance(v, numbers.Number):
+        return "numbers"
+    if isinstance(v, str):
+        return "text"
+    return type(v).__name__
 
 
 def _key(v):
@@ -392,6 +458,10 @@ def assemble(layout, values, *, frame_like=True):
         for j, v in enumerate(values):
             table[:, j] = v
         return table
+    values = [
+        _fit_to_dtype(c["dtype"], v) if c["kind"] == "numeric" else v
+        for c, v in zip(columns, values, strict=True)
+    ]
     if layout["backend"] == "pandas":
         return _pandas_frame(columns, values)
     data = {c["name"]: list(v) for c, v in zip(columns, values, strict=True)}
@@ -403,11 +473,30 @@ def assemble(layout, values, *, frame_like=True):
             target = nw.Categorical() if dtype == "Categorical" else None
             casts.append(nw.col(c["name"]).cast(target or nw.Enum(c["categories"])))
         elif c["kind"] == "numeric" and hasattr(nw, dtype):
-            column = nw.col(c["name"])
-            if dtype.startswith(("Int", "UInt")):
-                column = column.round()
-            casts.append(column.cast(getattr(nw, dtype)))
+            casts.append(nw.col(c["name"]).cast(getattr(nw, dtype)))
     return frame.with_columns(*casts).to_native()
+
+
+def _fit_to_dtype(dtype, v):
+    """Return the numbers ``v`` as values that a column of ``dtype`` holds.
+
+    An integer column gets them rounded and clipped to its type's range (a
+    reconstruction of -0.7 in an uint8 column is 0, not a cast error or 255); a
+    boolean one gets those above one half as True.
+    """
+    name = dtype.lower().split("[")[0]
+    if name in ("bool", "boolean"):
+        return np.asarray(v, dtype=np.float64) > 0.5
+    if not name.startswith(("int", "uint")):
+        return v
+    try:
+        info = np.iinfo(name)
+    except (TypeError, ValueError):  # int128 and the like
+        return np.round(v)
+    low, high = float(info.min), float(info.max)
+    if high > info.max:  # 2**63 - 1 rounds up to 2**63 as a float
+        high = np.nextafter(high, 0.0)
+    return np.clip(np.round(v), low, high)
 
 
 def _pandas_frame(columns, values):
@@ -417,8 +506,6 @@ def _pandas_frame(columns, values):
     for column, v in zip(columns, values, strict=True):
         dtype = column["dtype"]
         if column["kind"] == "numeric":
-            if dtype.lower().startswith(("int", "uint")):
-                v = np.round(v)
             data[column["name"]] = pd.Series(v).astype(dtype)
         elif dtype == "category":
             data[column["name"]] = pd.Categorical(v, categories=column["categories"])

@@ -321,3 +321,115 @@ def test_autoencoder_table_polars_round_trip():
         rtol=1e-5,
         atol=1e-7,
     )
+
+
+# --------------------------------------------------------- edge cases of real tables
+
+
+def test_autoencoder_table_integer_column_names_come_back_as_integers():
+    df = _frame(missing=0.0)
+    df.columns = range(df.shape[1])
+    ae = Autoencoder(n_components=2, **FAST).fit(df)
+    back = ae.inverse_transform(ae.transform(df))
+    assert list(back.columns) == list(df.columns)
+    loaded = pickle.loads(pickle.dumps(ae))
+    assert list(loaded.inverse_transform(ae.transform(df)).columns) == list(range(6))
+
+
+def test_autoencoder_table_inverse_transform_fits_numbers_to_their_dtype():
+    # A reconstruction beyond an integer dtype's range is clipped to it (not a
+    # cast error, not wrapped around), and a bool taken as a number is True
+    # above one half (not wherever it is non-zero).
+    from skae import _tabular
+
+    df = pd.DataFrame(
+        {
+            "u8": np.array([0, 1, 2, 3], dtype=np.uint8),
+            "i8": np.array([120, 122, 125, 127], dtype=np.int8),
+            "U16": pd.array([0, 1, 2, None], dtype="UInt16"),
+            "flag": [True, False, True, False],
+        }
+    )
+    layout = _tabular.fit_layout(df, None)
+    # Standardised outputs: far below, then far above each column's values.
+    outputs = np.array([[-1e6] * 4, [1e6] * 4, [-0.2] * 4])
+    back = _tabular.decode(layout, outputs)
+    assert back.dtypes.to_dict() == df.dtypes.to_dict()
+    assert back["u8"].tolist()[:2] == [0, 255]
+    assert back["i8"].tolist()[:2] == [-128, 127]
+    assert back["U16"].tolist()[:2] == [0, 65535]
+    assert back["flag"].tolist() == [False, True, False]
+
+
+def test_autoencoder_table_polars_small_integers_are_clipped():
+    pl = pytest.importorskip("polars")
+    from skae import _tabular
+
+    df = pl.DataFrame(
+        {"i8": pl.Series([120, 127, 125], dtype=pl.Int8), "s": list("aba")}
+    )
+    layout = _tabular.fit_layout(df, "from_dtype")
+    back = _tabular.decode(layout, np.array([[1e4, 1.0, 0.0], [-1e4, 0.0, 1.0]]))
+    assert back.schema == df.schema
+    assert back["i8"].to_list() == [127, -128]
+
+
+def test_autoencoder_table_polars_nan_is_a_missing_cell():
+    # polars keeps NaN apart from null; scikit-learn takes both as missing.
+    pl = pytest.importorskip("polars")
+    rng = np.random.RandomState(0)
+    a = rng.randn(60)
+    with_null = pl.DataFrame({"a": [None if v > 1 else v for v in a], "b": 2 * a})
+    with_nan = with_null.with_columns(pl.col("a").fill_null(float("nan")))
+    ae = Autoencoder(n_components=1, **FAST).fit(with_nan)
+    np.testing.assert_allclose(ae.transform(with_nan), ae.transform(with_null))
+    text = with_nan.with_columns(s=pl.Series(["x", "y"] * 30))
+    ae = Autoencoder(n_components=1, **FAST).fit(text)
+    np.testing.assert_allclose(
+        ae.transform(text),
+        ae.transform(text.with_columns(pl.col("a").fill_nan(None))),
+    )
+
+
+def test_autoencoder_table_column_changing_type_is_an_error():
+    df = _frame(missing=0.0)
+    ae = Autoencoder(n_components=2, **FAST).fit(df)
+    # Booleans in fit, integers now: not a column of unseen levels.
+    with pytest.raises(ValueError, match="'flag' held booleans in fit but has numb"):
+        ae.transform(df.assign(flag=df["flag"].astype(int)))
+    levels = df.assign(count=pd.Categorical(df["count"]))
+    ae = Autoencoder(n_components=2, **FAST).fit(levels)
+    with pytest.raises(ValueError, match="'count' held numbers in fit but has text"):
+        ae.transform(levels.assign(count=levels["count"].astype(str)))
+    # An unseen level of the same type is still a missing cell.
+    assert np.isfinite(ae.transform(levels.assign(count=7))).all()
+    with pytest.raises(ValueError, match="dtype str in partial_fit"):
+        ae.partial_fit(df.assign(b="text"))
+
+
+@pytest.mark.parametrize("with_text", [True, False], ids=["mixed", "numeric"])
+def test_autoencoder_table_datetime_column_is_a_clear_error(with_text):
+    df = pd.DataFrame({"a": np.arange(10.0), "when": pd.date_range("2020", periods=10)})
+    if with_text:
+        df["s"] = list("ab") * 5
+    with pytest.raises(ValueError, match="column 'when' has dtype datetime64.*numbers"):
+        Autoencoder(n_components=1, **FAST).fit(df)
+
+
+def test_autoencoder_table_text_na_is_a_level_not_a_missing_cell():
+    X = np.array([["<NA>", 1.0], ["a", 2.0], [None, 3.0]] * 10, dtype=object)
+    ae = Autoencoder(n_components=1, **FAST).fit(X)
+    assert ae._table_["columns"][0]["categories"] == ["<NA>", "a"]
+
+
+def test_autoencoder_table_declared_categories_in_the_error():
+    df = pd.DataFrame(
+        {
+            "a": np.arange(4.0),
+            "c": pd.Categorical(
+                list("pqpq"), categories=["p", "q", *(f"l{i}" for i in range(999))]
+            ),
+        }
+    )
+    with pytest.raises(ValueError, match="'c' is categorical with 1001 categories in"):
+        Autoencoder(n_components=1, **FAST).fit(df)
