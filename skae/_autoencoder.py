@@ -264,7 +264,10 @@ class _BaseAutoencoder(
         check_is_fitted(self)
         table = self._validate_table(X, reset=False, method="transform")
         if table is not None:
-            return self._apply(self.net_.module_.encode, table[0])
+            # float32 numbers (with missing cells) give float32 codes, as an
+            # array without missing cells does.
+            Z = self._apply(self.net_.module_.encode, table[0])
+            return Z.astype(_tabular.float_dtype(X), copy=False)
         X = validate_rows(self, X, accept_sparse=self._accept_sparse)
         return self._apply(self.net_.module_.encode, X)
 

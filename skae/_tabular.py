@@ -31,6 +31,20 @@ def is_dataframe(X):
     return nw.dependencies.is_into_dataframe(X)
 
 
+def float_dtype(X):
+    """Return float32 for a float32 array or frame of float32 columns, else float64.
+
+    The dtype of codes of a table: scikit-learn's transformers keep float32
+    input in float32.
+    """
+    if is_dataframe(X):
+        dtypes = list(nw.from_native(X, eager_only=True).schema.dtypes())
+        float32 = bool(dtypes) and all(d == nw.Float32 for d in dtypes)
+    else:
+        float32 = getattr(X, "dtype", None) == np.float32
+    return np.float32 if float32 else np.float64
+
+
 def _columns(X):
     """Return ``X``'s column names (None for an array) and its columns as NumPy."""
     if is_dataframe(X):

@@ -433,3 +433,21 @@ def test_autoencoder_table_declared_categories_in_the_error():
     )
     with pytest.raises(ValueError, match="'c' is categorical with 1001 categories in"):
         Autoencoder(n_components=1, **FAST).fit(df)
+
+
+@pytest.mark.parametrize("kind", ["array", "frame"])
+def test_autoencoder_table_float32_numbers_give_float32_codes(kind):
+    # As StandardScaler or SimpleImputer: float32 with missing cells stays float32.
+    rng = np.random.RandomState(0)
+    X = rng.randn(40, 3).astype(np.float32)
+    X[rng.rand(40, 3) < 0.1] = np.nan
+    if kind == "frame":
+        X = pd.DataFrame(X, columns=list("abc"))
+    ae = Autoencoder(n_components=2, **FAST).fit(X)
+    assert ae._table_ is not None
+    assert ae.transform(X).dtype == np.float32
+    assert ae.transform(X.astype(np.float64)).dtype == np.float64
+    text = pd.DataFrame({"a": np.asarray(X)[:, 0], "s": ["x", "y"] * 20})
+    assert Autoencoder(n_components=1, **FAST).fit(text).transform(text).dtype == (
+        np.float64
+    )
