@@ -64,6 +64,14 @@ def _is_categorical_dtype(dtype):
     return dtype in (nw.Categorical, nw.Enum, nw.String, nw.Object, nw.Boolean)
 
 
+def _is_numeric(s):
+    """Whether frame column ``s`` holds numbers (pandas' sparse numbers too)."""
+    if s.dtype.is_numeric():
+        return True
+    dtype = getattr(s.to_native(), "dtype", None)
+    return type(dtype).__name__ == "SparseDtype" and dtype.subtype.kind in "biuf"
+
+
 def needs_layout(X, categorical_features):
     """Whether ``X`` needs a table layout: categorical columns or missing cells.
 
@@ -79,7 +87,10 @@ def needs_layout(X, categorical_features):
             _is_categorical_dtype(d) for d in dtypes
         ):
             return True
-        if any(not d.is_numeric() and not _is_categorical_dtype(d) for d in dtypes):
+        if any(
+            not _is_numeric(s) and not _is_categorical_dtype(s.dtype)
+            for s in frame.iter_columns()
+        ):
             return True  # dates and the like: fit_layout says what is wrong
         if any(_missing_any(s) for s in frame.iter_columns()):
             return True
@@ -192,9 +203,12 @@ def fit_layout(X, categorical_features):
                     "(for example with sklearn.preprocessing.TargetEncoder)."
                 )
             column.update(kind="categorical", categories=levels)
+            native = s if isinstance(s, np.ndarray) else s.to_native()
+            if getattr(getattr(native, "dtype", None), "ordered", False):
+                column["ordered"] = True  # a pandas category with an order
         else:
             if not isinstance(s, np.ndarray) and not (
-                s.dtype.is_numeric() or _is_categorical_dtype(s.dtype)
+                _is_numeric(s) or _is_categorical_dtype(s.dtype)
             ):
                 raise ValueError(
                     f"{what} has dtype {_dtype_name(s)}, which is neither numeric nor "
@@ -342,7 +356,7 @@ def encode(layout, X, *, method="transform"):
         if column["kind"] == "numeric":
             if (
                 not isinstance(s, np.ndarray)
-                and not (s.dtype.is_numeric() or s.dtype == nw.Boolean)
+                and not (_is_numeric(s) or s.dtype == nw.Boolean)
                 and _dtype_name(s) != column["dtype"]
             ):
                 raise ValueError(
@@ -498,7 +512,7 @@ def _fit_to_dtype(dtype, v):
     reconstruction of -0.7 in an uint8 column is 0, not a cast error or 255); a
     boolean one gets those above one half as True.
     """
-    name = dtype.lower().split("[")[0]
+    name = dtype.lower().removeprefix("sparse[").split("[")[0].split(",")[0]
     if name in ("bool", "boolean"):
         return np.asarray(v, dtype=np.float64) > 0.5
     if not name.startswith(("int", "uint")):
@@ -520,11 +534,24 @@ def _pandas_frame(columns, values):
     for column, v in zip(columns, values, strict=True):
         dtype = column["dtype"]
         if column["kind"] == "numeric":
-            data[column["name"]] = pd.Series(v).astype(dtype)
+            data[column["name"]] = pd.Series(v).astype(_pandas_dtype(dtype))
         elif dtype == "category":
-            data[column["name"]] = pd.Categorical(v, categories=column["categories"])
+            data[column["name"]] = pd.Categorical(
+                v, categories=column["categories"], ordered=column.get("ordered", False)
+            )
         elif dtype == "object":
             data[column["name"]] = pd.Series(v, dtype=object)
         else:
             data[column["name"]] = pd.Series(list(v)).astype(dtype)
     return pd.DataFrame(data)
+
+
+def _pandas_dtype(name):
+    """Return the pandas dtype named ``name``; pandas reads "Sparse[int64, 0]" only."""
+    import pandas as pd
+
+    if not name.startswith("Sparse["):
+        return name
+    subtype, fill = name.removeprefix("Sparse[").removesuffix("]").split(", ", 1)
+    fill = np.nan if fill == "nan" else np.dtype(subtype).type(fill)
+    return pd.SparseDtype(subtype, fill)

@@ -451,3 +451,45 @@ def test_autoencoder_table_float32_numbers_give_float32_codes(kind):
     assert Autoencoder(n_components=1, **FAST).fit(text).transform(text).dtype == (
         np.float64
     )
+
+
+def test_autoencoder_table_ordered_category_keeps_its_order():
+    df = _frame(missing=0.0)
+    df["size"] = df["size"].cat.as_ordered()
+    ae = Autoencoder(n_components=2, **FAST).fit(df)
+    back = ae.inverse_transform(ae.transform(df))
+    assert back["size"].dtype == df["size"].dtype
+    assert back["size"].cat.ordered
+
+
+def test_autoencoder_table_pandas_sparse_columns():
+    rng = np.random.RandomState(0)
+    dense = pd.DataFrame({"a": rng.randn(40), "b": rng.randint(0, 2, 40)})
+    sparse = dense.astype({"a": pd.SparseDtype(float, 0.0), "b": pd.SparseDtype(int)})
+    # Numbers only, nothing missing: the plain path, as before.
+    ae = Autoencoder(n_components=1, **FAST).fit(sparse)
+    assert ae._table_ is None
+    # With text or a missing cell: a table whose sparse columns come back sparse.
+    for table in [
+        sparse.assign(s=["x", "y"] * 20),
+        sparse.assign(a=pd.arrays.SparseArray(np.where(dense["a"] > 1, np.nan, 1))),
+    ]:
+        ae = Autoencoder(n_components=1, **FAST).fit(table)
+        back = ae.inverse_transform(ae.transform(table))
+        assert back.dtypes.to_dict() == table.dtypes.to_dict()
+        assert set(back["b"]) <= set(range(-1, 3))
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        pd.period_range("2020", periods=40, freq="D"),
+        pd.interval_range(0, 40),
+        pd.date_range("2020", periods=40, tz="UTC"),
+    ],
+    ids=["period", "interval", "datetime_tz"],
+)
+def test_autoencoder_table_other_dtypes_are_a_clear_error(column):
+    df = pd.DataFrame({"a": np.arange(40.0), "c": column})
+    with pytest.raises(ValueError, match="column 'c' has dtype .* neither numeric"):
+        Autoencoder(n_components=1, **FAST).fit(df)
