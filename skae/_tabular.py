@@ -14,6 +14,7 @@ table with the original columns, dtypes and levels.
 DataFrames are read through narwhals (pandas and polars alike).
 """
 
+import contextlib
 import numbers
 
 import narwhals.stable.v2 as nw
@@ -43,6 +44,27 @@ def float_dtype(X):
     else:
         float32 = getattr(X, "dtype", None) == np.float32
     return np.float32 if float32 else np.float64
+
+
+@contextlib.contextmanager
+def plain_fit_refuses_missing_cells(estimator):
+    """Say why an estimator fitted on plain numbers refuses a missing cell.
+
+    scikit-learn's error says the estimator does not accept NaN, which is
+    untrue of one that takes tables: the fit decided, by having no missing cell.
+    """
+    try:
+        yield
+    except ValueError as exc:
+        if not str(exc).startswith("Input X contains NaN"):
+            raise
+        raise ValueError(
+            f"Input X contains NaN, but this {type(estimator).__name__} was fitted "
+            "on data without missing cells, so it takes X as plain numbers: only a "
+            "model fitted on a table (data with a missing cell or a categorical "
+            "column) encodes missing cells. Fit it on data with missing cells, or "
+            "impute them first (for example with skae.AutoencoderImputer)."
+        ) from None
 
 
 def _columns(X):

@@ -493,3 +493,15 @@ def test_autoencoder_table_other_dtypes_are_a_clear_error(column):
     df = pd.DataFrame({"a": np.arange(40.0), "c": column})
     with pytest.raises(ValueError, match="column 'c' has dtype .* neither numeric"):
         Autoencoder(n_components=1, **FAST).fit(df)
+
+
+def test_autoencoder_plain_fit_says_why_it_refuses_a_missing_cell():
+    # scikit-learn's message says the estimator takes no NaN, untrue of skae's.
+    X = np.random.RandomState(0).randn(40, 3)
+    X_missing = X.copy()
+    X_missing[0, 0] = np.nan
+    ae = Autoencoder(n_components=2, **FAST).fit(X)
+    detector = skae.AutoencoderOutlierDetector(random_state=0).fit(X)
+    for method in [ae.transform, ae.score_samples, ae.partial_fit, detector.predict]:
+        with pytest.raises(ValueError, match="fitted on data without missing cells"):
+            method(X_missing)
