@@ -376,10 +376,13 @@ def encode(layout, X, *, method="transform"):
         values, missing = _values(s)
         what = _name(names, j)
         if column["kind"] == "numeric":
+            # An object column goes on to the values' check: None for a missing
+            # number makes pandas' column object.
             if (
                 not isinstance(s, np.ndarray)
-                and not (_is_numeric(s) or s.dtype == nw.Boolean)
+                and not (_is_numeric(s) or s.dtype in (nw.Boolean, nw.Object))
                 and _dtype_name(s) != column["dtype"]
+                and not missing.all()
             ):
                 raise ValueError(
                     f"{what} was numeric in fit but has dtype {_dtype_name(s)} in "

@@ -505,3 +505,15 @@ def test_autoencoder_plain_fit_says_why_it_refuses_a_missing_cell():
     for method in [ae.transform, ae.score_samples, ae.partial_fit, detector.predict]:
         with pytest.raises(ValueError, match="fitted on data without missing cells"):
             method(X_missing)
+
+
+def test_autoencoder_table_none_for_a_missing_number_in_a_one_row_frame():
+    # pandas makes a column of None (or of numbers and None) object.
+    df = _frame()
+    ae = Autoencoder(n_components=2, **FAST).fit(df)
+    row = df.iloc[[0]].astype({"a": object, "count": object})
+    row.loc[0, "a"] = None
+    expected = df.iloc[[0]].assign(a=np.nan)
+    np.testing.assert_allclose(ae.transform(row), ae.transform(expected))
+    with pytest.raises(ValueError, match="column 'a' was numeric in fit"):
+        ae.transform(row.assign(a=pd.Series(["1.5"], dtype="string")))
