@@ -575,9 +575,14 @@ def _fill_series(column, mask, values):
 
     values = values[mask]
     dtype = column.dtype
-    if pd.api.types.is_numeric_dtype(dtype) and not all(
-        isinstance(v, numbers.Number) and not isinstance(v, bool | np.bool_)
-        for v in values
+    numeric = pd.api.types.is_numeric_dtype(dtype)
+    if (
+        numeric
+        and not pd.api.types.is_bool_dtype(dtype)
+        and not all(
+            isinstance(v, numbers.Number) and not isinstance(v, bool | np.bool_)
+            for v in values
+        )
     ):
         # Levels for a column that came with no observed cell, so pandas made it
         # float (a one-row frame built with NaN, an empty CSV column).

@@ -340,3 +340,12 @@ def test_autoencoder_imputer_column_of_levels_with_no_observed_cell():
     out = imputer.transform(row)
     assert out.loc[1, "colour"] in {"red", "green", "blue"}
     assert isinstance(out.loc[1, "flag"], bool | np.bool_)
+
+
+def test_autoencoder_imputer_nullable_boolean_and_small_integers_keep_their_dtype():
+    _, df = _frame()
+    df = df.astype({"count": "UInt8"})
+    df.loc[df.index[:30], "flag"] = pd.NA
+    out = AutoencoderImputer(random_state=0, **FAST).fit(df).transform(df)
+    assert out.dtypes.to_dict() == df.dtypes.to_dict()
+    assert not out[["flag", "count"]].isna().any().any()
