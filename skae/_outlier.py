@@ -365,8 +365,12 @@ class AutoencoderOutlierDetector(
             The fitted detector.
         """
         # A table (categorical columns, missing cells) goes to the autoencoder
-        # as it is; the autoencoder checks and encodes it.
-        table = needs_layout(X, "from_dtype")
+        # as it is; the autoencoder checks and encodes it. Its own
+        # categorical_features say which columns are categorical: names need
+        # the frame's columns.
+        table = needs_layout(
+            X, getattr(self.estimator, "categorical_features", "from_dtype")
+        )
         if y is None:
             X = validate_data(self, X, dtype=FLOAT_DTYPES, skip_check_array=table)
             labels = None

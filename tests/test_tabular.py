@@ -517,3 +517,14 @@ def test_autoencoder_table_none_for_a_missing_number_in_a_one_row_frame():
     np.testing.assert_allclose(ae.transform(row), ae.transform(expected))
     with pytest.raises(ValueError, match="column 'a' was numeric in fit"):
         ae.transform(row.assign(a=pd.Series(["1.5"], dtype="string")))
+
+
+def test_outlier_detector_estimator_naming_categorical_columns():
+    # The estimator's categorical_features name columns of a numeric frame:
+    # the detector hands it the frame, not an array without names.
+    df = _frame(missing=0.0)[["a", "b", "count"]]
+    estimator = Autoencoder(n_components=2, categorical_features=["count"], **FAST)
+    detector = skae.AutoencoderOutlierDetector(estimator, random_state=0).fit(df)
+    kinds = [c["kind"] for c in detector.estimator_._table_["columns"]]
+    assert kinds == ["numeric", "numeric", "categorical"]
+    assert detector.predict(df).shape == (len(df),)
