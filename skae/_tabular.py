@@ -238,7 +238,16 @@ def fit_layout(X, categorical_features):
                     "numbers first (for example a date to its year, or to days "
                     "since a reference date), or drop it."
                 )
-            numbers_ = _in_float32_range(_as_float(observed, what, "fit"), what)
+            try:
+                numbers_ = np.asarray(observed, dtype=np.float64)
+            except ValueError:
+                raise ValueError(
+                    f"{what} holds values that are not numbers, but "
+                    f"categorical_features={categorical_features!r} makes it "
+                    "numeric; name it in categorical_features, or convert it to "
+                    "numbers first."
+                ) from None
+            numbers_ = _in_float32_range(numbers_, what)
             scale = float(np.std(numbers_))
             column.update(
                 kind="numeric",
