@@ -437,10 +437,9 @@ class _BaseAutoencoder(
         # float32 already (the NaN of missing targets would fail the float64
         # input's range check); the result comes back in float64, as for a frame.
         inputs, targets = table
-        # Numbers far beyond the training data's scale overflow float32 here;
-        # the result is then not finite, which _apply reports clearly.
-        with np.errstate(over="ignore"):
-            XT = np.hstack([inputs, targets]).astype(np.float32)
+        # Numbers far beyond the training data's scale overflowed float32 in
+        # encode; the result is then not finite, which _apply reports clearly.
+        XT = np.hstack([inputs, targets])
         return self._apply(fn, XT).astype(np.float64)
 
     def _table_criterion_spec(self, layout):
@@ -498,8 +497,7 @@ class _BaseAutoencoder(
         if table is not None:
             self._table_criterion_spec(self._table_)  # checks the loss
             inputs, targets = table
-            with np.errstate(over="ignore"):  # the training tensors check the range
-                return inputs.astype(np.float32), targets.astype(np.float32)
+            return inputs, targets  # float32; the training tensors check the range
         with (
             _tabular.plain_fit_refuses_missing_cells(self)
             if self._takes_tables and not reset

@@ -372,14 +372,17 @@ def encode(layout, X, *, method="transform"):
     """Return the network's input and the training target of table ``X``.
 
     Returns ``inputs`` of shape (n_samples, :func:`input_width`) and ``targets`` of
-    shape (n_samples, n_columns), both float64; see the module docstring. A
-    category unseen in fit counts as a missing cell.
+    shape (n_samples, n_columns), both float32, the precision the network
+    computes a table in (a one-hot input of 1,000 levels is 4 bytes a cell, not
+    8); see the module docstring. A category unseen in fit counts as a missing
+    cell. A number beyond float32 after standardising becomes inf, which the
+    callers report.
     """
     names, series, _ = _columns(X)
     columns = layout["columns"]
     n_samples = len(series[0]) if series else 0
-    inputs = np.zeros((n_samples, input_width(layout)))
-    targets = np.full((n_samples, len(columns)), np.nan)
+    inputs = np.zeros((n_samples, input_width(layout)), dtype=np.float32)
+    targets = np.full((n_samples, len(columns)), np.nan, dtype=np.float32)
     start, indicator = 0, output_width(layout)
     for j, (column, s) in enumerate(zip(columns, series, strict=True)):
         values, missing = _values(s)
@@ -407,8 +410,9 @@ def encode(layout, X, *, method="transform"):
                 )
             z = (x - column["mean"]) / column["scale"]
             z[missing] = np.nan
-            targets[:, j] = z
-            inputs[~missing, start] = z[~missing]
+            with np.errstate(over="ignore"):
+                targets[:, j] = z
+                inputs[~missing, start] = z[~missing]
         else:
             codes = _category_codes(column["categories"], values, missing)
             _check_level_types(
