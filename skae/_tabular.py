@@ -185,6 +185,23 @@ def _dtype_name(s):
     return str(getattr(s.to_native(), "dtype", s.dtype))
 
 
+def _restorable_dtype(s):
+    """Return a name from which :func:`assemble` rebuilds the column's dtype.
+
+    The dtype's own name, except for pandas' text dtypes, whose names lose the
+    storage ("string" for python and pyarrow strings, "string[pyarrow]" for an
+    ArrowDtype too): those get a name that :func:`_pandas_dtype` reads.
+    """
+    name = _dtype_name(s)
+    dtype = None if isinstance(s, np.ndarray) else getattr(s.to_native(), "dtype", None)
+    if type(dtype).__name__ == "ArrowDtype" and name == "string[pyarrow]":
+        return "ArrowDtype[string]"
+    if type(dtype).__name__ == "StringDtype":
+        na = "nan" if name == "str" else "NA"
+        return f"StringDtype[{dtype.storage}, {na}]"
+    return name
+
+
 def _name(names, j):
     return f"column {names[j]!r}" if names is not None else f"column {j}"
 
@@ -208,7 +225,7 @@ def fit_layout(X, categorical_features):
             )
         observed = values[~missing]
         column = {"name": None if names is None else _plain_name(names[j])}
-        column["dtype"] = _dtype_name(s)
+        column["dtype"] = _restorable_dtype(s)
         if mask[j]:
             levels = _levels(s, observed, what)
             if len(levels) > MAX_CATEGORIES:
@@ -393,7 +410,7 @@ def encode(layout, X, *, method="transform"):
             if (
                 not isinstance(s, np.ndarray)
                 and not (_is_numeric(s) or s.dtype in (nw.Boolean, nw.Object))
-                and _dtype_name(s) != column["dtype"]
+                and _restorable_dtype(s) != column["dtype"]
                 and not missing.all()
             ):
                 raise ValueError(
@@ -580,14 +597,25 @@ def _pandas_frame(columns, values):
         elif dtype == "object":
             data[column["name"]] = pd.Series(v, dtype=object)
         else:
-            data[column["name"]] = pd.Series(list(v)).astype(dtype)
+            data[column["name"]] = pd.Series(list(v)).astype(_pandas_dtype(dtype))
     return pd.DataFrame(data)
 
 
 def _pandas_dtype(name):
-    """Return the pandas dtype named ``name``; pandas reads "Sparse[int64, 0]" only."""
+    """Return the pandas dtype of a :func:`_restorable_dtype` name.
+
+    pandas reads most names itself; not "Sparse[float64, 0.0]" (only
+    "Sparse[int64, 0]"), nor the names of its text dtypes with their storage.
+    """
     import pandas as pd
 
+    if name == "ArrowDtype[string]":
+        import pyarrow as pa
+
+        return pd.ArrowDtype(pa.string())
+    if name.startswith("StringDtype["):
+        storage, na = name.removeprefix("StringDtype[").removesuffix("]").split(", ")
+        return pd.StringDtype(storage, na_value=pd.NA if na == "NA" else np.nan)
     if not name.startswith("Sparse["):
         return name
     subtype, fill = name.removeprefix("Sparse[").removesuffix("]").split(", ", 1)

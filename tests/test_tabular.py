@@ -540,3 +540,31 @@ def test_autoencoder_table_encoding_is_float32():
     inputs, targets = _tabular.encode(layout, df)
     assert inputs.dtype == targets.dtype == np.float32
     assert inputs.shape == (len(df), _tabular.input_width(layout))
+
+
+@pytest.mark.parametrize(
+    "dtype",
+    [
+        "string[python]",
+        "string[pyarrow]",
+        "str",
+        "object",
+        "large_string[pyarrow]",
+        "arrow_string",
+        "python_str",
+    ],
+)
+def test_autoencoder_table_text_dtypes_come_back_as_they_were(dtype):
+    # pandas names python and pyarrow strings alike ("string"), and an
+    # ArrowDtype string like a pyarrow StringDtype ("string[pyarrow]").
+    if "pyarrow" in dtype or dtype == "arrow_string":
+        pa = pytest.importorskip("pyarrow")
+    if dtype == "arrow_string":
+        dtype = pd.ArrowDtype(pa.string())
+    elif dtype == "python_str":
+        dtype = pd.StringDtype("python", na_value=np.nan)
+    df = pd.DataFrame(
+        {"a": np.arange(20.0), "s": pd.Series(list("ab") * 10, dtype=dtype)}
+    )
+    ae = Autoencoder(n_components=1, **FAST).fit(df)
+    assert ae.inverse_transform(ae.transform(df))["s"].dtype == df["s"].dtype
