@@ -1,5 +1,6 @@
 """Fully connected autoencoders as scikit-learn transformers."""
 
+import contextlib
 import numbers
 import warnings
 
@@ -166,8 +167,10 @@ default="from_dtype"
         DataFrame without missing cells, and sparse input, are taken as they
         are. On a table, :meth:`inverse_transform` returns the frame's columns
         with their dtypes and categories, a category unseen in ``fit`` counts as
-        a missing cell, and a categorical column of more than 1,000 levels is
-        refused (it is likely an identifier)."""
+        a missing cell (a value of another type than its levels is an error),
+        and a categorical column of more than 1,000 levels is refused (it is
+        likely an identifier), as is a column neither numeric nor categorical
+        (dates: convert them to numbers)."""
 
 _AE_METHODS_NOTES = """\
 The reconstruction error of a sample is its ``loss`` (Huber's loss, the squared
@@ -264,8 +267,11 @@ class _BaseAutoencoder(
         check_is_fitted(self)
         table = self._validate_table(X, reset=False, method="transform")
         if table is not None:
-            return self._apply(self.net_.module_.encode, table[0])
-        X = validate_rows(self, X, accept_sparse=self._accept_sparse)
+            # float32 numbers (with missing cells) give float32 codes, as an
+            # array without missing cells does.
+            Z = self._apply(self.net_.module_.encode, table[0])
+            return Z.astype(_tabular.float_dtype(X), copy=False)
+        X = self._validate_plain_rows(X)
         return self._apply(self.net_.module_.encode, X)
 
     def inverse_transform(self, X):
@@ -313,7 +319,7 @@ class _BaseAutoencoder(
         table = self._validate_table(X, reset=False, method="score_samples")
         if table is not None:
             return self._apply_table(self._score_table_batch, table)
-        X = validate_rows(self, X, accept_sparse=self._accept_sparse)
+        X = self._validate_plain_rows(X)
         self._check_loss_range(X)
         return self._apply(self._score_batch, X)
 
@@ -341,7 +347,7 @@ class _BaseAutoencoder(
         table = self._validate_table(X, reset=False, method="score_samples")
         if table is not None:
             return self._apply_table(self._feature_table_batch, table)
-        X = validate_rows(self, X, accept_sparse=self._accept_sparse)
+        X = self._validate_plain_rows(X)
         self._check_loss_range(X)
         return self._apply(self._feature_batch, X)
 
@@ -421,14 +427,19 @@ class _BaseAutoencoder(
             )
         return _tabular.encode(layout, X, method=method)
 
+    def _validate_plain_rows(self, X):
+        if not self._takes_tables:
+            return validate_rows(self, X, accept_sparse=self._accept_sparse)
+        with _tabular.plain_fit_refuses_missing_cells(self):
+            return validate_rows(self, X, accept_sparse=self._accept_sparse)
+
     def _apply_table(self, fn, table):
         # float32 already (the NaN of missing targets would fail the float64
         # input's range check); the result comes back in float64, as for a frame.
         inputs, targets = table
-        # Numbers far beyond the training data's scale overflow float32 here;
-        # the result is then not finite, which _apply reports clearly.
-        with np.errstate(over="ignore"):
-            XT = np.hstack([inputs, targets]).astype(np.float32)
+        # Numbers far beyond the training data's scale overflowed float32 in
+        # encode; the result is then not finite, which _apply reports clearly.
+        XT = np.hstack([inputs, targets])
         return self._apply(fn, XT).astype(np.float64)
 
     def _table_criterion_spec(self, layout):
@@ -480,15 +491,25 @@ class _BaseAutoencoder(
     # --------------------------------------------------------------------- hooks
 
     def _validate_training_data(self, X, y, *, reset, incremental, classes):
-        table = self._validate_table(X, reset=reset, method="fit")
+        table = self._validate_table(
+            X, reset=reset, method="partial_fit" if incremental else "fit"
+        )
         if table is not None:
             self._table_criterion_spec(self._table_)  # checks the loss
             inputs, targets = table
-            with np.errstate(over="ignore"):  # the training tensors check the range
-                return inputs.astype(np.float32), targets.astype(np.float32)
-        X = validate_data(
-            self, X, dtype=FLOAT_DTYPES, accept_sparse=self._accept_sparse, reset=reset
-        )
+            return inputs, targets  # float32; the training tensors check the range
+        with (
+            _tabular.plain_fit_refuses_missing_cells(self)
+            if self._takes_tables and not reset
+            else contextlib.nullcontext()
+        ):
+            X = validate_data(
+                self,
+                X,
+                dtype=FLOAT_DTYPES,
+                accept_sparse=self._accept_sparse,
+                reset=reset,
+            )
         if self.loss == "bce" and self.out_activation not in ("logistic", "sigmoid"):
             raise ValueError(
                 "loss='bce' needs out_activation='logistic' (reconstructions in "

@@ -575,6 +575,19 @@ def _fill_series(column, mask, values):
 
     values = values[mask]
     dtype = column.dtype
+    numeric = pd.api.types.is_numeric_dtype(dtype)
+    if (
+        numeric
+        and not pd.api.types.is_bool_dtype(dtype)
+        and not all(
+            isinstance(v, numbers.Number) and not isinstance(v, bool | np.bool_)
+            for v in values
+        )
+    ):
+        # Levels for a column that came with no observed cell, so pandas made it
+        # float (a one-row frame built with NaN, an empty CSV column).
+        column = column.astype(object)
+        dtype = column.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         new = [v for v in pd.unique(values) if v not in dtype.categories]
         if new:  # a level of fit that this column's dtype lacks

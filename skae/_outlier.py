@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from skae._autoencoder import Autoencoder, DenoisingAE
 from skae._base import FLOAT_DTYPES, restored_on_error, validate_rows
-from skae._tabular import needs_layout
+from skae._tabular import needs_layout, plain_fit_refuses_missing_cells
 from skae.nn.outlier import SemiSupervisedReconstructionLoss
 
 # Tukey's fences: the whisker of a box plot, 1.5 interquartile ranges below the
@@ -370,8 +370,12 @@ class AutoencoderOutlierDetector(
             The fitted detector.
         """
         # A table (categorical columns, missing cells) goes to the autoencoder
-        # as it is; the autoencoder checks and encodes it.
-        table = needs_layout(X, "from_dtype")
+        # as it is; the autoencoder checks and encodes it. Its own
+        # categorical_features say which columns are categorical: names need
+        # the frame's columns.
+        table = needs_layout(
+            X, getattr(self.estimator, "categorical_features", "from_dtype")
+        )
         if y is None:
             X = validate_data(self, X, dtype=FLOAT_DTYPES, skip_check_array=table)
             labels = None
@@ -606,7 +610,10 @@ class AutoencoderOutlierDetector(
     def _validate_new(self, X):
         """Validate new data as ``fit`` did: a table goes on as it is."""
         if getattr(self.estimator_, "_table_", None) is None:
-            return validate_rows(self, X)
+            if not getattr(self.estimator_, "_takes_tables", False):
+                return validate_rows(self, X)
+            with plain_fit_refuses_missing_cells(self):
+                return validate_rows(self, X)
         return validate_data(
             self, X, dtype=FLOAT_DTYPES, reset=False, skip_check_array=True
         )

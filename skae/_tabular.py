@@ -14,6 +14,9 @@ table with the original columns, dtypes and levels.
 DataFrames are read through narwhals (pandas and polars alike).
 """
 
+import contextlib
+import numbers
+
 import narwhals.stable.v2 as nw
 import numpy as np
 from sklearn.utils._encode import _unique
@@ -27,6 +30,41 @@ MAX_CATEGORIES = 1000
 def is_dataframe(X):
     """Whether ``X`` is a DataFrame that narwhals reads (pandas, polars, ...)."""
     return nw.dependencies.is_into_dataframe(X)
+
+
+def float_dtype(X):
+    """Return float32 for a float32 array or frame of float32 columns, else float64.
+
+    The dtype of codes of a table: scikit-learn's transformers keep float32
+    input in float32.
+    """
+    if is_dataframe(X):
+        dtypes = list(nw.from_native(X, eager_only=True).schema.dtypes())
+        float32 = bool(dtypes) and all(d == nw.Float32 for d in dtypes)
+    else:
+        float32 = getattr(X, "dtype", None) == np.float32
+    return np.float32 if float32 else np.float64
+
+
+@contextlib.contextmanager
+def plain_fit_refuses_missing_cells(estimator):
+    """Say why an estimator fitted on plain numbers refuses a missing cell.
+
+    scikit-learn's error says the estimator does not accept NaN, which is
+    untrue of one that takes tables: the fit decided, by having no missing cell.
+    """
+    try:
+        yield
+    except ValueError as exc:
+        if not str(exc).startswith("Input X contains NaN"):
+            raise
+        raise ValueError(
+            f"Input X contains NaN, but this {type(estimator).__name__} was fitted "
+            "on data without missing cells, so it takes X as plain numbers: only a "
+            "model fitted on a table (data with a missing cell or a categorical "
+            "column) encodes missing cells. Fit it on data with missing cells, or "
+            "impute them first (for example with skae.AutoencoderImputer)."
+        ) from None
 
 
 def _columns(X):
@@ -48,6 +86,14 @@ def _is_categorical_dtype(dtype):
     return dtype in (nw.Categorical, nw.Enum, nw.String, nw.Object, nw.Boolean)
 
 
+def _is_numeric(s):
+    """Whether frame column ``s`` holds numbers (pandas' sparse numbers too)."""
+    if s.dtype.is_numeric():
+        return True
+    dtype = getattr(s.to_native(), "dtype", None)
+    return type(dtype).__name__ == "SparseDtype" and dtype.subtype.kind in "biuf"
+
+
 def needs_layout(X, categorical_features):
     """Whether ``X`` needs a table layout: categorical columns or missing cells.
 
@@ -63,9 +109,12 @@ def needs_layout(X, categorical_features):
             _is_categorical_dtype(d) for d in dtypes
         ):
             return True
-        if any(not d.is_numeric() and not _is_categorical_dtype(d) for d in dtypes):
-            return False  # dates and the like: let validation say what is wrong
-        if any(s.is_null().any() for s in frame.iter_columns()):
+        if any(
+            not _is_numeric(s) and not _is_categorical_dtype(s.dtype)
+            for s in frame.iter_columns()
+        ):
+            return True  # dates and the like: fit_layout says what is wrong
+        if any(_missing_any(s) for s in frame.iter_columns()):
             return True
     else:
         X = np.asarray(X)
@@ -79,6 +128,11 @@ def needs_layout(X, categorical_features):
     return categorical_features not in ("from_dtype", None) and (
         np.asarray(categorical_features).size > 0
     )
+
+
+def _missing_any(s):
+    # polars keeps NaN apart from null; scikit-learn takes both as missing.
+    return bool(s.is_null().any()) or bool(s.dtype.is_float() and s.is_nan().any())
 
 
 def _categorical_mask(X, names, series, categorical_features):
@@ -107,11 +161,21 @@ def _values(s):
         else:
             missing = np.zeros(len(s), dtype=bool)
         return s, missing
-    return s.to_numpy(), np.asarray(s.is_null().to_numpy(), dtype=bool)
+    values = s.to_numpy()
+    missing = np.asarray(s.is_null().to_numpy(), dtype=bool)
+    if values.dtype.kind == "f":
+        # polars keeps NaN apart from null; scikit-learn takes both as missing.
+        missing = missing | np.isnan(values)
+    return values, missing
 
 
 def _is_missing(v):
-    return v is None or (isinstance(v, float) and np.isnan(v)) or str(v) == "<NA>"
+    """Whether ``v`` is a missing cell: None, a float NaN or pandas' NA."""
+    return (
+        v is None
+        or (isinstance(v, float | np.floating) and np.isnan(v))
+        or type(v).__name__ == "NAType"
+    )
 
 
 def _dtype_name(s):
@@ -119,6 +183,23 @@ def _dtype_name(s):
     if isinstance(s, np.ndarray):
         return str(s.dtype)
     return str(getattr(s.to_native(), "dtype", s.dtype))
+
+
+def _restorable_dtype(s):
+    """Return a name from which :func:`assemble` rebuilds the column's dtype.
+
+    The dtype's own name, except for pandas' text dtypes, whose names lose the
+    storage ("string" for python and pyarrow strings, "string[pyarrow]" for an
+    ArrowDtype too): those get a name that :func:`_pandas_dtype` reads.
+    """
+    name = _dtype_name(s)
+    dtype = None if isinstance(s, np.ndarray) else getattr(s.to_native(), "dtype", None)
+    if type(dtype).__name__ == "ArrowDtype" and name == "string[pyarrow]":
+        return "ArrowDtype[string]"
+    if type(dtype).__name__ == "StringDtype":
+        na = "nan" if name == "str" else "NA"
+        return f"StringDtype[{dtype.storage}, {na}]"
+    return name
 
 
 def _name(names, j):
@@ -143,21 +224,47 @@ def fit_layout(X, categorical_features):
                 "nothing to learn from it. Drop it before fitting."
             )
         observed = values[~missing]
-        column = {"name": None if names is None else str(names[j])}
-        column["dtype"] = _dtype_name(s)
+        column = {"name": None if names is None else _plain_name(names[j])}
+        column["dtype"] = _restorable_dtype(s)
         if mask[j]:
             levels = _levels(s, observed, what)
             if len(levels) > MAX_CATEGORIES:
+                declared = not isinstance(s, np.ndarray) and s.dtype in (
+                    nw.Categorical,
+                    nw.Enum,
+                )
                 raise ValueError(
-                    f"{what} is categorical with {len(levels)} distinct values, more "
-                    f"than the {MAX_CATEGORIES} an autoencoder encodes (each level "
-                    "is one input and one output of the network); it looks like an "
-                    "identifier. Drop it, or encode it as numbers first (for "
-                    "example with sklearn.preprocessing.TargetEncoder)."
+                    f"{what} is categorical with {len(levels)} "
+                    f"{'categories in its dtype' if declared else 'distinct values'}"
+                    f", more than the {MAX_CATEGORIES} an autoencoder encodes (each "
+                    "level is one input and one output of the network); it looks "
+                    "like an identifier. Drop it, or encode it as numbers first "
+                    "(for example with sklearn.preprocessing.TargetEncoder)."
                 )
             column.update(kind="categorical", categories=levels)
+            native = s if isinstance(s, np.ndarray) else s.to_native()
+            if getattr(getattr(native, "dtype", None), "ordered", False):
+                column["ordered"] = True  # a pandas category with an order
         else:
-            numbers_ = _in_float32_range(_as_float(observed, what, "fit"), what)
+            if not isinstance(s, np.ndarray) and not (
+                _is_numeric(s) or _is_categorical_dtype(s.dtype)
+            ):
+                raise ValueError(
+                    f"{what} has dtype {_dtype_name(s)}, which is neither numeric nor "
+                    "categorical: an autoencoder cannot encode it. Convert it to "
+                    "numbers first (for example a date to its year, or to days "
+                    "since a reference date), or drop it."
+                )
+            try:
+                numbers_ = np.asarray(observed, dtype=np.float64)
+            except ValueError:
+                raise ValueError(
+                    f"{what} holds values that are not numbers, but "
+                    f"categorical_features={categorical_features!r} makes it "
+                    "numeric; name it in categorical_features, or convert it to "
+                    "numbers first."
+                ) from None
+            numbers_ = _in_float32_range(numbers_, what)
             scale = float(np.std(numbers_))
             column.update(
                 kind="numeric",
@@ -175,6 +282,16 @@ def fit_layout(X, categorical_features):
         columns.append(column)
     backend = None if frame is None else str(frame.implementation)
     return {"columns": columns, "backend": backend}
+
+
+def _plain_name(name):
+    """Return a column name as plain data: an int stays an int, else a string.
+
+    pandas allows integer column names, which must come back as they were.
+    """
+    if isinstance(name, numbers.Integral) and not isinstance(name, bool):
+        return int(name)
+    return str(name)
 
 
 def _levels(s, observed, what):
@@ -272,24 +389,32 @@ def encode(layout, X, *, method="transform"):
     """Return the network's input and the training target of table ``X``.
 
     Returns ``inputs`` of shape (n_samples, :func:`input_width`) and ``targets`` of
-    shape (n_samples, n_columns), both float64; see the module docstring. A
-    category unseen in fit counts as a missing cell.
+    shape (n_samples, n_columns), both float32, the precision the network
+    computes a table in (a one-hot input of 1,000 levels is 4 bytes a cell, not
+    8); see the module docstring. A category unseen in fit counts as a missing
+    cell. A number beyond float32 after standardising becomes inf, which the
+    callers report.
     """
     names, series, _ = _columns(X)
     columns = layout["columns"]
     n_samples = len(series[0]) if series else 0
-    inputs = np.zeros((n_samples, input_width(layout)))
-    targets = np.full((n_samples, len(columns)), np.nan)
+    inputs = np.zeros((n_samples, input_width(layout)), dtype=np.float32)
+    targets = np.full((n_samples, len(columns)), np.nan, dtype=np.float32)
     start, indicator = 0, output_width(layout)
     for j, (column, s) in enumerate(zip(columns, series, strict=True)):
         values, missing = _values(s)
         what = _name(names, j)
         if column["kind"] == "numeric":
-            if not isinstance(s, np.ndarray) and not (
-                s.dtype.is_numeric() or s.dtype == nw.Boolean
+            # An object column goes on to the values' check: None for a missing
+            # number makes pandas' column object.
+            if (
+                not isinstance(s, np.ndarray)
+                and not (_is_numeric(s) or s.dtype in (nw.Boolean, nw.Object))
+                and _restorable_dtype(s) != column["dtype"]
+                and not missing.all()
             ):
                 raise ValueError(
-                    f"{what} was numeric in fit but has dtype {s.dtype} in "
+                    f"{what} was numeric in fit but has dtype {_dtype_name(s)} in "
                     f"{method}; pass the columns with the dtypes they had in fit."
                 )
             x = np.zeros(n_samples)
@@ -302,20 +427,14 @@ def encode(layout, X, *, method="transform"):
                 )
             z = (x - column["mean"]) / column["scale"]
             z[missing] = np.nan
-            targets[:, j] = z
-            inputs[~missing, start] = z[~missing]
+            with np.errstate(over="ignore"):
+                targets[:, j] = z
+                inputs[~missing, start] = z[~missing]
         else:
-            numeric = (
-                s.dtype.kind in "biuf"
-                if isinstance(s, np.ndarray)
-                else s.dtype.is_numeric()
-            )
-            if numeric and all(isinstance(v, str) for v in column["categories"]):
-                raise ValueError(
-                    f"{what} held text in fit but has dtype {s.dtype} in {method}; "
-                    "pass the columns with the dtypes they had in fit."
-                )
             codes = _category_codes(column["categories"], values, missing)
+            _check_level_types(
+                column["categories"], values[~missing & (codes < 0)], s, what, method
+            )
             missing = codes < 0
             targets[~missing, j] = codes[~missing]
             rows = np.flatnonzero(~missing)
@@ -332,6 +451,36 @@ def _category_codes(categories, values, missing):
     for i in np.flatnonzero(~missing):
         codes[i] = lookup.get(_key(values[i]), -1)
     return codes
+
+
+def _check_level_types(categories, unseen, s, what, method):
+    """Raise for a value unseen in fit of a type that no level of fit had.
+
+    An unseen level counts as missing, but a value of another type (an integer
+    where fit had booleans or text) means the column changed dtype: had it been
+    taken as missing, a whole column would be dropped silently.
+    """
+    known = {_type_family(v) for v in categories}
+    for v in unseen:
+        family = _type_family(v)
+        if family not in known:
+            raise ValueError(
+                f"{what} held {' and '.join(sorted(known))} in fit but has "
+                f"{family} (dtype {_dtype_name(s)}) in {method}; pass the columns "
+                "with the dtypes they had in fit."
+            )
+
+
+def _type_family(v):
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, bool):
+        return "booleans"
+    if isinstance(v, numbers.Number):
+        return "numbers"
+    if isinstance(v, str):
+        return "text"
+    return type(v).__name__
 
 
 def _key(v):
@@ -392,6 +541,10 @@ def assemble(layout, values, *, frame_like=True):
         for j, v in enumerate(values):
             table[:, j] = v
         return table
+    values = [
+        _fit_to_dtype(c["dtype"], v) if c["kind"] == "numeric" else v
+        for c, v in zip(columns, values, strict=True)
+    ]
     if layout["backend"] == "pandas":
         return _pandas_frame(columns, values)
     data = {c["name"]: list(v) for c, v in zip(columns, values, strict=True)}
@@ -403,11 +556,30 @@ def assemble(layout, values, *, frame_like=True):
             target = nw.Categorical() if dtype == "Categorical" else None
             casts.append(nw.col(c["name"]).cast(target or nw.Enum(c["categories"])))
         elif c["kind"] == "numeric" and hasattr(nw, dtype):
-            column = nw.col(c["name"])
-            if dtype.startswith(("Int", "UInt")):
-                column = column.round()
-            casts.append(column.cast(getattr(nw, dtype)))
+            casts.append(nw.col(c["name"]).cast(getattr(nw, dtype)))
     return frame.with_columns(*casts).to_native()
+
+
+def _fit_to_dtype(dtype, v):
+    """Return the numbers ``v`` as values that a column of ``dtype`` holds.
+
+    An integer column gets them rounded and clipped to its type's range (a
+    reconstruction of -0.7 in an uint8 column is 0, not a cast error or 255); a
+    boolean one gets those above one half as True.
+    """
+    name = dtype.lower().removeprefix("sparse[").split("[")[0].split(",")[0]
+    if name in ("bool", "boolean"):
+        return np.asarray(v, dtype=np.float64) > 0.5
+    if not name.startswith(("int", "uint")):
+        return v
+    try:
+        info = np.iinfo(name)
+    except (TypeError, ValueError):  # int128 and the like
+        return np.round(v)
+    low, high = float(info.min), float(info.max)
+    if high > info.max:  # 2**63 - 1 rounds up to 2**63 as a float
+        high = np.nextafter(high, 0.0)
+    return np.clip(np.round(v), low, high)
 
 
 def _pandas_frame(columns, values):
@@ -417,13 +589,35 @@ def _pandas_frame(columns, values):
     for column, v in zip(columns, values, strict=True):
         dtype = column["dtype"]
         if column["kind"] == "numeric":
-            if dtype.lower().startswith(("int", "uint")):
-                v = np.round(v)
-            data[column["name"]] = pd.Series(v).astype(dtype)
+            data[column["name"]] = pd.Series(v).astype(_pandas_dtype(dtype))
         elif dtype == "category":
-            data[column["name"]] = pd.Categorical(v, categories=column["categories"])
+            data[column["name"]] = pd.Categorical(
+                v, categories=column["categories"], ordered=column.get("ordered", False)
+            )
         elif dtype == "object":
             data[column["name"]] = pd.Series(v, dtype=object)
         else:
-            data[column["name"]] = pd.Series(list(v)).astype(dtype)
+            data[column["name"]] = pd.Series(list(v)).astype(_pandas_dtype(dtype))
     return pd.DataFrame(data)
+
+
+def _pandas_dtype(name):
+    """Return the pandas dtype of a :func:`_restorable_dtype` name.
+
+    pandas reads most names itself; not "Sparse[float64, 0.0]" (only
+    "Sparse[int64, 0]"), nor the names of its text dtypes with their storage.
+    """
+    import pandas as pd
+
+    if name == "ArrowDtype[string]":
+        import pyarrow as pa
+
+        return pd.ArrowDtype(pa.string())
+    if name.startswith("StringDtype["):
+        storage, na = name.removeprefix("StringDtype[").removesuffix("]").split(", ")
+        return pd.StringDtype(storage, na_value=pd.NA if na == "NA" else np.nan)
+    if not name.startswith("Sparse["):
+        return name
+    subtype, fill = name.removeprefix("Sparse[").removesuffix("]").split(", ", 1)
+    fill = np.nan if fill == "nan" else np.dtype(subtype).type(fill)
+    return pd.SparseDtype(subtype, fill)

@@ -328,3 +328,24 @@ def test_autoencoder_imputer_explicit_budget_is_kept():
     ae = imputer.autoencoder_
     assert imputer.n_iter_ == 3
     assert ae.batch_size == 100 and ae.learning_rate_init == 0.001
+
+
+def test_autoencoder_imputer_column_of_levels_with_no_observed_cell():
+    # A frame built with NaN (or a CSV chunk with an empty column) gives a
+    # column of text or booleans the float dtype: its cells still get levels.
+    _, df = _frame()
+    imputer = AutoencoderImputer(random_state=0, **FAST).fit(df)
+    row = df.iloc[[1]].astype({"colour": float, "flag": float})
+    row[["colour", "flag"]] = np.nan
+    out = imputer.transform(row)
+    assert out.loc[1, "colour"] in {"red", "green", "blue"}
+    assert isinstance(out.loc[1, "flag"], bool | np.bool_)
+
+
+def test_autoencoder_imputer_nullable_boolean_and_small_integers_keep_their_dtype():
+    _, df = _frame()
+    df = df.astype({"count": "UInt8"})
+    df.loc[df.index[:30], "flag"] = pd.NA
+    out = AutoencoderImputer(random_state=0, **FAST).fit(df).transform(df)
+    assert out.dtypes.to_dict() == df.dtypes.to_dict()
+    assert not out[["flag", "count"]].isna().any().any()

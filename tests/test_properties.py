@@ -178,8 +178,10 @@ def check_output(est, method, X, out):
         assert set(out) <= set(est.classes_)
         return
     float_dtype = np.float32 if X.dtype == np.float32 else np.float64
-    if getattr(est, "_table_", None) is not None:
-        float_dtype = np.float64  # a table's outputs are float64, as for a frame
+    if getattr(est, "_table_", None) is not None and method != "transform":
+        # A table's scores are float64, as for a frame; its codes follow X's
+        # dtype, as scikit-learn's transformers keep float32.
+        float_dtype = np.float64
     assert out.dtype == float_dtype, (method, out.dtype)
     if method == "predict_proba":
         # A y of one class still gets two columns, as in scikit-learn's MLP.
