@@ -17,6 +17,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 import warnings
@@ -216,6 +217,21 @@ def table(columns, rows, out=sys.stdout):
     print("|" + "---|" * len(columns), file=out)
     for row in rows:
         print("| " + " | ".join(str(cell) for cell in row) + " |", file=out)
+
+
+@contextlib.contextmanager
+def busy(n):
+    """Run the block beside ``n`` CPU-bound processes (not niced), as on a busy
+    machine."""
+    burners = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)
+    ]
+    try:
+        yield
+    finally:
+        for burner in burners:
+            burner.kill()
+            burner.wait()
 
 
 def seconds(fn, number=1):

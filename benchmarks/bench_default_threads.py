@@ -73,12 +73,8 @@ SETTINGS = {
 
 def run_round(args, repeats, max_iter, busy, settings):
     """Alternate the settings' fits beside ``busy`` CPU-bound processes."""
-    burners = [
-        subprocess.Popen([sys.executable, "-c", "while True: pass"])
-        for _ in range(busy)
-    ]
     rows = {name: [] for name in settings}
-    try:
+    with _common.busy(busy):
         for r in range(repeats):
             for name in settings if r % 2 == 0 else settings[::-1]:
                 load = _common.loadavg()
@@ -100,10 +96,6 @@ def run_round(args, repeats, max_iter, busy, settings):
                     {**json.loads(out.strip().splitlines()[-1]), "load": load}
                 )
                 print(f"busy {busy}", name, rows[name][-1], flush=True)
-    finally:
-        for burner in burners:
-            burner.kill()
-            burner.wait()
     return rows
 
 

@@ -9,8 +9,13 @@ bare module at 64 rows for skae's padded batches. The table gives medians and th
 ratio to the bare module, array in and out. The protocol and results:
 docs/benchmarks.md, "Inference time".
 
+``--busy N`` runs it all beside N CPU-bound processes; ``--batch-rows R [R ...]``
+adds skae's ``transform`` and ``predict_proba`` with R rows per inference batch
+(4,096 by default) as contenders.
+
     python benchmarks/bench_inference.py            # 60,000 rows
     python benchmarks/bench_inference.py --quick    # 5,000 rows, fewer repeats
+    python benchmarks/bench_inference.py --busy 1 --batch-rows 16384 32768
 """
 
 import sys
@@ -19,6 +24,7 @@ import numpy as np
 import torch
 from sklearn.decomposition import PCA
 
+import skae._base
 from skae import DenoisingAE, MLPClassifier
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
@@ -93,17 +99,42 @@ def contenders(dae, mlp, pca, X, X_small):
     return cases
 
 
+def in_batches_of(rows, fn):
+    """``fn`` with skae's inference batches of ``rows`` rows."""
+
+    def wrapped():
+        default, skae._base._INFERENCE_BATCH = skae._base._INFERENCE_BATCH, rows
+        try:
+            return fn()
+        finally:
+            skae._base._INFERENCE_BATCH = default
+
+    return wrapped
+
+
 def run(args):
     n_rows = 5_000 if args.quick else 60_000
     X, y, X_test, _ = _mnist.load(n_rows)
     cases = contenders(*fit_models(X, y), X, X_test[:100])
+    for case in list(cases)[:2]:
+        skae_fn = cases[case]["skae, float32 in"]
+        for rows in args.batch_rows:
+            cases[case][f"skae, float32 in, {rows}-row batches"] = in_batches_of(
+                rows, skae_fn
+            )
     results = {}
-    for case, fns in cases.items():
-        calls = args.number if "predict," in case else 1
-        results[case] = _common.compare(
-            _common.alternate(fns, args.repeats, number=calls), BARE
-        )
-    settings = {"rows": n_rows, "calls_per_latency_repeat": args.number}
+    with _common.busy(args.busy):
+        for case, fns in cases.items():
+            calls = args.number if "predict," in case else 1
+            results[case] = _common.compare(
+                _common.alternate(fns, args.repeats, number=calls), BARE
+            )
+    settings = {
+        "rows": n_rows,
+        "calls_per_latency_repeat": args.number,
+        "busy": args.busy,
+        "batch_rows": args.batch_rows,
+    }
     return _common.report(args, settings, results=results)
 
 
@@ -122,5 +153,6 @@ def show(report):
 
 
 if __name__ == "__main__":
-    parser = _common.parser(__doc__, repeats=(2, 7), number=(20, 500))
+    parser = _common.parser(__doc__, repeats=(2, 7), number=(20, 500), busy=0)
+    parser.add_argument("--batch-rows", type=int, nargs="*", default=[])
     sys.exit(_common.main(parser, run, show, needs="mnist"))

@@ -227,9 +227,11 @@ _SIZES = [1, 2, 7, 64, 65, 300, 1797, 4097, 5000]
 
 
 @pytest.mark.parametrize("name", MAKERS)
-def test_inference_from_many_threads_matches_serial(name, digits):
+def test_inference_from_many_threads_matches_serial(name, digits, monkeypatch):
+    # Batches of 4,096 rows, so that the larger calls span two of them.
+    monkeypatch.setattr(skae._base, "_INFERENCE_BATCH", 4096)
     X, y = digits
-    X_big = np.vstack([X, X, X])  # 5391 rows: more than one inference batch
+    X_big = np.vstack([X, X, X])  # 5391 rows
     est = make(name).fit(X[:300], y[:300])
     inputs = {method: X_big for method in all_outputs(est, X[:1])}
     if "inverse_transform" in inputs:
