@@ -15,7 +15,13 @@ from sklearn.callback import CallbackSupportMixin
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    column_or_1d,
+    has_fit_parameter,
+    validate_data,
+)
 
 from skae._autoencoder import Autoencoder, DenoisingAE
 from skae._base import FLOAT_DTYPES, restored_on_error, validate_rows
@@ -138,6 +144,29 @@ def _semi_supervised(estimator):
             "Pass y=None (or all -1) to fit it unsupervised."
         )
     return cls(**estimator.get_params(deep=False))
+
+
+def _percentile(scores, q, weights=None):
+    """``np.percentile(scores, q)``, or the weighted quantiles with ``weights``.
+
+    Weighted, a row of weight 2 counts as two rows: the quantile interpolates
+    linearly between the sorted scores, each at the middle of its weight's share
+    of the total (the unweighted rule when every weight is the same).
+    """
+    if weights is None:
+        return np.percentile(scores, q)
+    order = np.argsort(scores, kind="stable")
+    scores, weights = scores[order], np.asarray(weights, dtype=np.float64)[order]
+    keep = weights > 0
+    scores, weights = scores[keep], weights[keep]
+    if len(scores) == 1:
+        return np.full(len(q), scores[0])
+    cumulative = np.cumsum(weights)
+    # At weight 1 each, the i-th of n rows sits at i / (n - 1): numpy's linear rule.
+    positions = (cumulative - weights / 2 - weights[0] / 2) / (
+        cumulative[-1] - weights[0] / 2 - weights[-1] / 2
+    )
+    return np.interp(np.asarray(q) / 100.0, positions, scores)
 
 
 def _rms(X):
@@ -350,7 +379,7 @@ class AutoencoderOutlierDetector(
     # The inner estimator is validated when it is fitted.
     @_fit_context(prefer_skip_nested_validation=False)
     @restored_on_error
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Fit the autoencoder to ``X`` and set the threshold on its scores.
 
         Parameters
@@ -363,6 +392,10 @@ class AutoencoderOutlierDetector(
             unsupervised training. These are not the labels that ``predict``
             returns (+1 inlier, -1 outlier): a ``y`` that marks more than half
             the samples as known anomalies is refused. See the Notes.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the training rows, passed to the autoencoder's ``fit``
+            (each row's loss is weighted); the threshold is the weighted
+            ``contamination`` quantile of the scores. None weighs every row 1.
 
         Returns
         -------
@@ -382,11 +415,16 @@ class AutoencoderOutlierDetector(
         else:
             X, y = validate_data(self, X, y, dtype=FLOAT_DTYPES, skip_check_array=table)
             labels = self._check_labels(y)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X)
         X_fit, y_fit = X, y
         train, calibration = self._split(X.shape[0], labels)
+        weights = sample_weight
         if train is not None:
             X, X_calibration = _safe_indexing(X, train), _safe_indexing(X, calibration)
             labels = None if labels is None else labels[train]
+            if sample_weight is not None:
+                sample_weight, weights = sample_weight[train], weights[calibration]
             if labels is not None and (labels == _UNLABELLED).all():
                 labels = None
         # Before the fit, which a refused error_scaling would waste.
@@ -401,6 +439,15 @@ class AutoencoderOutlierDetector(
             if labels is not None:
                 estimator = _semi_supervised(estimator)
         estimator = self._seed(estimator)
+        fit_params = {}
+        if sample_weight is not None:
+            if not has_fit_parameter(estimator, "sample_weight"):
+                raise ValueError(
+                    f"{type(estimator).__name__} does not support sample_weight; "
+                    "fit the detector without it, or use an estimator whose fit "
+                    "takes it (estimator=None does)."
+                )
+            fit_params["sample_weight"] = sample_weight
         # scikit-learn's callbacks: the detector's fit is a task whose one
         # sub-task, fitting the autoencoder, is the autoencoder's own fit task.
         callback_ctx = self._init_callback_context(max_subtasks=1)
@@ -409,16 +456,17 @@ class AutoencoderOutlierDetector(
         with subcontext.propagate_callback_context(estimator):
             subcontext.call_on_fit_task_begin(estimator=self, X=X, y=labels)
             if labels is None:
-                self.estimator_ = estimator.fit(X)
+                self.estimator_ = estimator.fit(X, **fit_params)
             else:
-                self.estimator_ = estimator.fit(X, labels)
+                self.estimator_ = estimator.fit(X, labels, **fit_params)
             subcontext.call_on_fit_task_end(estimator=self, X=X, y=labels)
         scores = self._inner_scores(X if train is None else X_calibration)
         if self.contamination == "auto":
-            q1, q3 = np.percentile(scores, [25.0, 75.0])
+            q1, q3 = _percentile(scores, [25.0, 75.0], weights)
             self.offset_ = float(q1 - _TUKEY_K * (q3 - q1))
         else:
-            self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
+            (offset,) = _percentile(scores, [100.0 * self.contamination], weights)
+            self.offset_ = float(offset)
         callback_ctx.call_on_fit_task_end(
             estimator=self, X=X_fit, y=y_fit, reconstruction_attributes={}
         )
@@ -433,7 +481,7 @@ class AutoencoderOutlierDetector(
         return True
 
     @available_if(_check_novelty_fit_predict)
-    def fit_predict(self, X, y=None):
+    def fit_predict(self, X, y=None, sample_weight=None):
         """Fit the detector to ``X`` and tell which of its rows are outliers.
 
         **Not available with novelty=True.**
@@ -444,13 +492,15 @@ class AutoencoderOutlierDetector(
             Training data.
         y : array-like of shape (n_samples,), default=None
             Known labels, as in :meth:`fit`.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the training rows, as in :meth:`fit`.
 
         Returns
         -------
         is_inlier : ndarray of shape (n_samples,)
             +1 for inliers, -1 for outliers.
         """
-        return self.fit(X, y).predict(X)
+        return self.fit(X, y, sample_weight=sample_weight).predict(X)
 
     def score_samples(self, X):
         """Score each sample with the autoencoder (higher is more normal).
