@@ -416,7 +416,9 @@ class AutoencoderOutlierDetector(
             X, y = validate_data(self, X, y, dtype=FLOAT_DTYPES, skip_check_array=table)
             labels = self._check_labels(y)
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X)
+            sample_weight = _check_sample_weight(
+                sample_weight, X, ensure_non_negative=True
+            )
         X_fit, y_fit = X, y
         train, calibration = self._split(X.shape[0], labels)
         weights = sample_weight
