@@ -170,9 +170,15 @@ def _percentile(scores, q, weights=None):
 
 
 def _rms(X):
-    """Each row's root mean square, in float64."""
+    """Each row's root mean square, in float64.
+
+    Squares overflow float64 only beyond 1e154, far beyond the float32 the
+    autoencoders compute in, which refuse such rows with a clear error: the
+    overflow is left silent here, for that error to be the one the user sees.
+    """
     X = np.asarray(X, dtype=np.float64)
-    return np.sqrt(np.mean(X * X, axis=1))
+    with np.errstate(over="ignore"):
+        return np.sqrt(np.mean(X * X, axis=1))
 
 
 def _explainable(estimator):

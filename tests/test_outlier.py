@@ -461,3 +461,16 @@ def test_sample_weight_needs_an_estimator_that_takes_it(blobs):
     with pytest.raises(ValueError, match="Pipeline does not support sample_weight"):
         detector.fit(blobs, sample_weight=np.ones(100))
     detector.fit(blobs)  # without weights it fits
+
+
+def test_rows_beyond_float32_are_refused_without_a_numpy_warning(blobs):
+    # The rows' RMS (error_scaling="auto" on arrays) squares 1e300: an overflow
+    # numpy would warn about before the autoencoder's own clear error.
+    huge = np.r_[np.zeros((5, 1)), [[1e300]]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(ValueError, match="values too large for float32"):
+            AutoencoderOutlierDetector(random_state=0).fit(huge)
+        detector = small_detector().fit(blobs)
+        with pytest.raises(ValueError, match="values too large for float32"):
+            detector.score_samples(np.full((2, 6), 1e300))
