@@ -541,6 +541,11 @@ def clean(name, X, y, w):
         return False
     if name == "MLPRegressor" and not finite(y):
         return False
+    if name == "AutoencoderOutlierDetector" and y is not None:
+        # Most rows marked known anomalies: refused, as scikit-learn's outlier
+        # labels (+1 inlier, -1 outlier) would read.
+        if (np.asarray(y) == 1).mean() > 0.5:
+            return False
     return w is None or (finite(w) and (w >= 0).all() and w.sum() > 0)
 
 
