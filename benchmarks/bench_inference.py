@@ -11,7 +11,7 @@ docs/benchmarks.md, "Inference time".
 
 ``--busy N`` runs it all beside N CPU-bound processes; ``--batch-rows R [R ...]``
 adds skae's ``transform`` and ``predict_proba`` with R rows per inference batch
-(4,096 by default) as contenders.
+(16,384 by default, 4,096 for float64 input) as contenders.
 
     python benchmarks/bench_inference.py            # 60,000 rows
     python benchmarks/bench_inference.py --quick    # 5,000 rows, fewer repeats
@@ -100,14 +100,15 @@ def contenders(dae, mlp, pca, X, X_small):
 
 
 def in_batches_of(rows, fn):
-    """``fn`` with skae's inference batches of ``rows`` rows."""
+    """``fn`` with skae's inference batches (float64 input's too) of ``rows`` rows."""
 
     def wrapped():
-        default, skae._base._INFERENCE_BATCH = skae._base._INFERENCE_BATCH, rows
+        default = skae._base._INFERENCE_BATCH, skae._base._CAST_BATCH
+        skae._base._INFERENCE_BATCH = skae._base._CAST_BATCH = rows
         try:
             return fn()
         finally:
-            skae._base._INFERENCE_BATCH = default
+            skae._base._INFERENCE_BATCH, skae._base._CAST_BATCH = default
 
     return wrapped
 
@@ -117,11 +118,12 @@ def run(args):
     X, y, X_test, _ = _mnist.load(n_rows)
     cases = contenders(*fit_models(X, y), X, X_test[:100])
     for case in list(cases)[:2]:
-        skae_fn = cases[case]["skae, float32 in"]
-        for rows in args.batch_rows:
-            cases[case][f"skae, float32 in, {rows}-row batches"] = in_batches_of(
-                rows, skae_fn
-            )
+        for dtype in ("float32", "float64"):
+            skae_fn = cases[case][f"skae, {dtype} in"]
+            for rows in args.batch_rows:
+                cases[case][f"skae, {dtype} in, {rows}-row batches"] = in_batches_of(
+                    rows, skae_fn
+                )
     results = {}
     with _common.busy(args.busy):
         for case, fns in cases.items():
