@@ -356,7 +356,9 @@ class AutoencoderImputer(_BaseImputer):
             numbers, object when some column holds strings). Columns missing
             in every row of ``fit`` are dropped, unless
             ``keep_empty_features``; the missing indicators follow, with
-            ``add_indicator``.
+            ``add_indicator``, named as :meth:`get_feature_names_out` names
+            them, or numbered after the last column when ``X``'s columns are
+            labelled with integers.
         """
         check_is_fitted(self)
         X, X_nulls, mask = self._validate_input(X, in_fit=False)
@@ -390,7 +392,15 @@ class AutoencoderImputer(_BaseImputer):
             return self._concatenate_indicator(out, indicator)
         import pandas as pd
 
-        names = self.indicator_.get_feature_names_out(self._input_features(X.columns))
+        if all(isinstance(c, numbers.Integral) for c in out.columns):
+            # Integer labels stay integers, continued after the largest: a frame
+            # whose labels mix integers and strings is refused by scikit-learn.
+            start = max(out.columns, default=-1) + 1
+            names = range(start, start + indicator.shape[1])
+        else:
+            names = self.indicator_.get_feature_names_out(
+                self._input_features(X.columns)
+            )
         columns = pd.DataFrame(indicator, columns=names, index=out.index)
         return pd.concat([out, columns], axis=1)
 

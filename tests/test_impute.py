@@ -11,6 +11,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 import skae
 from skae import AutoencoderImputer
@@ -218,6 +219,18 @@ def test_autoencoder_imputer_add_indicator():
     Xt = imputer.fit_transform(X)
     assert Xt.shape == (X.shape[0], 2 * X.shape[1])
     np.testing.assert_array_equal(Xt[:, X.shape[1] :], np.isnan(X))
+
+
+def test_autoencoder_imputer_add_indicator_integer_column_labels():
+    # Labels mixing integers and strings would be refused downstream.
+    _, df = _frame()
+    df = df.set_axis(range(3, 3 + 2 * df.shape[1], 2), axis=1)
+    imputer = AutoencoderImputer(add_indicator=True, random_state=0, **FAST)
+    out = imputer.fit_transform(df)
+    n_missing = int(df.isna().any().sum())
+    start = df.columns[-1] + 1
+    assert list(out.columns) == [*df.columns, *range(start, start + n_missing)]
+    StandardScaler().fit(out.select_dtypes("number"))
 
 
 def test_autoencoder_imputer_set_output_pandas():
