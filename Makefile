@@ -34,7 +34,7 @@ test-threads: $(STAMP)
 	$(call THREADS,2) $(PY) -m pytest -p randomly --randomly-seed=$$(($(TEST_SEED) + 1))
 
 test-slow: $(STAMP) bench-check
-	$(PY) -m pytest -m slow
+	$(PY) -m pytest -m slow --durations=15
 
 # skae's fit time as ratios to a plain PyTorch loop and scikit-learn, on one
 # thread; fails when a ratio passes its threshold (benchmarks/bench_check.py).
