@@ -21,7 +21,7 @@ Format 1 (still read) had no criterion state and kept the history and the
 optimiser beside the fitted attributes.
 
 Loading reads JSON and safetensors only and instantiates classes from a fixed
-allow-list, so no code from the file is ever run: see ``docs/reliability.md``.
+allow-list, so no code from the file is ever run (the "Reliability" page of the docs).
 """
 
 import hashlib

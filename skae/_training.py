@@ -188,7 +188,7 @@ def _fuse_steps(optimizer):
 
     The fused step updates a parameter in one kernel instead of a Python loop of
     element-wise operations: 15 % of a digits fit with Adam (measured,
-    docs/benchmarks_history.md). The same update, up to rounding, and as
+    in the development notes on benchmarks). The same update, up to rounding, and as
     deterministic (element-wise). Only for the training calls of skae's own loop:
     the net keeps the optimiser as it was built. Returns ``[(group, old value)]``.
     """
