@@ -8,7 +8,8 @@ and a ``show(report)`` that prints its tables; :func:`main` does the rest::
     sys.exit(_common.main(parser, run, show, needs="mnist"))
 
 Every script then takes ``--quick``, ``--repeats``, ``--threads`` and ``--json``;
-an option given as ``(quick, full)`` defaults to one or the other.
+an option given as ``(quick, full)`` defaults to one or the other. A script of
+several benchmarks makes each a sub-command with :func:`commands`.
 """
 
 import argparse
@@ -142,6 +143,24 @@ def options(p, *, repeats=None, threads=None, **defaults):
     return p
 
 
+def commands(doc):
+    """A parser of sub-commands, and ``add(name, run, show, **options)`` to add one.
+
+    ``add`` takes :func:`main`'s ``needs`` and ``blas`` and :func:`options`'
+    defaults, and returns the sub-command's parser; :func:`main` runs the chosen
+    one's ``run`` and ``show``, whose first docstring line is its help.
+    """
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name, run, show, *, needs=None, blas=False, **defaults):
+        p = sub.add_parser(name, help=(run.__doc__ or "").split("\n")[0])
+        p.set_defaults(command_=(run, show, needs, blas))
+        return options(p, **defaults)
+
+    return parser, add
+
+
 def missing(needs):
     """Why a benchmark cannot run here, or None: ``needs`` is "mnist" or "tables"."""
     if needs == "mnist":
@@ -156,14 +175,19 @@ def missing(needs):
     return None
 
 
-def main(parser, run, show, argv=None, *, needs=None, blas=False):
+def main(parser, run=None, show=None, argv=None, *, needs=None, blas=False):
     """Parse, set threads, check the data, run, show, write the JSON: exit status.
 
     ``blas`` also limits NumPy's BLAS to ``--threads`` (scikit-learn's matrix
     products run there). A ``run`` that returns None has shown its own output;
-    a ``show`` that returns a number returns it as the exit status.
+    a ``show`` that returns a number returns it as the exit status. A parser of
+    :func:`commands` brings its sub-command's ``run``, ``show``, ``needs`` and
+    ``blas``.
     """
     args = parser.parse_args(argv)
+    if hasattr(args, "command_"):
+        run, show, needs, blas = args.command_
+        del args.command_
     for name, value in vars(args).items():
         if isinstance(value, tuple) and len(value) == 2:
             setattr(args, name, value[0] if args.quick else value[1])

@@ -3,7 +3,7 @@
 Three cases, each timed in this process, contenders alternated, median of
 ``--repeats`` rounds after one untimed warm-up call each:
 
-- ``seed``: the seed MNIST recipe (``bench_denormals.py``) against the same
+- ``seed``: the seed MNIST recipe (``bench_cpu.py denormals``) against the same
   steps in a plain PyTorch loop with denormals flushed (needs MNIST);
 - ``dae``: a one-layer denoising autoencoder on 5,000 MNIST images against the
   same steps in a plain loop (``bench_training.py``; needs MNIST);
@@ -22,7 +22,7 @@ import sys
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 import _common  # noqa: E402
-import bench_denormals  # noqa: E402
+import bench_cpu  # noqa: E402
 import bench_small_data  # noqa: E402
 import bench_training  # noqa: E402
 from _mnist import load, mnist_path  # noqa: E402
@@ -41,10 +41,10 @@ def cases():
     """``{case: (skae's fit, the other's fit)}``, the data bound in."""
     out = {}
     if mnist_path() is not None:
-        Xm, ym, _, _ = load(bench_denormals.N_TRAIN)
+        Xm, ym, _, _ = load(bench_cpu.N_TRAIN)
         out["seed: skae / plain loop, flush"] = (
-            lambda: bench_denormals.skae_fit(Xm, ym),
-            lambda: bench_denormals.plain_loop(Xm, ym, flush=True),
+            lambda: bench_cpu.skae_fit(Xm, ym),
+            lambda: bench_cpu.plain_loop(Xm, ym, flush=True),
         )
         out["dae: skae / plain loop"] = (
             lambda: bench_training.skae_dae(Xm[:5000], 2),

