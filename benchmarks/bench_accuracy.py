@@ -16,14 +16,12 @@ import statistics
 import sys
 import time
 
+import _common
+import _mnist
 import numpy as np
 from sklearn.neural_network import MLPClassifier as SklearnMLP
 
 from skae import MLPClassifier
-
-sys.path.insert(0, __file__.rsplit("/", 1)[0])
-import _common  # noqa: E402
-import _mnist  # noqa: E402
 
 #: skae's settings.
 SKAE_PARAMS = {

@@ -20,13 +20,12 @@ when one passes its threshold.
 
 import sys
 
-sys.path.insert(0, __file__.rsplit("/", 1)[0])
-import _common  # noqa: E402
-import bench_cpu  # noqa: E402
-import bench_small_data  # noqa: E402
-import bench_training  # noqa: E402
-from _mnist import load, mnist_path  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
+import _common
+import bench_cpu
+import bench_small_data
+import bench_training
+from _mnist import load, mnist_path
+from sklearn.datasets import load_digits
 
 # skae's median over the other's, at most.
 THRESHOLDS = {

@@ -62,6 +62,8 @@ import sys
 import time
 import warnings
 
+import _common
+import _tables
 import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
@@ -75,10 +77,6 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from skae import AutoencoderImputer
-
-sys.path.insert(0, __file__.rsplit("/", 1)[0])
-import _common  # noqa: E402
-import _tables  # noqa: E402
 
 TABLES = [
     "credit_data",

@@ -20,16 +20,14 @@ adds skae's ``transform`` and ``predict_proba`` with R rows per inference batch
 
 import sys
 
+import _common
+import _mnist
 import numpy as np
 import torch
 from sklearn.decomposition import PCA
 
 import skae._base
 from skae import DenoisingAE, MLPClassifier
-
-sys.path.insert(0, __file__.rsplit("/", 1)[0])
-import _common  # noqa: E402
-import _mnist  # noqa: E402
 
 BARE = "bare module, array in/out"
 

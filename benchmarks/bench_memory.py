@@ -25,9 +25,8 @@ import json
 import subprocess
 import sys
 
-sys.path.insert(0, __file__.rsplit("/", 1)[0])
-import _common  # noqa: E402
-import _mnist  # noqa: E402
+import _common
+import _mnist
 
 MiB = 2**20
 BUDGET_EXTRA = 300 * MiB

@@ -14,6 +14,8 @@ checked against skae's first. The protocol and results: docs/benchmarks.md,
 
 import sys
 
+import _common
+import _mnist
 import numpy as np
 import onnxruntime as ort
 import torch
@@ -24,10 +26,6 @@ from sklearn.preprocessing import StandardScaler
 
 import skae.onnx
 from skae import DenoisingAE, MLPClassifier
-
-sys.path.insert(0, __file__.rsplit("/", 1)[0])
-import _common  # noqa: E402
-import _mnist  # noqa: E402
 
 SKAE = "skae"
 ONNX = "ONNX Runtime"

@@ -37,11 +37,9 @@ import time
 import warnings
 from pathlib import Path
 
+import _common
+import _mnist
 import numpy as np
-
-sys.path.insert(0, __file__.rsplit("/", 1)[0])
-import _common  # noqa: E402
-import _mnist  # noqa: E402
 
 N_FEATURES = 784
 

@@ -30,17 +30,15 @@ import pickle
 import sys
 import time
 
+import _common
+import _mnist
+import bench_semisupervised as semi
+import bench_vae
 import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.frozen import FrozenEstimator
 
 from skae import Autoencoder, DenoisingAE, MLPClassifier, VariationalAE
-
-sys.path.insert(0, __file__.rsplit("/", 1)[0])
-import _common  # noqa: E402
-import _mnist  # noqa: E402
-import bench_semisupervised as semi  # noqa: E402
-import bench_vae  # noqa: E402
 
 
 def cosine(peak, step, steps=1, floor=0.01):

@@ -30,6 +30,8 @@ import json
 import sys
 import time
 
+import _common
+import _mnist
 import numpy as np
 from sklearn.base import clone
 from sklearn.datasets import (
@@ -44,10 +46,6 @@ from sklearn.model_selection import RepeatedStratifiedKFold, train_test_split
 from sklearn.preprocessing import StandardScaler
 
 from skae import DenoisingAE
-
-sys.path.insert(0, __file__.rsplit("/", 1)[0])
-import _common  # noqa: E402
-import _mnist  # noqa: E402
 
 CODE_SIZES = {
     "digits": (8, 16, 32),

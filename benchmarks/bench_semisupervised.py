@@ -25,14 +25,12 @@ import statistics
 import sys
 import time
 
+import _common
+import _mnist
 import numpy as np
 from sklearn.frozen import FrozenEstimator
 
 from skae import DenoisingAE, MLPClassifier
-
-sys.path.insert(0, __file__.rsplit("/", 1)[0])
-import _common  # noqa: E402
-import _mnist  # noqa: E402
 
 SGD = {"solver": "sgd", "learning_rate_init": 0.1, "momentum": 0.9}
 ADAM = {"solver": "adam", "learning_rate_init": 1e-3}

@@ -22,6 +22,7 @@ import sys
 import time
 from contextlib import contextmanager
 
+import _common
 import numpy as np
 import torch
 from sklearn.datasets import load_digits
@@ -31,9 +32,6 @@ from threadpoolctl import threadpool_limits
 from torch import nn
 
 from skae import DenoisingAE, MLPClassifier
-
-sys.path.insert(0, __file__.rsplit("/", 1)[0])
-import _common  # noqa: E402
 
 SOLVER = {
     "solver": "adam",

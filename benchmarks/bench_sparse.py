@@ -23,14 +23,12 @@ start and the end.
 import sys
 import time
 
+import _common
 import numpy as np
 import scipy.sparse as sp
-
-sys.path.insert(0, __file__.rsplit("/", 1)[0])
-import _common  # noqa: E402
-from bench_small_data import SKLEARN, _load  # noqa: E402
-from bench_small_data import skae_classifier as skae_fit  # noqa: E402
-from bench_small_data import sklearn_classifier as sklearn_fit  # noqa: E402
+from bench_small_data import SKLEARN, _load
+from bench_small_data import skae_classifier as skae_fit
+from bench_small_data import sklearn_classifier as sklearn_fit
 
 
 def tfidf_like(n_rows, n_features, density, n_classes=5, seed=0):

@@ -64,8 +64,8 @@ from sklearn.model_selection import train_test_split
 from skae import VariationalAE
 
 sys.path.insert(0, os.path.dirname(__file__))
-import _common  # noqa: E402
-from _tables import categorical_columns, hgb, load_table  # noqa: E402
+import _common
+from _tables import categorical_columns, hgb, load_table
 
 TARGET = "__target__"
 

@@ -31,6 +31,8 @@ import sys
 import time
 import warnings
 
+import _common
+import _tables
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -42,10 +44,6 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 
 from skae import DenoisingAE
-
-sys.path.insert(0, __file__.rsplit("/", 1)[0])
-import _common  # noqa: E402
-import _tables  # noqa: E402
 
 TIE = 0.001
 

@@ -17,6 +17,8 @@ import statistics
 import sys
 import time
 
+import _common
+import _mnist
 import numpy as np
 import skorch
 import torch
@@ -24,10 +26,6 @@ from sklearn.neural_network import MLPClassifier as SklearnMLP
 from torch import nn
 
 from skae import DenoisingAE, MLPClassifier
-
-sys.path.insert(0, __file__.rsplit("/", 1)[0])
-import _common  # noqa: E402
-import _mnist  # noqa: E402
 
 
 def _xavier(*layers):

@@ -17,15 +17,13 @@ import statistics
 import sys
 import time
 
+import _common
+import _mnist
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from skae import VariationalAE
-
-sys.path.insert(0, __file__.rsplit("/", 1)[0])
-import _common  # noqa: E402
-import _mnist  # noqa: E402
 
 
 class ReferenceVAE(nn.Module):
