@@ -56,7 +56,6 @@ fit time per table (its settings together), and iter_rf's over ae's.
         --ae '{"max_iter": 125, "batch_size": 200, "learning_rate_init": 0.001}'
 """
 
-import argparse
 import json
 import sys
 import time
@@ -283,44 +282,20 @@ def mean_ranks(rows):
     return summary
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--tables", help="comma-separated names")
-    parser.add_argument(
-        "--settings", help="comma-separated pattern:rate pairs, e.g. mcar:0.2,mnar:0.2"
-    )
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", help="write the rows and mean ranks here")
-    parser.add_argument(
-        "--ae", default="{}", help="AutoencoderImputer's parameters, as JSON"
-    )
-    args = parser.parse_args(argv)
-    AE_PARAMS.clear()
+def run(args):
     AE_PARAMS.update(json.loads(args.ae))
     names = args.tables.split(",") if args.tables else TABLES
     settings = SETTINGS
     if args.settings:
-        settings = [
-            (pair.split(":")[0], float(pair.split(":")[1]))
-            for pair in args.settings.split(",")
-        ]
+        pairs = (pair.split(":") for pair in args.settings.split(","))
+        settings = [(pattern, float(rate)) for pattern, rate in pairs]
     max_rows = MAX_ROWS
     if args.quick:
         names, settings, max_rows = names[:1], (("mcar", 0.2),), 500
-    if reason := _common.missing("tables"):
-        print(reason)
-        return 0
-    machine = _common.machine()
-    print("machine", machine)
-    warnings.simplefilter("ignore", ConvergenceWarning)
-    print(
-        f"{'table':<13} {'pattern':<7} {'rate':>5} {'imputer':<8} "
-        f"{'rmse':>6} {'wrong':>6} {'auc':>6} fit_s"
-    )
     # One untimed fill by each contender (one-off costs of a first fit).
     X, _, categorical = prepare(names[0], min(max_rows, 200), args.seed)
     X_hidden, _ = hide(X, "mcar", 0.2, args.seed, categorical)
+    warnings.simplefilter("ignore", ConvergenceWarning)
     for impute in CONTENDERS.values():
         impute(X_hidden, categorical, args.seed)
     rows = []
@@ -334,62 +309,57 @@ def main(argv=None):
                 seconds = time.perf_counter() - start
                 rmse, wrong = errors(X, filled, mask, categorical)
                 auc = downstream_auc(filled, y, categorical, args.seed)
-                rows.append(
-                    dict(
-                        table=name,
-                        pattern=pattern,
-                        rate=rate,
-                        imputer=contender,
-                        rmse=rmse,
-                        wrong=wrong,
-                        auc=auc,
-                        fit_s=seconds,
-                    )
-                )
+                rows.append(dict(table=name, pattern=pattern, rate=rate))
+                rows[-1].update(imputer=contender, rmse=rmse, wrong=wrong, auc=auc)
+                rows[-1]["fit_s"] = seconds
                 print(
-                    f"{name:<13} {pattern:<7} {rate:>5.0%} {contender:<8} "
-                    f"{rmse:>6.3f} {wrong:>6.3f} {auc:>6.3f} {seconds:5.1f}",
+                    f"{name} {pattern} {rate:.0%} {contender}: rmse {rmse:.3f}, "
+                    f"wrong {wrong:.3f}, auc {auc:.3f}, {seconds:.1f} s",
+                    file=sys.stderr,
                     flush=True,
                 )
-    summary = mean_ranks(rows)
-    print(f"\nmean rank over {len(rows) // len(CONTENDERS)} settings (1 is best)")
-    print(
-        f"{'imputer':<8} {'rmse':>5} {'wrong':>5} {'auc':>5} {'mean':>5} "
-        f"{'fit_s median':>12} {'total':>6}"
+    return _common.report(
+        args,
+        {"seed": args.seed, "ae_params": AE_PARAMS, "max_rows": max_rows},
+        rows=rows,
+        mean_ranks=mean_ranks(rows).reset_index().to_dict(orient="records"),
     )
-    for contender, r in summary.iterrows():
-        print(
-            f"{contender:<8} {r['rmse']:>5.2f} {r['wrong']:>5.2f} {r['auc']:>5.2f} "
-            f"{r['mean']:>5.2f} {r['fit_s_median']:>12.2f} {r['fit_s_total']:>6.1f}"
-        )
+
+
+def show(report):
+    _common.header(report)
+    rows = report["rows"]
+    print(f"\nmean rank over {len(rows) // len(CONTENDERS)} settings (1 is best)\n")
+    columns = ["imputer", "rmse", "wrong", "auc", "mean"]
+    _common.table(
+        [*columns, "fit_s median", "total"],
+        [
+            [r["imputer"]]
+            + [f"{r[c]:.2f}" for c in columns[1:]]
+            + [f"{r['fit_s_median']:.2f}", f"{r['fit_s_total']:.1f}"]
+            for r in report["mean_ranks"]
+        ],
+    )
     times = pd.DataFrame(rows).pivot_table(
         index="table", columns="imputer", values="fit_s", aggfunc="sum", sort=False
     )[list(CONTENDERS)]
-    print("\nfit s per table (its settings together), and / ae")
-    print(f"{'table':<13} " + " ".join(f"{c:>8}" for c in CONTENDERS) + "  iter_rf/ae")
-    for name, t in times.iterrows():
-        print(
-            f"{name:<13} "
-            + " ".join(f"{t[c]:>8.2f}" for c in CONTENDERS)
-            + f"  {t['iter_rf'] / t['ae']:>10.1f}"
-        )
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(
-                {
-                    "machine": machine,
-                    "seed": args.seed,
-                    "ae_params": AE_PARAMS,
-                    "max_rows": max_rows,
-                    "rows": rows,
-                    "mean_ranks": summary.reset_index().to_dict(orient="records"),
-                },
-                f,
-                indent=1,
-                default=str,
-            )
-    return 0
+    print("\nfit s per table (its settings together), and iter_rf / ae\n")
+    _common.table(
+        ["table", *CONTENDERS, "iter_rf / ae"],
+        [
+            [name]
+            + [f"{t[c]:.2f}" for c in CONTENDERS]
+            + [f"{t['iter_rf'] / t['ae']:.1f}"]
+            for name, t in times.iterrows()
+        ],
+    )
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    parser = _common.parser(__doc__, seed=0)
+    parser.add_argument("--tables", help="comma-separated names")
+    parser.add_argument("--settings", help="pattern:rate pairs, e.g. mcar:0.2,mnar:0.2")
+    parser.add_argument(
+        "--ae", default="{}", help="AutoencoderImputer's parameters, JSON"
+    )
+    sys.exit(_common.main(parser, run, show, needs="tables"))
