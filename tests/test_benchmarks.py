@@ -79,8 +79,8 @@ def test_bench_vae_quick(tmp_path):
 
 @pytest.mark.slow
 @needs_mnist
-def test_bench_semisupervised_quick(tmp_path):
-    (row,) = run("bench_semisupervised.py", tmp_path)["rows"]
+def test_bench_papers_pretraining_quick(tmp_path):
+    (row,) = run("bench_papers.py pretraining", tmp_path)["rows"]
     assert row["setting"] == "300 sgd"
     assert row["scratch_accuracy"] > 0.7 and row["pretrained_accuracy"] > 0.7, row
 
