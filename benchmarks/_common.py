@@ -250,6 +250,26 @@ def table(columns, rows, out=sys.stdout):
         print("| " + " | ".join(str(cell) for cell in row) + " |", file=out)
 
 
+def child(command, **kwargs):
+    """Run ``command`` (Python's arguments) in a fresh interpreter: the JSON of the
+    last line it prints."""
+    out = subprocess.run(
+        [sys.executable, *command],
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
+        **kwargs,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def memory_status():
+    """This process's resident memory (VmRSS) and its peak (VmHWM), in bytes."""
+    with open("/proc/self/status") as f:
+        fields = dict(line.split(":", 1) for line in f)
+    return {k: int(fields[k].split()[0]) * 1024 for k in ("VmRSS", "VmHWM")}
+
+
 @contextlib.contextmanager
 def busy(n):
     """Run the block beside ``n`` CPU-bound processes (not niced), as on a busy

@@ -118,15 +118,11 @@ THREADS = {
 def fresh_fit(args, setting):
     """One fit in a fresh process under ``setting``'s environment: its record."""
     max_iter = json.dumps(5 if args.quick else "auto")
-    command = [sys.executable, "-c", FIT, max_iter, args.data]
-    out = subprocess.run(
-        [*command, "warm" if args.warm else "cold"],
+    return _common.child(
+        ["-c", FIT, max_iter, args.data, "warm" if args.warm else "cold"],
         env={**os.environ, **THREADS[setting]},
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return json.loads(out.strip().splitlines()[-1])
+        stderr=subprocess.PIPE,
+    )
 
 
 def run_threads(args):

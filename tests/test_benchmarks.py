@@ -176,8 +176,8 @@ def test_bench_inference_quick(tmp_path):
 
 @pytest.mark.slow
 @needs_mnist
-def test_bench_memory_quick(tmp_path):
-    results = run("bench_memory.py", tmp_path)["results"]
+def test_bench_memory_fit_quick(tmp_path):
+    results = run("bench_memory.py fit", tmp_path)["results"]
     assert list(results) == [
         "skae MLPClassifier((300,))",
         "skae DenoisingAE(200, hidden_layer_sizes=())",
@@ -247,10 +247,10 @@ def test_bench_sparse_quick(tmp_path):
 
 
 @pytest.mark.slow
-def test_bench_out_of_core_quick(tmp_path):
+def test_bench_memory_out_of_core_quick(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
-    report = run("bench_out_of_core.py", tmp_path, "--path", str(data))
+    report = run("bench_memory.py out_of_core", tmp_path, "--path", str(data))
     stream, in_memory = report["stream"]["median"], report["in-memory"]["median"]
     assert stream["rows"] == 20_000 and in_memory["rows"] == 10_000
     assert stream["epochs"] == 4  # one partial_fit per chunk of 5,000 rows
