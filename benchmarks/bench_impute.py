@@ -1,57 +1,20 @@
 """Imputation on real mixed-type tables: AutoencoderImputer against scikit-learn's.
 
-Eight of the ten real tables of ``_tables.py`` (``pip install 'skae[bench]'``;
-all but ``resume_callback``, 61 columns, and ``covid_testing``, whose two
-half-missing columns leave little to score), each a random subsample of at most
-1,000 rows. A share ``rate`` of the observed cells is hidden, in two patterns:
-
-- ``mcar``: completely at random, each observed cell with probability ``rate``
-  (10, 20 and 40 %);
-- ``mnar``: not at random (self-masking), at ``rate`` 20 % on average: a
-  numeric cell among the largest 30 % of its column's values, or a categorical
-  cell with another level than its column's most frequent one, is hidden with
-  probability ``1.875 * rate``, every other cell with ``0.625 * rate`` (three
-  times less likely; the weights keep the mean share at ``rate`` for the
-  numbers).
-
-Cells missing in the data stay missing and are not scored. Each imputer fills
-the table, and three scores are kept:
-
-- ``rmse``: over the hidden numeric cells, the root mean squared error, each
-  column's error in its standard deviations (of the true values);
-- ``wrong``: the share of hidden categorical cells filled with another level;
-- ``auc``: the ROC AUC of a model trained downstream on the filled table, to
-  predict the table's ``y`` (``_tables.load_table``): LogisticRegression on the
-  numbers standardised and the categories one-hot, 3-fold stratified CV.
-
-Contenders, all fitted on the table with its hidden cells (no target):
-
-- ``mean``: SimpleImputer, the mean for numbers and the most frequent level for
-  categories;
-- ``knn``: KNNImputer(n_neighbors=5) on the numbers standardised and the
-  categories one-hot (a missing category: its whole block missing), the filled
-  category the largest of its block;
-- ``iter``: IterativeImputer(max_iter=10) (BayesianRidge) on the same encoding;
-- ``iter_rf``: the same with RandomForestRegressor(n_estimators=10, max_depth=10)
-  and max_iter=3 (fewer rounds and trees than usual, to bound the time);
-- ``ae``: AutoencoderImputer(random_state=seed) with its defaults, on the frame
-  as it is.
-
-``fit_s`` is the time of fit and transform together, in seconds, the contenders
-taking turns on each (table, pattern, rate), so that a change in the machine's
-load falls on all of them alike. Before the first, each contender fills one
-table once, untimed: the first fit of a process pays one-off costs (the first
-torch optimiser step imports ``torch._dynamo``, 1 to 2 s) that no later fit
-does. At the end, the mean rank of each imputer over every (table, pattern,
-rate), per score (1 is best; ties share their mean rank), with the overall mean
-of the three ranks and the median and total fit times; then each contender's
-fit time per table (its settings together), and iter_rf's over ae's.
+Eight of the ten tables of ``_tables.py`` (``pip install 'skae[bench]'``), a
+seeded subsample of at most 1,000 rows each, with observed cells hidden in
+``SETTINGS``: completely at random (``mcar``) and not at random (``mnar``,
+self-masking: a number among the largest ``HIGH_SHARE`` of its column, or a
+category other than its column's most frequent level, ``HIGH_ODDS`` times
+likelier to be hidden). Each contender (``CONTENDERS``, taking turns on every
+setting, after one untimed fill each) fills the table; scores: the hidden numbers'
+RMSE in each column's standard deviations, the share of hidden categories filled
+with another level, and the 3-fold ROC AUC of a logistic regression trained on the
+filled table to predict its ``y``; then each imputer's mean rank per score, and
+its fit times (fit and transform). The protocol and results: docs/benchmarks.md,
+"Imputation on eight real tables".
 
     OMP_NUM_THREADS=1 python benchmarks/bench_impute.py           # 8 tables
     OMP_NUM_THREADS=1 python benchmarks/bench_impute.py --quick   # 1 table, 20 %
-    OMP_NUM_THREADS=1 python benchmarks/bench_impute.py --json out.json
-    # ae with other parameters, e.g. the DAE's budget on 1,000 rows (the default
-    # until 2026-12-05):
     OMP_NUM_THREADS=1 python benchmarks/bench_impute.py \
         --ae '{"max_iter": 125, "batch_size": 200, "learning_rate_init": 0.001}'
 """
