@@ -158,8 +158,8 @@ def test_bench_accuracy_quick(tmp_path):
 
 @pytest.mark.slow
 @needs_mnist
-def test_bench_inference_quick(tmp_path):
-    cases = run("bench_inference.py", tmp_path)["results"]
+def test_bench_inference_torch_quick(tmp_path):
+    cases = run("bench_inference.py torch", tmp_path)["results"]
     assert list(cases) == [
         "DenoisingAE.transform 784-200",
         "MLPClassifier.predict_proba 784-300-10",
@@ -172,6 +172,19 @@ def test_bench_inference_quick(tmp_path):
         assert contenders["bare module, array in/out"]["ratio"] == 1.0
     assert "PCA(200).transform, float32" in cases["DenoisingAE.transform 784-200"]
     assert "bare module, 64 rows" in cases["MLPClassifier.predict, 1 row"]
+
+
+@pytest.mark.slow
+@needs_mnist
+def test_bench_inference_onnx_quick(tmp_path):
+    pytest.importorskip("onnxruntime")
+    results = run("bench_inference.py onnx", tmp_path)["results"]
+    # Three models at 1, 100 and 10,000 rows, each served both ways.
+    assert len(results) == 18
+    assert {r["contender"] for r in results} == {"skae", "ONNX Runtime"}
+    # The session's outputs were checked against skae's before any timing.
+    assert all(r["check"].startswith(("labels equal", "max |diff|")) for r in results)
+    assert all(r["median_s"] > 0 for r in results)
 
 
 @pytest.mark.slow
