@@ -6,7 +6,7 @@ Three cases, each timed in this process, contenders alternated, median of
 - ``seed``: the seed MNIST recipe (``bench_cpu.py denormals``) against the same
   steps in a plain PyTorch loop with denormals flushed (needs MNIST);
 - ``dae``: a one-layer denoising autoencoder on 5,000 MNIST images against the
-  same steps in a plain loop (``bench_training.py``; needs MNIST);
+  same steps in a plain loop (``bench_training.py seed``; needs MNIST);
 - ``small``: the 100-unit classifier and the 128-unit autoencoder on digits
   against scikit-learn's MLPs (``bench_small_data.py``).
 

@@ -35,7 +35,7 @@ import time
 
 import _common
 import _mnist
-import bench_vae
+import bench_training
 import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.frozen import FrozenEstimator
@@ -174,7 +174,7 @@ def run_vae(args):
     """784-400-20, ReLU, sigmoid output, BCE, Adam, batches of 128, no weight decay."""
     X, _, X_test, _ = _mnist.load(10_000 if args.quick else None)
     epochs, every = (2, 1) if args.quick else (args.epochs, args.every)
-    vae = VariationalAE(**bench_vae.MODEL, random_state=args.seed)
+    vae = VariationalAE(**bench_training.VAE, random_state=args.seed)
     load_before = os.getloadavg()
     curve = train(
         vae,
@@ -189,7 +189,7 @@ def run_vae(args):
         schedule=f"cosine from {args.lr:g} to {args.lr / 100:g}, one partial_fit "
         "an epoch",
         seed=args.seed,
-        params=_common.params(vae, [*bench_vae.MODEL, "solver"]),
+        params=_common.params(vae, [*bench_training.VAE, "solver"]),
     )
     return _common.stamped(
         load_before,

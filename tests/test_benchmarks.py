@@ -49,8 +49,8 @@ def run(command, tmp_path, *args):
 
 @pytest.mark.slow
 @needs_mnist
-def test_bench_training_quick(tmp_path):
-    results = run("bench_training.py", tmp_path)["results"]
+def test_bench_training_seed_quick(tmp_path):
+    results = run("bench_training.py seed", tmp_path)["results"]
     assert list(results["mlp"]) == [
         "plain loop",
         "skae",
@@ -68,8 +68,8 @@ def test_bench_training_quick(tmp_path):
 
 @pytest.mark.slow
 @needs_mnist
-def test_bench_vae_quick(tmp_path):
-    results = run("bench_vae.py", tmp_path)["results"]
+def test_bench_training_vae_quick(tmp_path):
+    results = run("bench_training.py vae", tmp_path)["results"]
     assert list(results) == ["plain loop", "skae"]
     # One epoch on 10,000 images: both near 195 nats, far below the 544 nats
     # (784 * log 2) of a model that has learned nothing.
