@@ -220,7 +220,7 @@ def write_json(report, path):
             json.dump(report, f, indent=2, default=str)
 
 
-def header(report, out=sys.stdout):
+def header(report):
     """Print the machine line: versions, cores, threads, settings, load."""
     m = report["machine"]
     line = (
@@ -239,15 +239,15 @@ def header(report, out=sys.stdout):
             f"; load average {report['load_start']} at the start, "
             f"{report['load_end']} at the end"
         )
-    print(line, file=out)
+    print(line)
 
 
-def table(columns, rows, out=sys.stdout):
+def table(columns, rows):
     """Print a markdown table: ``columns`` names, ``rows`` lists of cells."""
-    print("| " + " | ".join(columns) + " |", file=out)
-    print("|" + "---|" * len(columns), file=out)
+    print("| " + " | ".join(columns) + " |")
+    print("|" + "---|" * len(columns))
     for row in rows:
-        print("| " + " | ".join(str(cell) for cell in row) + " |", file=out)
+        print("| " + " | ".join(str(cell) for cell in row) + " |")
 
 
 def child(command, **kwargs):

@@ -140,19 +140,16 @@ def run(args):
     return report
 
 
-def print_table(report, out=sys.stdout):
-    _common.header(report, out)
+def show(report):
+    _common.header(report)
     sk = report["results"]["scikit-learn"]["runs"][-1]
-    print(
-        "scikit-learn, last repeat: epoch, cumulative fit s, test accuracy, loss",
-        file=out,
-    )
+    print("scikit-learn, last repeat: epoch, cumulative fit s, test accuracy, loss")
     for epoch, seconds, accuracy, loss in sk["curve"]:
-        print(f"  {epoch} {seconds:.2f} {accuracy:.4f} {loss:.5f}", file=out)
+        print(f"  {epoch} {seconds:.2f} {accuracy:.4f} {loss:.5f}")
     if "skae_curve" in report:
-        print("skae (partial_fit): epoch, cumulative fit s, test accuracy", file=out)
+        print("skae (partial_fit): epoch, cumulative fit s, test accuracy")
         for epoch, seconds, accuracy in report["skae_curve"]:
-            print(f"  {epoch} {seconds:.2f} {accuracy:.4f}", file=out)
+            print(f"  {epoch} {seconds:.2f} {accuracy:.4f}")
     rows = []
     for name, row in report["results"].items():
         run = row["runs"][-1]
@@ -165,7 +162,7 @@ def print_table(report, out=sys.stdout):
             + [f"{row['median_accuracy']:.4f}"]
         )
     columns = ["contender", "epochs", "median fit s", "ratio to skae"]
-    _common.table([*columns, "test accuracy"], rows, out)
+    _common.table([*columns, "test accuracy"], rows)
 
 
 if __name__ == "__main__":
@@ -173,4 +170,4 @@ if __name__ == "__main__":
     parser.add_argument("--sklearn-max-iter", type=int, default=50, help="epochs")
     parser.add_argument("--curve", action="store_true", help="skae's epoch accuracy")
     # scikit-learn's matrix products run in NumPy's BLAS: --threads limits it too.
-    sys.exit(_common.main(parser, run, print_table, needs="mnist", blas=True))
+    sys.exit(_common.main(parser, run, show, needs="mnist", blas=True))

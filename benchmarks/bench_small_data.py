@@ -279,14 +279,13 @@ def run(args):
     )
 
 
-def print_table(report, out=sys.stdout):
-    _common.header(report, out)
-    print(f"skae's torch threads {report['skae_torch_threads']}", file=out)
+def show(report):
+    _common.header(report)
+    print(f"skae's torch threads {report['skae_torch_threads']}")
     for phase, p in report["phases"].items():
         print(
             f"{phase}: {p['burners']} burners, load average {p['load_start']} at "
-            f"the start, {p['load_end']} at the end",
-            file=out,
+            f"the start, {p['load_end']} at the end"
         )
     phases = report["phases"]
 
@@ -300,11 +299,11 @@ def print_table(report, out=sys.stdout):
         ]
 
     ratios = ["ratio to scikit-learn", "median paired ratio"]
-    print(file=out)
+    print()
     _common.table(
-        ["phase", "case", "contender", "median fit s", *ratios], timed("fit", 1, 3), out
+        ["phase", "case", "contender", "median fit s", *ratios], timed("fit", 1, 3)
     )
-    print(file=out)
+    print()
     quiet, busy = phases["quiet"]["fit"], phases["busy"]["fit"]
     _common.table(
         ["case", "contender", "quiet median fit s", "busy median fit s"]
@@ -315,11 +314,10 @@ def print_table(report, out=sys.stdout):
             for name, row in rows.items()
             for q, b in [(row["median_s"], busy[case][name]["median_s"])]
         ],
-        out,
     )
-    print(file=out)
+    print()
     columns = ["phase", "case", "contender", "median µs per 1-row call", *ratios]
-    _common.table(columns, timed("predict", 1e6, 1), out)
+    _common.table(columns, timed("predict", 1e6, 1))
 
 
 if __name__ == "__main__":
@@ -333,4 +331,4 @@ if __name__ == "__main__":
         help="a fit contender to leave out (repeatable), e.g. 'plain torch loop, "
         "2 threads', which takes minutes a fit on a busy machine",
     )
-    sys.exit(_common.main(parser, run, print_table))
+    sys.exit(_common.main(parser, run, show))

@@ -92,9 +92,9 @@ def run(args):
     )
 
 
-def print_table(report, out=sys.stdout):
-    _common.header(report, out)
-    print(file=out)
+def show(report):
+    _common.header(report)
+    print()
     columns = ["contender", "median fit s", "ratio to scikit-learn"]
     _common.table(
         [*columns, "median paired ratio", "training accuracy"],
@@ -103,7 +103,6 @@ def print_table(report, out=sys.stdout):
             + [f"{r['paired_ratio']:.3f}", f"{r['train_accuracy']:.4f}"]
             for name, r in report["results"].items()
         ],
-        out,
     )
 
 
@@ -116,4 +115,4 @@ if __name__ == "__main__":
         features=(10_000, 15_000),
     )
     parser.add_argument("--density", type=float, default=0.005)
-    sys.exit(_common.main(parser, run, print_table))
+    sys.exit(_common.main(parser, run, show))

@@ -263,8 +263,8 @@ def run_seed(args):
     )
 
 
-def show_seed(report, out=sys.stdout):
-    _common.header(report, out)
+def show_seed(report):
+    _common.header(report)
     rows = []
     for case, contenders in report["results"].items():
         for name, row in contenders.items():
@@ -278,10 +278,10 @@ def show_seed(report, out=sys.stdout):
             )
     columns = ["case", "contender", "median fit s", "ratio of medians"]
     columns += ["median paired ratio", "CPU-time ratio", "quality"]
-    _common.table(columns, rows, out)
+    _common.table(columns, rows)
     rates = report["matmul_gflops"]
     square, shaped = rates["square 2048"], rates["model shape 100x784x300"]
-    print(file=out)
+    print()
     _common.table(
         ["MLP contender", "training GFLOP/s", "share of the square matmul rate"]
         + ["share of the model-shape matmul rate"],
@@ -290,12 +290,10 @@ def show_seed(report, out=sys.stdout):
             + [f"{r['gflops'] / shaped:.1%}"]
             for name, r in report["results"]["mlp"].items()
         ],
-        out,
     )
     print(
         f"torch matmul, float32: square 2048 {square:.1f} GFLOP/s, model shape "
-        f"100x784x300 {shaped:.1f} GFLOP/s",
-        file=out,
+        f"100x784x300 {shaped:.1f} GFLOP/s"
     )
 
 
