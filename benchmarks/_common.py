@@ -84,6 +84,11 @@ def loadavg():
         return "n/a"
 
 
+def loads():
+    """The 1, 5 and 15-minute load averages, rounded."""
+    return [round(v, 2) for v in os.getloadavg()]
+
+
 def stamped(load_before, **report):
     """``report`` with the machine and the load averages before and after."""
     return {
@@ -270,14 +275,24 @@ def memory_status():
     return {k: int(fields[k].split()[0]) * 1024 for k in ("VmRSS", "VmHWM")}
 
 
+# A pure-Python CPU-bound loop that ends when its parent does, however that ends.
+BURNER = """
+import os
+parent = os.getppid()
+x = 0
+while os.getppid() == parent:
+    for _ in range(100_000):
+        x = (x * 48271 + 1) % 65537
+"""
+
+
 @contextlib.contextmanager
 def busy(n):
     """Run the block beside ``n`` CPU-bound processes (not niced), as on a busy
     machine."""
-    burners = [
-        subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)
-    ]
+    burners = [subprocess.Popen([sys.executable, "-c", BURNER]) for _ in range(n)]
     try:
+        time.sleep(0.5 if n else 0)  # let them get going
         yield
     finally:
         for burner in burners:

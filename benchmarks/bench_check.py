@@ -8,7 +8,7 @@ Three cases, each timed in this process, contenders alternated, median of
 - ``dae``: a one-layer denoising autoencoder on 5,000 MNIST images against the
   same steps in a plain loop (``bench_training.py seed``; needs MNIST);
 - ``small``: the 100-unit classifier and the 128-unit autoencoder on digits
-  against scikit-learn's MLPs (``bench_small_data.py``).
+  against scikit-learn's MLPs (``bench_small_data.py digits``).
 
 A ratio is skae's median over the other's. The thresholds are generous (a
 busy 2-core machine moves a ratio by 20 to 30 %) but below the 1.6x that

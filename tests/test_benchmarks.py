@@ -221,8 +221,8 @@ def test_bench_cpu_scaling_quick(tmp_path):
 
 
 @pytest.mark.slow
-def test_bench_small_data_quick(tmp_path):
-    report = run("bench_small_data.py", tmp_path)
+def test_bench_small_data_digits_quick(tmp_path):
+    report = run("bench_small_data.py digits", tmp_path)
     classifier = ["skae", "scikit-learn", "scikit-learn, 1 BLAS thread"]
     classifier += ["plain torch loop, 1 thread", "plain torch loop, 2 threads"]
     autoencoder = ["skae", "scikit-learn", "scikit-learn, 1 BLAS thread"]
@@ -243,8 +243,8 @@ def test_bench_small_data_quick(tmp_path):
 
 
 @pytest.mark.slow
-def test_bench_sparse_quick(tmp_path):
-    results = run("bench_sparse.py", tmp_path)["results"]
+def test_bench_small_data_sparse_quick(tmp_path):
+    results = run("bench_small_data.py sparse", tmp_path)["results"]
     assert list(results) == [
         "skae, CSR",
         "scikit-learn, CSR",
