@@ -133,6 +133,16 @@ def test_bench_outlier_semisupervised_quick(tmp_path):
 
 
 @pytest.mark.slow
+def test_bench_pca_numeric_quick(tmp_path):
+    # Digits only: both codes feed a working classifier at every code size.
+    rows = run("bench_pca.py numeric", tmp_path)["rows"]
+    assert [(r["dataset"], r["k"]) for r in rows] == [
+        ("digits", k) for k in (8, 16, 32)
+    ]
+    assert all(0.8 < r["pca"] <= 1 and 0.8 < r["dae"] <= 1 for r in rows), rows
+
+
+@pytest.mark.slow
 def test_bench_cpu_dtype_quick(tmp_path):
     # Digits always; MNIST cases where it is on this machine.
     results = run("bench_cpu.py dtype", tmp_path)["results"]
