@@ -7,6 +7,8 @@ training run's floats.
 
 import json
 import math
+import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -45,6 +47,23 @@ def run(command, tmp_path, *args):
             report["machine"]
         )
     return report
+
+
+@pytest.mark.slow
+def test_make_bench_runs_every_benchmark():
+    # `make bench` runs the Makefile's list: every script, each sub-command.
+    makefile = (ROOT / "Makefile").read_text()
+    listed = re.search(r"^BENCHMARKS = (.*?)\n\n", makefile, re.S | re.M).group(1)
+    listed = {tuple(run.split()) for run in shlex.split(listed.replace("\\\n", " "))}
+    found = set()
+    for script in sorted((ROOT / "benchmarks").glob("bench_*.py")):
+        name = script.stem.removeprefix("bench_")
+        usage = subprocess.run(
+            [sys.executable, str(script), "--help"], capture_output=True, text=True
+        ).stdout
+        commands = re.search(r"\{([\w,]+)\}", usage)
+        found |= {(name, c) for c in commands[1].split(",")} if commands else {(name,)}
+    assert listed == found
 
 
 @pytest.mark.slow
