@@ -55,17 +55,15 @@ import sys
 import tempfile
 import time
 
+import _common
 import numpy as np
 import pandas as pd
+from _tables import categorical_columns, hgb, load_table
 from scipy.stats import ks_2samp
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
 from skae import VariationalAE
-
-sys.path.insert(0, os.path.dirname(__file__))
-import _common
-from _tables import categorical_columns, hgb, load_table
 
 TARGET = "__target__"
 
