@@ -172,8 +172,8 @@ def test_bench_cpu_dtype_quick(tmp_path):
 
 @pytest.mark.slow
 @needs_mnist
-def test_bench_accuracy_quick(tmp_path):
-    results = run("bench_accuracy.py", tmp_path)["results"]
+def test_bench_training_accuracy_quick(tmp_path):
+    results = run("bench_training.py accuracy", tmp_path)["results"]
     assert list(results) == ["skae", "scikit-learn"]
     for row in results.values():
         assert row["runs"][-1]["epochs"] >= 1
