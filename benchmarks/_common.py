@@ -192,7 +192,8 @@ def main(parser, run=None, show=None, argv=None, *, needs=None, blas=False):
 
     ``blas`` also limits NumPy's BLAS to ``--threads`` (scikit-learn's matrix
     products run there). A ``run`` that returns None has shown its own output;
-    a ``show`` that returns a number returns it as the exit status. A parser of
+    ``show`` prints the report's tables after its :func:`header` (``show=None``:
+    neither), and a number it returns is the exit status. A parser of
     :func:`commands` brings its sub-command's ``run``, ``show``, ``needs`` and
     ``blas``.
     """
@@ -213,7 +214,10 @@ def main(parser, run=None, show=None, argv=None, *, needs=None, blas=False):
         report = run(args)
     if report is None:
         return 0
-    status = show(report)
+    status = None
+    if show:  # a run that printed its rows as they came has no show
+        header(report)
+        status = show(report)
     write_json(report, args.json)
     return status or 0
 

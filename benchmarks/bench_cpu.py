@@ -155,7 +155,6 @@ KEYS = {"wall": "median_wall_s", "CPU": "median_cpu_s", "warm-up": "median_warm_
 
 
 def show_threads(report):
-    _common.header(report)
     keys = ["wall", "CPU"] + ["warm-up"] * report["settings"]["warm"]
     for busy, rows in report["rounds"].items():
         _common.table(
@@ -253,7 +252,6 @@ def run_denormals(args):
 
 
 def show_denormals(report):
-    _common.header(report)
     _common.table(
         ["contender", "median s", "runs", "1-min load before each run"],
         [
@@ -353,7 +351,6 @@ def run_dtype(args):
 
 
 def show_dtype(report):
-    _common.header(report)
     rows = []
     for name, r in report["results"].items():
         m32, m64 = (r[f"{d}_median_s"] for d in DTYPES)
@@ -431,7 +428,6 @@ def run_scaling(args):
 
 
 def show_scaling(report):
-    _common.header(report)
     results = report["results"].items()
     _common.table(
         ["axis", "size", "median fit s", "s per 1,000 units"],
@@ -541,7 +537,6 @@ def run_search(args):
 
 
 def show_search(report):
-    _common.header(report)
     rows = report["results"]
     base, base1 = rows[0]["median_s"], rows[1]["median_s"]
     print(

@@ -290,7 +290,6 @@ def run(args):
 
 
 def show(report):
-    _common.header(report)
     rows = report["rows"]
     print(f"\nmean rank over {len(rows) // len(CONTENDERS)} settings (1 is best)\n")
     columns = ["imputer", "rmse", "wrong", "auc", "mean"]

@@ -157,7 +157,6 @@ def run_torch(args):
 
 
 def show_torch(report):
-    _common.header(report)
     rows = []
     for case, contenders in report["results"].items():
         for name, row in contenders.items():
@@ -282,7 +281,6 @@ def run_onnx(args):
 
 
 def show_onnx(report):
-    _common.header(report)
     print(f"onnxruntime {report['machine']['onnxruntime']}")
     columns = ["case", "rows", "contender", "median", "ratio to skae"]
     rows = [

@@ -118,7 +118,6 @@ def run_fit(args):
 
 
 def show_fit(report):
-    _common.header(report)
     keys = ["input_bytes", "baseline", "before_fit", "peak", "fit_over_baseline"]
     rows = []
     for name, row in report["results"].items():
@@ -270,7 +269,6 @@ def run_out_of_core(args):
 
 
 def show_out_of_core(report):
-    _common.header(report)
     labels = {
         "stream": "partial_fit over the memmap",
         "in-memory": "fit, one epoch in memory",

@@ -180,7 +180,6 @@ def run_mnist(args):
 
 
 def show_mnist(report):
-    _common.header(report)
     results = report["results"]
     columns = ["detector", "mean ROC AUC", "mean AP", "fit time, all digits (s)"]
     _common.table(
@@ -278,7 +277,6 @@ def run_semisupervised(args):
 
 
 def show_semisupervised(report):
-    _common.header(report)
     columns = ["labelled anomalies (gamma)", "unsupervised", "semi-supervised"]
     columns += ["supervised (LogisticRegression)", "semi - unsupervised"]
     for name, result in report["results"].items():
@@ -481,7 +479,6 @@ def run_tables(args):
 
 
 def show_tables(report):
-    _common.header(report)
     summary(report["results"])
     for row in report["results"]:
         if "traceback" in row:

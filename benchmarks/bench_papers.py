@@ -143,7 +143,6 @@ def run_mlp(args):
 
 
 def show_mlp(report):
-    _common.header(report)
     scored = "validation" if report["settings"]["validation"] else "test"
     accuracy, limit = MLP_TARGET
     for r in report["runs"]:
@@ -202,7 +201,6 @@ def run_vae(args):
 
 
 def show_vae(report):
-    _common.header(report)
     columns = ["epoch", "cumulative fit s", "CPU s", "rate", "training loss"]
     _common.table(
         [*columns, "test loss, nats"],
@@ -303,7 +301,6 @@ def run_deep_ae(args):
 
 
 def show_deep_ae(report):
-    _common.header(report)
     columns = ["epoch", "cumulative fit s", "CPU s", "rate", "training loss"]
     columns += ["squared error, first 10,000 training images", "validation", "test"]
     _common.table(
@@ -457,7 +454,6 @@ def run_semisupervised(args):
 
 
 def show_semisupervised(report):
-    _common.header(report)
     scored = report["settings"]["scored_on"]
     columns = ["seed", "epoch", "alpha", "rate", "pseudo-labels correct"]
     _common.table(
@@ -575,7 +571,6 @@ def run_pretraining(args, n_labelled=1000):
 
 
 def show_pretraining(report):
-    _common.header(report)
     columns = ["setting", "seed", "from scratch", "pretrained", "gain"]
     rows = [
         [r["setting"], r["seed"], f"{r['scratch_accuracy']:.4f}"]

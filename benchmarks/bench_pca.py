@@ -301,7 +301,6 @@ def run_tables(args):
 
 
 def show_tables(report):
-    _common.header(report)
     sections = {"lr": ("pca", "dae"), "hgb": ("hgb", "hgb+dae8")}
     for section in report["settings"]["sections"]:
         show_section(report["results"], section, *sections[section])
@@ -340,7 +339,7 @@ def show_section(results, section, base, other):
 
 if __name__ == "__main__":
     parser, command = _common.commands(__doc__)
-    numeric = command("numeric", run_numeric, lambda report: None)
+    numeric = command("numeric", run_numeric, None)
     numeric.add_argument(
         "--datasets", nargs="+", choices=sorted(CODE_SIZES), metavar="NAME"
     )

@@ -263,7 +263,6 @@ def run_digits(args):
 
 
 def show_digits(report):
-    _common.header(report)
     print(f"skae's torch threads {report['skae_torch_threads']}")
     for phase, p in report["phases"].items():
         print(
@@ -369,7 +368,6 @@ def run_sparse(args):
 
 
 def show_sparse(report):
-    _common.header(report)
     print()
     columns = ["contender", "median fit s", "ratio to scikit-learn"]
     _common.table(

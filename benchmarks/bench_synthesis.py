@@ -285,4 +285,4 @@ if __name__ == "__main__":
         "--fit-seeds", type=int, default=1, help="skae's fits: random_state 0 to N-1"
     )
     parser.add_argument("--sdv-python", default=None, help="a Python with sdv")
-    sys.exit(_common.main(parser, run, lambda report: None, needs="tables"))
+    sys.exit(_common.main(parser, run, None, needs="tables"))

@@ -274,7 +274,6 @@ def run_seed(args):
 
 
 def show_seed(report):
-    _common.header(report)
     rows = []
     for case, contenders in report["results"].items():
         for name, row in contenders.items():
@@ -411,7 +410,6 @@ def run_vae(args):
 
 
 def show_vae(report):
-    _common.header(report)
     columns = ["contender", "median fit s", "fit ratio to plain loop"]
     rows = [
         [name, f"{r['median_fit_s']:.2f}", f"{r['fit_ratio_to_plain']:.3f}"]
@@ -547,7 +545,6 @@ def run_accuracy(args):
 
 
 def show_accuracy(report):
-    _common.header(report)
     sk = report["results"]["scikit-learn"]["runs"][-1]
     print("scikit-learn, last repeat: epoch, cumulative fit s, test accuracy, loss")
     for epoch, seconds, accuracy, loss in sk["curve"]:
