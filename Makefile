@@ -46,11 +46,19 @@ bench-check: $(STAMP)
 docs: $(STAMP)
 	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
 
+# Every benchmark at full size, one after the other (hours): benchmarks/bench_NAME.py
+# and its sub-command, if it has any.
+BENCHMARKS = check impute synthesis \
+	"cpu threads" "cpu denormals" "cpu dtype" "cpu scaling" "cpu search" \
+	"inference torch" "inference onnx" "memory fit" "memory out_of_core" \
+	"outlier mnist" "outlier semisupervised" "outlier tables" \
+	"pca numeric" "pca tables" "small_data digits" "small_data sparse" \
+	"training seed" "training vae" "training accuracy" \
+	"papers mlp" "papers vae" "papers deep_ae" "papers semisupervised" "papers pretraining"
+
 bench: $(STAMP)
-	for script in benchmarks/bench_*.py; do \
-		[ $$script = benchmarks/bench_papers.py ] || $(PY) $$script || exit 1; done
-	for paper in mlp vae deep_ae semisupervised; do \
-		$(PY) benchmarks/bench_papers.py $$paper || exit 1; done
+	for run in $(BENCHMARKS); do set -- $$run; script=$$1; shift; \
+		$(PY) benchmarks/bench_$$script.py "$$@" || exit 1; done
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

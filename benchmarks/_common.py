@@ -8,7 +8,8 @@ and a ``show(report)`` that prints its tables; :func:`main` does the rest::
     sys.exit(_common.main(parser, run, show, needs="mnist"))
 
 Every script then takes ``--quick``, ``--repeats``, ``--threads`` and ``--json``;
-an option given as ``(quick, full)`` defaults to one or the other.
+an option given as ``(quick, full)`` defaults to one or the other. A script of
+several benchmarks makes each a sub-command with :func:`commands`.
 """
 
 import argparse
@@ -83,6 +84,11 @@ def loadavg():
         return "n/a"
 
 
+def loads():
+    """The 1, 5 and 15-minute load averages, rounded."""
+    return [round(v, 2) for v in os.getloadavg()]
+
+
 def stamped(load_before, **report):
     """``report`` with the machine and the load averages before and after."""
     return {
@@ -122,6 +128,13 @@ def quiet_fit(estimator, *data):
         return estimator.fit(*data)
 
 
+def timed_fit(estimator, *data):
+    """Wall seconds of ``estimator.fit(*data)``, silent about its epoch budget."""
+    start = time.perf_counter()
+    quiet_fit(estimator, *data)
+    return time.perf_counter() - start
+
+
 def parser(doc, **defaults):
     """An ArgumentParser with the shared options (see :func:`options`)."""
     return options(argparse.ArgumentParser(description=doc.splitlines()[0]), **defaults)
@@ -142,6 +155,24 @@ def options(p, *, repeats=None, threads=None, **defaults):
     return p
 
 
+def commands(doc):
+    """A parser of sub-commands, and ``add(name, run, show, **options)`` to add one.
+
+    ``add`` takes :func:`main`'s ``needs`` and ``blas`` and :func:`options`'
+    defaults, and returns the sub-command's parser; :func:`main` runs the chosen
+    one's ``run`` and ``show``, whose first docstring line is its help.
+    """
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name, run, show, *, needs=None, blas=False, **defaults):
+        p = sub.add_parser(name, help=(run.__doc__ or "").split("\n")[0])
+        p.set_defaults(command_=(run, show, needs, blas))
+        return options(p, **defaults)
+
+    return parser, add
+
+
 def missing(needs):
     """Why a benchmark cannot run here, or None: ``needs`` is "mnist" or "tables"."""
     if needs == "mnist":
@@ -156,14 +187,20 @@ def missing(needs):
     return None
 
 
-def main(parser, run, show, argv=None, *, needs=None, blas=False):
+def main(parser, run=None, show=None, argv=None, *, needs=None, blas=False):
     """Parse, set threads, check the data, run, show, write the JSON: exit status.
 
     ``blas`` also limits NumPy's BLAS to ``--threads`` (scikit-learn's matrix
     products run there). A ``run`` that returns None has shown its own output;
-    a ``show`` that returns a number returns it as the exit status.
+    ``show`` prints the report's tables after its :func:`header` (``show=None``:
+    neither), and a number it returns is the exit status. A parser of
+    :func:`commands` brings its sub-command's ``run``, ``show``, ``needs`` and
+    ``blas``.
     """
     args = parser.parse_args(argv)
+    if hasattr(args, "command_"):
+        run, show, needs, blas = args.command_
+        del args.command_
     for name, value in vars(args).items():
         if isinstance(value, tuple) and len(value) == 2:
             setattr(args, name, value[0] if args.quick else value[1])
@@ -177,7 +214,10 @@ def main(parser, run, show, argv=None, *, needs=None, blas=False):
         report = run(args)
     if report is None:
         return 0
-    status = show(report)
+    status = None
+    if show:  # a run that printed its rows as they came has no show
+        header(report)
+        status = show(report)
     write_json(report, args.json)
     return status or 0
 
@@ -189,7 +229,7 @@ def write_json(report, path):
             json.dump(report, f, indent=2, default=str)
 
 
-def header(report, out=sys.stdout):
+def header(report):
     """Print the machine line: versions, cores, threads, settings, load."""
     m = report["machine"]
     line = (
@@ -208,25 +248,55 @@ def header(report, out=sys.stdout):
             f"; load average {report['load_start']} at the start, "
             f"{report['load_end']} at the end"
         )
-    print(line, file=out)
+    print(line)
 
 
-def table(columns, rows, out=sys.stdout):
+def table(columns, rows):
     """Print a markdown table: ``columns`` names, ``rows`` lists of cells."""
-    print("| " + " | ".join(columns) + " |", file=out)
-    print("|" + "---|" * len(columns), file=out)
+    print("| " + " | ".join(columns) + " |")
+    print("|" + "---|" * len(columns))
     for row in rows:
-        print("| " + " | ".join(str(cell) for cell in row) + " |", file=out)
+        print("| " + " | ".join(str(cell) for cell in row) + " |")
+
+
+def child(command, **kwargs):
+    """Run ``command`` (Python's arguments) in a fresh interpreter: the JSON of the
+    last line it prints."""
+    out = subprocess.run(
+        [sys.executable, *command],
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
+        **kwargs,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def memory_status():
+    """This process's resident memory (VmRSS) and its peak (VmHWM), in bytes."""
+    with open("/proc/self/status") as f:
+        fields = dict(line.split(":", 1) for line in f)
+    return {k: int(fields[k].split()[0]) * 1024 for k in ("VmRSS", "VmHWM")}
+
+
+# A pure-Python CPU-bound loop that ends when its parent does, however that ends.
+BURNER = """
+import os
+parent = os.getppid()
+x = 0
+while os.getppid() == parent:
+    for _ in range(100_000):
+        x = (x * 48271 + 1) % 65537
+"""
 
 
 @contextlib.contextmanager
 def busy(n):
     """Run the block beside ``n`` CPU-bound processes (not niced), as on a busy
     machine."""
-    burners = [
-        subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)
-    ]
+    burners = [subprocess.Popen([sys.executable, "-c", BURNER]) for _ in range(n)]
     try:
+        time.sleep(0.5 if n else 0)  # let them get going
         yield
     finally:
         for burner in burners:

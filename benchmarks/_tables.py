@@ -54,6 +54,7 @@ The tables, with the original source of each (rows and columns as returned):
   weight dropped. One missing yearVeh.
 """
 
+import functools
 import importlib
 
 import numpy as np
@@ -77,34 +78,6 @@ def _rdata(package, item, target, positive, drop=()):
     return frame.drop(columns=[target, *drop]), y
 
 
-def _credit_data():
-    return _rdata("modeldata", "credit_data", "Status", "bad")
-
-
-def _telco_churn():
-    return _rdata("modeldata", "wa_churn", "churn", "Yes")
-
-
-def _hr_attrition():
-    return _rdata("modeldata", "attrition", "Attrition", "Yes")
-
-
-def _mlc_churn():
-    return _rdata("modeldata", "mlc_churn", "churn", "yes")
-
-
-def _lending_club():
-    return _rdata("modeldata", "lending_club", "Class", "bad")
-
-
-def _hmda():
-    return _rdata("AER", "HMDA", "deny", "yes")
-
-
-def _resume_callback():
-    return _rdata("openintro", "labor_market_discrimination", "call", 1, ["ad_id"])
-
-
 def _acs_income():
     frame = _frame("openintro", "acs12")
     frame = frame[frame["income"].notna()].reset_index(drop=True)
@@ -112,27 +85,40 @@ def _acs_income():
     return frame.drop(columns="income"), y
 
 
-def _covid_testing():
-    ids = ["subject_id", "fake_first_name", "fake_last_name", "ct_result"]
-    return _rdata("medicaldata", "covid_testing", "result", "positive", ids)
-
-
-def _nass_crashes():
-    drop = ["caseid", "weight", "injSeverity"]
-    return _rdata("DAAG", "nassCDS", "dead", "dead", drop)
-
-
-TABLES = {
-    "credit_data": _credit_data,
-    "telco_churn": _telco_churn,
-    "hr_attrition": _hr_attrition,
-    "mlc_churn": _mlc_churn,
-    "lending_club": _lending_club,
-    "hmda": _hmda,
-    "resume_callback": _resume_callback,
+#: name: (package, item, target, its positive value, columns dropped), or a loader.
+RDATA = {
+    "credit_data": ("modeldata", "credit_data", "Status", "bad"),
+    "telco_churn": ("modeldata", "wa_churn", "churn", "Yes"),
+    "hr_attrition": ("modeldata", "attrition", "Attrition", "Yes"),
+    "mlc_churn": ("modeldata", "mlc_churn", "churn", "yes"),
+    "lending_club": ("modeldata", "lending_club", "Class", "bad"),
+    "hmda": ("AER", "HMDA", "deny", "yes"),
+    "resume_callback": (
+        "openintro",
+        "labor_market_discrimination",
+        "call",
+        1,
+        ["ad_id"],
+    ),
     "acs_income": _acs_income,
-    "covid_testing": _covid_testing,
-    "nass_crashes": _nass_crashes,
+    "covid_testing": (
+        "medicaldata",
+        "covid_testing",
+        "result",
+        "positive",
+        ["subject_id", "fake_first_name", "fake_last_name", "ct_result"],
+    ),
+    "nass_crashes": (
+        "DAAG",
+        "nassCDS",
+        "dead",
+        "dead",
+        ["caseid", "weight", "injSeverity"],
+    ),
+}
+TABLES = {
+    name: spec if callable(spec) else functools.partial(_rdata, *spec)
+    for name, spec in RDATA.items()
 }
 
 SOURCES = {

@@ -3,12 +3,12 @@
 Three cases, each timed in this process, contenders alternated, median of
 ``--repeats`` rounds after one untimed warm-up call each:
 
-- ``seed``: the seed MNIST recipe (``bench_denormals.py``) against the same
+- ``seed``: the seed MNIST recipe (``bench_cpu.py denormals``) against the same
   steps in a plain PyTorch loop with denormals flushed (needs MNIST);
 - ``dae``: a one-layer denoising autoencoder on 5,000 MNIST images against the
-  same steps in a plain loop (``bench_training.py``; needs MNIST);
+  same steps in a plain loop (``bench_training.py seed``; needs MNIST);
 - ``small``: the 100-unit classifier and the 128-unit autoencoder on digits
-  against scikit-learn's MLPs (``bench_small_data.py``).
+  against scikit-learn's MLPs (``bench_small_data.py digits``).
 
 A ratio is skae's median over the other's. The thresholds are generous (a
 busy 2-core machine moves a ratio by 20 to 30 %) but below the 1.6x that
@@ -20,13 +20,12 @@ when one passes its threshold.
 
 import sys
 
-sys.path.insert(0, __file__.rsplit("/", 1)[0])
-import _common  # noqa: E402
-import bench_denormals  # noqa: E402
-import bench_small_data  # noqa: E402
-import bench_training  # noqa: E402
-from _mnist import load, mnist_path  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
+import _common
+import bench_cpu
+import bench_small_data
+import bench_training
+from _mnist import load, mnist_path
+from sklearn.datasets import load_digits
 
 # skae's median over the other's, at most.
 THRESHOLDS = {
@@ -41,10 +40,10 @@ def cases():
     """``{case: (skae's fit, the other's fit)}``, the data bound in."""
     out = {}
     if mnist_path() is not None:
-        Xm, ym, _, _ = load(bench_denormals.N_TRAIN)
+        Xm, ym, _, _ = load(bench_cpu.N_TRAIN)
         out["seed: skae / plain loop, flush"] = (
-            lambda: bench_denormals.skae_fit(Xm, ym),
-            lambda: bench_denormals.plain_loop(Xm, ym, flush=True),
+            lambda: bench_cpu.skae_fit(Xm, ym),
+            lambda: bench_cpu.plain_loop(Xm, ym, flush=True),
         )
         out["dae: skae / plain loop"] = (
             lambda: bench_training.skae_dae(Xm[:5000], 2),

@@ -1,67 +1,31 @@
 """Imputation on real mixed-type tables: AutoencoderImputer against scikit-learn's.
 
-Eight of the ten real tables of ``_tables.py`` (``pip install 'skae[bench]'``;
-all but ``resume_callback``, 61 columns, and ``covid_testing``, whose two
-half-missing columns leave little to score), each a random subsample of at most
-1,000 rows. A share ``rate`` of the observed cells is hidden, in two patterns:
-
-- ``mcar``: completely at random, each observed cell with probability ``rate``
-  (10, 20 and 40 %);
-- ``mnar``: not at random (self-masking), at ``rate`` 20 % on average: a
-  numeric cell among the largest 30 % of its column's values, or a categorical
-  cell with another level than its column's most frequent one, is hidden with
-  probability ``1.875 * rate``, every other cell with ``0.625 * rate`` (three
-  times less likely; the weights keep the mean share at ``rate`` for the
-  numbers).
-
-Cells missing in the data stay missing and are not scored. Each imputer fills
-the table, and three scores are kept:
-
-- ``rmse``: over the hidden numeric cells, the root mean squared error, each
-  column's error in its standard deviations (of the true values);
-- ``wrong``: the share of hidden categorical cells filled with another level;
-- ``auc``: the ROC AUC of a model trained downstream on the filled table, to
-  predict the table's ``y`` (``_tables.load_table``): LogisticRegression on the
-  numbers standardised and the categories one-hot, 3-fold stratified CV.
-
-Contenders, all fitted on the table with its hidden cells (no target):
-
-- ``mean``: SimpleImputer, the mean for numbers and the most frequent level for
-  categories;
-- ``knn``: KNNImputer(n_neighbors=5) on the numbers standardised and the
-  categories one-hot (a missing category: its whole block missing), the filled
-  category the largest of its block;
-- ``iter``: IterativeImputer(max_iter=10) (BayesianRidge) on the same encoding;
-- ``iter_rf``: the same with RandomForestRegressor(n_estimators=10, max_depth=10)
-  and max_iter=3 (fewer rounds and trees than usual, to bound the time);
-- ``ae``: AutoencoderImputer(random_state=seed) with its defaults, on the frame
-  as it is.
-
-``fit_s`` is the time of fit and transform together, in seconds, the contenders
-taking turns on each (table, pattern, rate), so that a change in the machine's
-load falls on all of them alike. Before the first, each contender fills one
-table once, untimed: the first fit of a process pays one-off costs (the first
-torch optimiser step imports ``torch._dynamo``, 1 to 2 s) that no later fit
-does. At the end, the mean rank of each imputer over every (table, pattern,
-rate), per score (1 is best; ties share their mean rank), with the overall mean
-of the three ranks and the median and total fit times; then each contender's
-fit time per table (its settings together), and iter_rf's over ae's.
+Eight of the ten tables of ``_tables.py`` (``pip install 'skae[bench]'``), a
+seeded subsample of at most 1,000 rows each, with observed cells hidden in
+``SETTINGS``: completely at random (``mcar``) and not at random (``mnar``,
+self-masking: a number among the largest ``HIGH_SHARE`` of its column, or a
+category other than its column's most frequent level, ``HIGH_ODDS`` times
+likelier to be hidden). Each contender (``CONTENDERS``, taking turns on every
+setting, after one untimed fill each) fills the table; scores: the hidden numbers'
+RMSE in each column's standard deviations, the share of hidden categories filled
+with another level, and the 3-fold ROC AUC of a logistic regression trained on the
+filled table to predict its ``y``; then each imputer's mean rank per score, and
+its fit times (fit and transform). The protocol and results: docs/benchmarks.md,
+"Imputation on eight real tables".
 
     OMP_NUM_THREADS=1 python benchmarks/bench_impute.py           # 8 tables
     OMP_NUM_THREADS=1 python benchmarks/bench_impute.py --quick   # 1 table, 20 %
-    OMP_NUM_THREADS=1 python benchmarks/bench_impute.py --json out.json
-    # ae with other parameters, e.g. the DAE's budget on 1,000 rows (the default
-    # until 2026-12-05):
     OMP_NUM_THREADS=1 python benchmarks/bench_impute.py \
         --ae '{"max_iter": 125, "batch_size": 200, "learning_rate_init": 0.001}'
 """
 
-import argparse
 import json
 import sys
 import time
 import warnings
 
+import _common
+import _tables
 import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
@@ -75,10 +39,6 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from skae import AutoencoderImputer
-
-sys.path.insert(0, __file__.rsplit("/", 1)[0])
-import _common  # noqa: E402
-import _tables  # noqa: E402
 
 TABLES = [
     "credit_data",
@@ -285,44 +245,20 @@ def mean_ranks(rows):
     return summary
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--tables", help="comma-separated names")
-    parser.add_argument(
-        "--settings", help="comma-separated pattern:rate pairs, e.g. mcar:0.2,mnar:0.2"
-    )
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", help="write the rows and mean ranks here")
-    parser.add_argument(
-        "--ae", default="{}", help="AutoencoderImputer's parameters, as JSON"
-    )
-    args = parser.parse_args(argv)
-    AE_PARAMS.clear()
+def run(args):
     AE_PARAMS.update(json.loads(args.ae))
     names = args.tables.split(",") if args.tables else TABLES
     settings = SETTINGS
     if args.settings:
-        settings = [
-            (pair.split(":")[0], float(pair.split(":")[1]))
-            for pair in args.settings.split(",")
-        ]
+        pairs = (pair.split(":") for pair in args.settings.split(","))
+        settings = [(pattern, float(rate)) for pattern, rate in pairs]
     max_rows = MAX_ROWS
     if args.quick:
         names, settings, max_rows = names[:1], (("mcar", 0.2),), 500
-    if reason := _common.missing("tables"):
-        print(reason)
-        return 0
-    machine = _common.machine()
-    print("machine", machine)
-    warnings.simplefilter("ignore", ConvergenceWarning)
-    print(
-        f"{'table':<13} {'pattern':<7} {'rate':>5} {'imputer':<8} "
-        f"{'rmse':>6} {'wrong':>6} {'auc':>6} fit_s"
-    )
     # One untimed fill by each contender (one-off costs of a first fit).
     X, _, categorical = prepare(names[0], min(max_rows, 200), args.seed)
     X_hidden, _ = hide(X, "mcar", 0.2, args.seed, categorical)
+    warnings.simplefilter("ignore", ConvergenceWarning)
     for impute in CONTENDERS.values():
         impute(X_hidden, categorical, args.seed)
     rows = []
@@ -336,62 +272,56 @@ def main(argv=None):
                 seconds = time.perf_counter() - start
                 rmse, wrong = errors(X, filled, mask, categorical)
                 auc = downstream_auc(filled, y, categorical, args.seed)
-                rows.append(
-                    dict(
-                        table=name,
-                        pattern=pattern,
-                        rate=rate,
-                        imputer=contender,
-                        rmse=rmse,
-                        wrong=wrong,
-                        auc=auc,
-                        fit_s=seconds,
-                    )
-                )
+                rows.append(dict(table=name, pattern=pattern, rate=rate))
+                rows[-1].update(imputer=contender, rmse=rmse, wrong=wrong, auc=auc)
+                rows[-1]["fit_s"] = seconds
                 print(
-                    f"{name:<13} {pattern:<7} {rate:>5.0%} {contender:<8} "
-                    f"{rmse:>6.3f} {wrong:>6.3f} {auc:>6.3f} {seconds:5.1f}",
+                    f"{name} {pattern} {rate:.0%} {contender}: rmse {rmse:.3f}, "
+                    f"wrong {wrong:.3f}, auc {auc:.3f}, {seconds:.1f} s",
+                    file=sys.stderr,
                     flush=True,
                 )
-    summary = mean_ranks(rows)
-    print(f"\nmean rank over {len(rows) // len(CONTENDERS)} settings (1 is best)")
-    print(
-        f"{'imputer':<8} {'rmse':>5} {'wrong':>5} {'auc':>5} {'mean':>5} "
-        f"{'fit_s median':>12} {'total':>6}"
+    return _common.report(
+        args,
+        {"seed": args.seed, "ae_params": AE_PARAMS, "max_rows": max_rows},
+        rows=rows,
+        mean_ranks=mean_ranks(rows).reset_index().to_dict(orient="records"),
     )
-    for contender, r in summary.iterrows():
-        print(
-            f"{contender:<8} {r['rmse']:>5.2f} {r['wrong']:>5.2f} {r['auc']:>5.2f} "
-            f"{r['mean']:>5.2f} {r['fit_s_median']:>12.2f} {r['fit_s_total']:>6.1f}"
-        )
+
+
+def show(report):
+    rows = report["rows"]
+    print(f"\nmean rank over {len(rows) // len(CONTENDERS)} settings (1 is best)\n")
+    columns = ["imputer", "rmse", "wrong", "auc", "mean"]
+    _common.table(
+        [*columns, "fit_s median", "total"],
+        [
+            [r["imputer"]]
+            + [f"{r[c]:.2f}" for c in columns[1:]]
+            + [f"{r['fit_s_median']:.2f}", f"{r['fit_s_total']:.1f}"]
+            for r in report["mean_ranks"]
+        ],
+    )
     times = pd.DataFrame(rows).pivot_table(
         index="table", columns="imputer", values="fit_s", aggfunc="sum", sort=False
     )[list(CONTENDERS)]
-    print("\nfit s per table (its settings together), and / ae")
-    print(f"{'table':<13} " + " ".join(f"{c:>8}" for c in CONTENDERS) + "  iter_rf/ae")
-    for name, t in times.iterrows():
-        print(
-            f"{name:<13} "
-            + " ".join(f"{t[c]:>8.2f}" for c in CONTENDERS)
-            + f"  {t['iter_rf'] / t['ae']:>10.1f}"
-        )
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(
-                {
-                    "machine": machine,
-                    "seed": args.seed,
-                    "ae_params": AE_PARAMS,
-                    "max_rows": max_rows,
-                    "rows": rows,
-                    "mean_ranks": summary.reset_index().to_dict(orient="records"),
-                },
-                f,
-                indent=1,
-                default=str,
-            )
-    return 0
+    print("\nfit s per table (its settings together), and iter_rf / ae\n")
+    _common.table(
+        ["table", *CONTENDERS, "iter_rf / ae"],
+        [
+            [name]
+            + [f"{t[c]:.2f}" for c in CONTENDERS]
+            + [f"{t['iter_rf'] / t['ae']:.1f}"]
+            for name, t in times.iterrows()
+        ],
+    )
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    parser = _common.parser(__doc__, seed=0)
+    parser.add_argument("--tables", help="comma-separated names")
+    parser.add_argument("--settings", help="pattern:rate pairs, e.g. mcar:0.2,mnar:0.2")
+    parser.add_argument(
+        "--ae", default="{}", help="AutoencoderImputer's parameters, JSON"
+    )
+    sys.exit(_common.main(parser, run, show, needs="tables"))

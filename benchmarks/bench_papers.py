@@ -1,4 +1,4 @@
-"""The papers' rows on MNIST: one sub-command a paper, one training loop.
+"""The papers' rows on MNIST: one sub-command a paper.
 
 - ``mlp``: ``MLPClassifier`` 784-800-800-10 to at least 98.5 % test accuracy in
   90 s of training;
@@ -8,7 +8,9 @@
 - ``deep_ae``: the 784-1000-500-250-30 autoencoder of Hinton and Salakhutdinov
   (2006) to a test squared error per image of 3.00 in 30 minutes (PCA(30): 13.87);
 - ``semisupervised``: 1,000 labels to at least 95 % test accuracy (Lee, 2013:
-  96.5 %), a pretrained classifier on ramped pseudo-labels.
+  96.5 %), a pretrained classifier on ramped pseudo-labels;
+- ``pretraining``: with the same 1,000 labels, an MLP trained from scratch
+  against one on a pretrained denoising autoencoder's encoder, in three settings.
 
 The first three train one ``partial_fit`` an epoch, with ``learning_rate_init``
 on a cosine from ``--lr`` down to 1 % of it (over the epochs, or over the
@@ -19,28 +21,26 @@ the scores of the curve are taken outside the timing.
     python benchmarks/bench_papers.py vae              # 160 epochs
     python benchmarks/bench_papers.py deep_ae          # 30 minutes
     python benchmarks/bench_papers.py semisupervised   # seed 0
+    python benchmarks/bench_papers.py pretraining      # 3 seeds, 3 settings
     python benchmarks/bench_papers.py mlp --quick      # 10,000 images, 2 epochs
 """
 
-import argparse
 import json
 import math
 import os
 import pickle
+import statistics
 import sys
 import time
 
+import _common
+import _mnist
+import bench_training
 import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.frozen import FrozenEstimator
 
 from skae import Autoencoder, DenoisingAE, MLPClassifier, VariationalAE
-
-sys.path.insert(0, __file__.rsplit("/", 1)[0])
-import _common  # noqa: E402
-import _mnist  # noqa: E402
-import bench_semisupervised as semi  # noqa: E402
-import bench_vae  # noqa: E402
 
 
 def cosine(peak, step, steps=1, floor=0.01):
@@ -173,7 +173,7 @@ def run_vae(args):
     """784-400-20, ReLU, sigmoid output, BCE, Adam, batches of 128, no weight decay."""
     X, _, X_test, _ = _mnist.load(10_000 if args.quick else None)
     epochs, every = (2, 1) if args.quick else (args.epochs, args.every)
-    vae = VariationalAE(**bench_vae.MODEL, random_state=args.seed)
+    vae = VariationalAE(**bench_training.VAE, random_state=args.seed)
     load_before = os.getloadavg()
     curve = train(
         vae,
@@ -188,7 +188,7 @@ def run_vae(args):
         schedule=f"cosine from {args.lr:g} to {args.lr / 100:g}, one partial_fit "
         "an epoch",
         seed=args.seed,
-        params=_common.params(vae, [*bench_vae.MODEL, "solver"]),
+        params=_common.params(vae, [*bench_training.VAE, "solver"]),
     )
     return _common.stamped(
         load_before,
@@ -361,7 +361,7 @@ def pretrained(X, seed, quick, cache, consistency):
             return pickle.load(f), None
     epochs = (1, 1) if quick else (10, 5)
     epochs = dict(zip(("max_iter", "pretrain_max_iter"), epochs, strict=True))
-    ae = semi.autoencoder(HIDDEN, {**epochs, "consistency": consistency}, seed)
+    ae = autoencoder(HIDDEN, {**epochs, "consistency": consistency}, seed)
     start = time.perf_counter()
     _common.quiet_fit(ae, X)
     seconds = time.perf_counter() - start
@@ -386,8 +386,8 @@ def semi_seed(data, seed, recipe, args, per_class=100):
     y_labelled = np.repeat(y[labelled], repeat)
     n_labelled = len(y_labelled)
     warm_up = 20 if args.quick else WARM_UP_EPOCHS
-    clf = semi.classifier(HIDDEN, semi.SGD, warm_up, seed, FrozenEstimator(ae))
-    lr = semi.SGD["learning_rate_init"]
+    clf = classifier(HIDDEN, SGD, warm_up, seed, FrozenEstimator(ae))
+    lr = SGD["learning_rate_init"]
     curve, seconds = [], 0.0
     with _common.quiet():
         start = time.perf_counter()
@@ -480,52 +480,136 @@ def show_semisupervised(report):
     _common.table([*columns, "classifier fit s"], rows)
 
 
-# --- the command line -----------------------------------------------------------
+# --- pretraining: from scratch against a pretrained encoder, 1,000 labels -----------
 
-PAPERS = {
-    "mlp": (run_mlp, show_mlp),
-    "vae": (run_vae, show_vae),
-    "deep_ae": (run_deep_ae, show_deep_ae),
-    "semisupervised": (run_semisupervised, show_semisupervised),
+SGD = {"solver": "sgd", "learning_rate_init": 0.1, "momentum": 0.9}
+ADAM = {"solver": "adam", "learning_rate_init": 1e-3}
+# name: (hidden layers, autoencoder parameters, fine-tuning solver)
+PRETRAINING = {
+    "300 adam": ((300,), {"max_iter": 10}, ADAM),
+    "300 sgd": ((300,), {"max_iter": 30}, SGD),
+    "500-500 sgd": ((500, 500), {"max_iter": 10, "pretrain_max_iter": 5}, SGD),
 }
 
 
-def command_line():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    papers = parser.add_subparsers(dest="paper", required=True)
+def classifier(hidden, solver, epochs, seed, encoder=None):
+    """The MLP of every setting: exactly ``epochs`` epochs, no early stop."""
+    return MLPClassifier(
+        hidden,
+        dropout=0.25,
+        encoder=encoder,
+        batch_size=100,
+        max_iter=epochs,
+        tol=0.0,
+        n_iter_no_change=epochs,
+        random_state=seed,
+        **solver,
+    )
 
-    def paper(name, **defaults):
-        doc = PAPERS[name][0].__doc__.splitlines()[0]
-        return _common.options(papers.add_parser(name, help=doc), threads=2, **defaults)
 
-    mlp = paper("mlp", epochs=None, batch_size=None, validation=0)
+def autoencoder(hidden, params, seed):
+    """The masking-noise DAE whose hidden layers and code are the MLP's."""
+    return DenoisingAE(
+        hidden[-1],
+        hidden_layer_sizes=hidden[:-1],
+        code_activation="relu",
+        noise="mask",
+        noise_level=0.25,
+        out_activation="logistic",
+        loss="bce",
+        batch_size=128,
+        random_state=seed,
+        # The objective of the documented runs, unless ``params`` says otherwise.
+        **{"consistency": 0, **params},
+    )
+
+
+def run_pretraining(args, n_labelled=1000):
+    """1,000 labels, the MLP from scratch against one on a pretrained encoder.
+
+    The training set keeps 1,000 labels (a seeded draw) and marks the other 59,000
+    images unlabelled (-1). In each setting, one MLP (dropout 0.25, batches of
+    100, exactly 100 epochs on the labelled images) is trained from scratch on the
+    labelled images, and on an encoder pretrained on all the images (handed over
+    as ``encoder=FrozenEstimator(ae)``, fitted once a seed and setting, its fit
+    time reported apart). ``300 adam``: 784-300-10 ReLU, autoencoder 10 epochs,
+    Adam 1e-3; ``300 sgd``: autoencoder 30 epochs, SGD 0.1 (momentum 0.9,
+    Nesterov); ``500-500 sgd``: 784-500-500-10, greedy layer-wise pretraining (5
+    epochs a layer) then 10 epochs of the stack, SGD 0.1.
+    """
+    settings, seeds, epochs = PRETRAINING, (0, 1, 2), 100
+    if args.quick:
+        settings = {"300 sgd": ((300,), {"max_iter": 2}, SGD)}
+        seeds, epochs = (0,), 20
+    X, y, X_test, y_test = _mnist.load(10_000 if args.quick else None)
+    rows = []
+    for seed in seeds:
+        labelled = np.random.RandomState(seed).permutation(len(X))[:n_labelled]
+        y_semi = np.full_like(y, -1)
+        y_semi[labelled] = y[labelled]
+        for name, (hidden, ae_params, solver) in settings.items():
+            ae = autoencoder(hidden, ae_params, seed)
+            scratch = classifier(hidden, solver, epochs, seed)
+            pretrained = classifier(hidden, solver, epochs, seed, FrozenEstimator(ae))
+            ae_s = _common.timed_fit(ae, X)
+            scratch_s = _common.timed_fit(scratch, X[labelled], y[labelled])
+            fine_tune_s = _common.timed_fit(pretrained, X, y_semi)
+            rows.append(
+                {
+                    "setting": name,
+                    "seed": seed,
+                    "scratch_accuracy": scratch.score(X_test, y_test),
+                    "scratch_s": scratch_s,
+                    "pretrained_accuracy": pretrained.score(X_test, y_test),
+                    "fine_tune_s": fine_tune_s,
+                    "autoencoder_s": ae_s,
+                    "autoencoder_loss": ae.loss_curve_[-1],
+                }
+            )
+    settings = {"n_train": len(X), "n_labelled": n_labelled, "epochs": epochs}
+    return _common.report(args, {**settings, "seeds": list(seeds)}, rows=rows)
+
+
+def show_pretraining(report):
+    columns = ["setting", "seed", "from scratch", "pretrained", "gain"]
+    rows = [
+        [r["setting"], r["seed"], f"{r['scratch_accuracy']:.4f}"]
+        + [f"{r['pretrained_accuracy']:.4f}"]
+        + [f"{r['pretrained_accuracy'] - r['scratch_accuracy']:+.4f}"]
+        + [f"{r['autoencoder_s']:.1f}", f"{r['fine_tune_s']:.1f}"]
+        for r in report["rows"]
+    ]
+    _common.table([*columns, "autoencoder fit s", "fine-tune s"], rows)
+    for name in dict.fromkeys(r["setting"] for r in report["rows"]):
+        rows = [r for r in report["rows"] if r["setting"] == name]
+        for key in ("scratch_accuracy", "pretrained_accuracy"):
+            values = [r[key] for r in rows]
+            spread = statistics.stdev(values) if len(values) > 1 else 0.0
+            print(f"{name}: mean {key} {statistics.mean(values):.4f} (sd {spread:.4f})")
+
+
+if __name__ == "__main__":
+    parser, command = _common.commands(__doc__)
+
+    def paper(name, run, show, **defaults):
+        return command(name, run, show, needs="mnist", threads=2, **defaults)
+
+    mlp = paper("mlp", run_mlp, show_mlp, epochs=None, batch_size=None, validation=0)
     mlp.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     mlp.add_argument("--hidden", type=int, nargs="+", help="override the recipe")
     mlp.add_argument("--dropout", type=float)
     mlp.add_argument("--lr", type=float)
-    vae = paper("vae", epochs=160, every=5, seed=0)
+    vae = paper("vae", run_vae, show_vae, epochs=160, every=5, seed=0)
     vae.add_argument("--lr", type=float, default=1e-3, help="the schedule's peak")
-    deep = paper("deep_ae", every=2, seed=0, validation=0)
+    deep = paper("deep_ae", run_deep_ae, show_deep_ae, every=2, seed=0, validation=0)
     deep.add_argument("--budget", type=float, default=1800.0, help="seconds")
     deep.add_argument("--lr", type=float, default=1e-3, help="the schedule's peak")
     deep.add_argument("--params", type=json.loads, default={}, help="JSON")
-    ss = paper("semisupervised")
+    ss = paper("semisupervised", run_semisupervised, show_semisupervised)
     ss.add_argument("--seeds", type=int, nargs="+", default=[0])
     for key, value in RECIPE.items():
         ss.add_argument(f"--{key.replace('_', '-')}", type=type(value), default=value)
     ss.add_argument("--validate", action="store_true", help="not the test images")
     ss.add_argument("--autoencoder", help="pickle of the pretrained autoencoder")
-    return parser
-
-
-def run(args):
-    return {"paper": args.paper, **PAPERS[args.paper][0](args)}
-
-
-def show(report):
-    _common.header(report)
-    PAPERS[report["paper"]][1](report)
-
-
-if __name__ == "__main__":
-    sys.exit(_common.main(command_line(), run, show, needs="mnist"))
+    command("pretraining", run_pretraining, show_pretraining, needs="mnist")
+    sys.exit(_common.main(parser))

@@ -1,28 +1,40 @@
-"""Fit and 1-row predict time on small problems, quiet and busy, against scikit-learn.
+"""Fit and 1-row predict time on small problems against scikit-learn, CPU.
 
-The digits (pixels / 16), no early stop on either side. ``classifier``:
-``MLPClassifier((100,))`` against scikit-learn's, and a plain PyTorch loop at 1
-and 2 threads; ``autoencoder``: the demo's ``DenoisingAE(8,
-hidden_layer_sizes=(128,))`` against ``MLPRegressor((128, 8, 128))`` fitting X to
-X; scikit-learn also under ``threadpool_limits(1)``; 1-row ``predict``,
-``predict_proba`` and ``transform`` (against ``predict``), skae at
-torch's threads and at one. A ``quiet`` phase, then a ``busy`` one beside
-``--burners`` CPU-bound processes; every contender once a round, in a new random
-order. The protocol and results: docs/benchmarks.md, "Small problems and busy
-machines".
+- ``digits``: the digits (pixels / 16), no early stop on either side.
+  ``classifier``: ``MLPClassifier((100,))`` against scikit-learn's, and a plain
+  PyTorch loop at 1 and 2 threads; ``autoencoder``: the demo's ``DenoisingAE(8,
+  hidden_layer_sizes=(128,))`` against ``MLPRegressor((128, 8, 128))`` fitting X
+  to X; scikit-learn also under ``threadpool_limits(1)``; 1-row ``predict``,
+  ``predict_proba`` and ``transform`` (against ``predict``), skae at torch's
+  threads and at one. A ``quiet`` phase, then a ``busy`` one beside
+  ``--burners`` CPU-bound processes; every contender once a round, in a new
+  random order.
+- ``sparse``: a synthetic CSR matrix shaped like TF-IDF text features (``--rows``
+  documents over ``--features`` terms, ``--density`` of the entries non-zero,
+  term counts from a Zipf-like law, log-scaled, rows scaled to unit L2 norm; 5
+  classes from a sparse linear model of the terms). Both sides train the same
+  ``MLPClassifier((100,))`` on the CSR matrix: scikit-learn multiplies the
+  sparse batch by its dense weights, skae densifies one batch at a time
+  (``skae.nn.data.SparseRows``); skae also fits the matrix made dense
+  beforehand, for reference. ``--repeats`` rounds in a new random order each, on
+  the machine as it is.
 
-    python benchmarks/bench_small_data.py            # 100 epochs, 5 rounds a phase
-    python benchmarks/bench_small_data.py --quick    # 500 rows, 2 epochs, 1 round
+The protocols and results: docs/benchmarks.md, "Small problems and busy
+machines" and "Fit time on sparse input".
+
+    python benchmarks/bench_small_data.py digits          # 100 epochs, 5 rounds a phase
+    python benchmarks/bench_small_data.py digits --quick  # 500 rows, 2 epochs, 1 round
+    python benchmarks/bench_small_data.py sparse          # 3,000 x 15,000 at 0.5 %
+    python benchmarks/bench_small_data.py sparse --quick  # 1,000 x 10,000, 3 epochs
 """
 
-import os
 import statistics
-import subprocess
 import sys
 import time
-from contextlib import contextmanager
 
+import _common
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.datasets import load_digits
 from sklearn.neural_network import MLPClassifier as SklearnClassifier
@@ -31,9 +43,6 @@ from threadpoolctl import threadpool_limits
 from torch import nn
 
 from skae import DenoisingAE, MLPClassifier
-
-sys.path.insert(0, __file__.rsplit("/", 1)[0])
-import _common  # noqa: E402
 
 SOLVER = {
     "solver": "adam",
@@ -143,35 +152,6 @@ FIT_CASES = {
 # ------------------------------------------------------------------------ harness
 
 
-# A pure-Python CPU-bound loop that ends when this script does, however it ends.
-_BURNER = """
-import os
-parent = os.getppid()
-x = 0
-while os.getppid() == parent:
-    for _ in range(100_000):
-        x = (x * 48271 + 1) % 65537
-"""
-
-
-@contextmanager
-def burners(n):
-    """Run ``n`` CPU-bound processes (a pure-Python loop each) for the block."""
-    procs = [subprocess.Popen([sys.executable, "-c", _BURNER]) for _ in range(n)]
-    try:
-        time.sleep(0.5 if n else 0)  # let them get going
-        yield procs
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait()
-
-
-def _load():
-    return [round(v, 2) for v in os.getloadavg()]
-
-
 def fit_times(X, y, epochs, repeats, seed, skip=()):
     out = {}
     for case, contenders in FIT_CASES.items():
@@ -218,7 +198,8 @@ def predict_times(models, row, calls, repeats, seed):
     return out
 
 
-def run(args):
+def run_digits(args):
+    """Fit and 1-row predict time on the digits, quiet and busy."""
     quick, repeats, epochs, calls = args.quick, args.repeats, args.epochs, args.calls
     n_burners, skip = args.burners, args.skip
     X, y = load_digits(return_X_y=True)
@@ -261,14 +242,14 @@ def run(args):
     }
     phases = {}
     for phase, n in {"quiet": 0, "busy": n_burners}.items():
-        with burners(n):
-            load_start = _load()
+        with _common.busy(n):
+            load_start = _common.loads()
             fits = fit_times(X, y, epochs, repeats, len(phases), skip)
             preds = predict_times(models, X[:1], calls, repeats, seed=len(phases))
             phases[phase] = {
                 "burners": n,
                 "load_start": load_start,
-                "load_end": _load(),
+                "load_end": _common.loads(),
                 "fit": {c: _common.compare(t, SKLEARN) for c, t in fits.items()},
                 "predict": {c: _common.compare(t, SKLEARN) for c, t in preds.items()},
             }
@@ -281,14 +262,12 @@ def run(args):
     )
 
 
-def print_table(report, out=sys.stdout):
-    _common.header(report, out)
-    print(f"skae's torch threads {report['skae_torch_threads']}", file=out)
+def show_digits(report):
+    print(f"skae's torch threads {report['skae_torch_threads']}")
     for phase, p in report["phases"].items():
         print(
             f"{phase}: {p['burners']} burners, load average {p['load_start']} at "
-            f"the start, {p['load_end']} at the end",
-            file=out,
+            f"the start, {p['load_end']} at the end"
         )
     phases = report["phases"]
 
@@ -302,11 +281,11 @@ def print_table(report, out=sys.stdout):
         ]
 
     ratios = ["ratio to scikit-learn", "median paired ratio"]
-    print(file=out)
+    print()
     _common.table(
-        ["phase", "case", "contender", "median fit s", *ratios], timed("fit", 1, 3), out
+        ["phase", "case", "contender", "median fit s", *ratios], timed("fit", 1, 3)
     )
-    print(file=out)
+    print()
     quiet, busy = phases["quiet"]["fit"], phases["busy"]["fit"]
     _common.table(
         ["case", "contender", "quiet median fit s", "busy median fit s"]
@@ -317,22 +296,116 @@ def print_table(report, out=sys.stdout):
             for name, row in rows.items()
             for q, b in [(row["median_s"], busy[case][name]["median_s"])]
         ],
-        out,
     )
-    print(file=out)
+    print()
     columns = ["phase", "case", "contender", "median µs per 1-row call", *ratios]
-    _common.table(columns, timed("predict", 1e6, 1), out)
+    _common.table(columns, timed("predict", 1e6, 1))
+
+
+# ---- sparse: TF-IDF-like input -----------------------------------------------------
+
+
+def tfidf_like(n_rows, n_features, density, n_classes=5, seed=0):
+    """A CSR matrix shaped like TF-IDF features, and class labels from it."""
+    rng = np.random.RandomState(seed)
+    nnz_per_row = max(1, round(density * n_features))
+    # Frequent terms are shared by many documents: a Zipf-like choice of columns.
+    weights = 1.0 / np.arange(1, n_features + 1) ** 0.7
+    weights /= weights.sum()
+    indices = np.concatenate(
+        [
+            np.sort(rng.choice(n_features, nnz_per_row, replace=False, p=weights))
+            for _ in range(n_rows)
+        ]
+    )
+    counts = rng.zipf(2.0, size=n_rows * nnz_per_row).clip(max=50)
+    data = 1.0 + np.log(counts)
+    indptr = np.arange(0, n_rows * nnz_per_row + 1, nnz_per_row)
+    X = sp.csr_matrix((data, indices, indptr), shape=(n_rows, n_features))
+    norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
+    X = sp.diags(1.0 / norms) @ X
+    coef = sp.random(n_features, n_classes, density=0.05, random_state=rng).toarray()
+    y = np.asarray(X @ coef).argmax(axis=1)
+    return X.tocsr(), y
+
+
+def run_sparse(args):
+    """Fit time on sparse (TF-IDF-like) input against scikit-learn's MLP."""
+    repeats, epochs = args.repeats, args.epochs
+    rows, features, density = args.rows, args.features, args.density
+    X, y = tfidf_like(rows, features, density)
+    X_dense = X.toarray()
+    contenders = {
+        "skae, CSR": lambda: skae_classifier(X, y, epochs),
+        SKLEARN + ", CSR": lambda: sklearn_classifier(X, y, epochs),
+        "skae, the same matrix dense": lambda: skae_classifier(X_dense, y, epochs),
+    }
+    skae_classifier(X[:400], y[:400], 1)  # warm-up: the first optimiser, thread pools
+    sklearn_classifier(X[:400], y[:400], 1)
+    accuracy = {}
+
+    def measure(fit):
+        start = time.perf_counter()
+        model = fit()
+        seconds = time.perf_counter() - start
+        accuracy[fit] = model.score(X, y)
+        return seconds
+
+    load_start = _common.loads()
+    times = _common.alternate(contenders, repeats, measure=measure, warmup=False)
+    load_end = _common.loads()
+    summary = _common.compare(times, SKLEARN + ", CSR")
+    for name, fit in contenders.items():
+        summary[name]["train_accuracy"] = accuracy[fit]
+    settings = {"epochs": epochs, "rows": rows, "features": features}
+    return _common.report(
+        args,
+        {**settings, "density": density, "nnz": int(X.nnz)},
+        load_start=load_start,
+        load_end=load_end,
+        results=summary,
+    )
+
+
+def show_sparse(report):
+    print()
+    columns = ["contender", "median fit s", "ratio to scikit-learn"]
+    _common.table(
+        [*columns, "median paired ratio", "training accuracy"],
+        [
+            [name, f"{r['median_s']:.3f}", f"{r['ratio']:.3f}"]
+            + [f"{r['paired_ratio']:.3f}", f"{r['train_accuracy']:.4f}"]
+            for name, r in report["results"].items()
+        ],
+    )
 
 
 if __name__ == "__main__":
-    parser = _common.parser(
-        __doc__, repeats=(1, 5), epochs=(2, 100), calls=(50, 2000), burners=2
+    parser, command = _common.commands(__doc__)
+    digits = command(
+        "digits",
+        run_digits,
+        show_digits,
+        repeats=(1, 5),
+        epochs=(2, 100),
+        calls=(50, 2000),
+        burners=2,
     )
-    parser.add_argument(
+    digits.add_argument(
         "--skip",
         action="append",
         default=[],
         help="a fit contender to leave out (repeatable), e.g. 'plain torch loop, "
         "2 threads', which takes minutes a fit on a busy machine",
     )
-    sys.exit(_common.main(parser, run, print_table))
+    sparse = command(
+        "sparse",
+        run_sparse,
+        show_sparse,
+        repeats=(2, 5),
+        epochs=(3, 20),
+        rows=(1_000, 3_000),
+        features=(10_000, 15_000),
+    )
+    sparse.add_argument("--density", type=float, default=0.005)
+    sys.exit(_common.main(parser))

@@ -55,17 +55,15 @@ import sys
 import tempfile
 import time
 
+import _common
 import numpy as np
 import pandas as pd
+from _tables import categorical_columns, hgb, load_table
 from scipy.stats import ks_2samp
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
 from skae import VariationalAE
-
-sys.path.insert(0, os.path.dirname(__file__))
-import _common  # noqa: E402
-from _tables import categorical_columns, hgb, load_table  # noqa: E402
 
 TARGET = "__target__"
 
@@ -287,4 +285,4 @@ if __name__ == "__main__":
         "--fit-seeds", type=int, default=1, help="skae's fits: random_state 0 to N-1"
     )
     parser.add_argument("--sdv-python", default=None, help="a Python with sdv")
-    sys.exit(_common.main(parser, run, lambda report: None, needs="tables"))
+    sys.exit(_common.main(parser, run, None, needs="tables"))

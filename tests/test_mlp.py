@@ -197,7 +197,7 @@ def test_encoder_pretrains_on_all_rows_and_fine_tunes_on_labelled(few_labels):
     assert clf.net_.history[-1]["train_batch_count"] == 4  # ceil(100 / 32)
     assert clf.score(X_test, y_test) > 0.85  # measured 0.893 with 100 labels
     # Whether pretraining beats training from scratch is a question for MNIST
-    # (benchmarks/bench_semisupervised.py); digits is too small to show it.
+    # (benchmarks/bench_papers.py pretraining); digits is too small to show it.
     again = clone(clf).fit(X_train, y_semi)
     np.testing.assert_array_equal(
         again.predict_proba(X_test), clf.predict_proba(X_test)

@@ -9,11 +9,7 @@ worker runs torch on one thread, and the local runs here do too (under
 """
 
 import os
-import re
-import subprocess
-import sys
 import threading
-from pathlib import Path
 
 import joblib
 import numpy as np
@@ -312,34 +308,3 @@ def test_incremental_classifier_on_dask_matches_local_partial_fit(client, digits
         np.testing.assert_allclose(
             remote.predict_proba(X), local.predict_proba(X), rtol=1e-6
         )
-
-
-@pytest.mark.slow
-def test_bench_search_threads_quick():
-    root = Path(__file__).resolve().parents[1]
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(root / "benchmarks" / "bench_search_threads.py"),
-            "--quick",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=True,
-    )
-    rows = re.findall(
-        r"^\| ([\w ,()=_]+) \| (\d) \| ([\d, ]+) \| ([\d.]+) "
-        r"\| [\d.]+-[\d.]+ \| ([\d.]+) \| ([\d.]+) \|$",
-        result.stdout,
-        flags=re.M,
-    )
-    assert [(backend, n_jobs) for backend, n_jobs, *_ in rows] == [
-        ("sequential", "1"),
-        ("sequential, threadpool_limits(1)", "1"),
-        ("loky", "2"),
-        ("threading", "2"),
-    ], result.stdout
-    threads = {backend: t for backend, _, t, *_ in rows}
-    assert threads["sequential, threadpool_limits(1)"] == "1"
-    assert threads["loky"] == str(max(1, joblib.cpu_count() // 2))
