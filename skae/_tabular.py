@@ -105,7 +105,7 @@ def needs_layout(X, categorical_features):
     if is_dataframe(X):
         frame = nw.from_native(X, eager_only=True)
         dtypes = list(frame.schema.dtypes())
-        if categorical_features == "from_dtype" and any(
+        if _from_dtype(categorical_features) and any(
             _is_categorical_dtype(d) for d in dtypes
         ):
             return True
@@ -125,8 +125,15 @@ def needs_layout(X, categorical_features):
                 return bool(np.isnan(X.astype(np.float64)).any())
             except (TypeError, ValueError):
                 return True
-    return categorical_features not in ("from_dtype", None) and (
+    return not (categorical_features is None or _from_dtype(categorical_features)) and (
         np.asarray(categorical_features).size > 0
+    )
+
+
+def _from_dtype(categorical_features):
+    # A NumPy array of names, indices or a mask is compared with no string.
+    return (
+        isinstance(categorical_features, str) and categorical_features == "from_dtype"
     )
 
 
@@ -136,7 +143,7 @@ def _missing_any(s):
 
 
 def _categorical_mask(X, names, series, categorical_features):
-    if categorical_features == "from_dtype":
+    if _from_dtype(categorical_features):
         if names is None:
             # An object array: a column with strings is categorical.
             return np.array([_has_strings(s) for s in series], dtype=bool)

@@ -166,6 +166,25 @@ def test_autoencoder_table_categorical_features_override():
     assert set(back["count"]) <= set(df["count"])
 
 
+@pytest.mark.parametrize(
+    "categorical",
+    [
+        np.array([False, False, True, True, False, True]),
+        np.array([2, 3, 5]),
+        np.array(["colour", "size", "count"]),
+    ],
+)
+def test_autoencoder_table_categorical_features_as_a_numpy_array(categorical):
+    # A NumPy mask or indices were compared with "from_dtype" as a whole:
+    # "The truth value of an array with more than one element is ambiguous".
+    df = _frame(missing=0.0)
+    ae = Autoencoder(n_components=2, categorical_features=categorical, **FAST)
+    kinds = [c["kind"][0] for c in ae.fit(df)._table_["columns"]]
+    assert kinds == ["n", "n", "c", "c", "n", "c"]
+    detector = skae.AutoencoderOutlierDetector(ae).fit(df)
+    assert detector.predict(df).shape == (len(df),)
+
+
 def test_autoencoder_table_unseen_category_counts_as_missing():
     df = _frame()
     ae = Autoencoder(n_components=2, **FAST).fit(df)
