@@ -407,12 +407,17 @@ class _BaseAutoencoder(
         With ``reset`` (a fresh fit), decide whether ``X`` is a table and learn
         its layout (``_table_``, None for plain data).
         """
+        if not (_tabular.is_dataframe(X) or hasattr(X, "shape")):
+            X = np.asarray(X)  # a list of rows, as scikit-learn takes
         if reset:
             layout = None
             if self._takes_tables and (
                 self._always_table
                 or _tabular.needs_layout(X, self.categorical_features)
             ):
+                # Before the layout, whose first complaint would be a column
+                # with no observed value.
+                self._check_some_rows(X)
                 layout = _tabular.fit_layout(X, self.categorical_features)
             self._table_ = layout
         layout = self._layout()
@@ -420,12 +425,15 @@ class _BaseAutoencoder(
             return None
         _check_feature_names(self, X, reset=reset)
         _check_n_features(self, X, reset=reset)
+        self._check_some_rows(X)
+        return _tabular.encode(layout, X, method=method)
+
+    def _check_some_rows(self, X):
         if X.shape[0] < 1:
             raise ValueError(
                 f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of "
-                "1 is required."
+                f"1 is required by {type(self).__name__}."
             )
-        return _tabular.encode(layout, X, method=method)
 
     def _validate_plain_rows(self, X):
         if not self._takes_tables:

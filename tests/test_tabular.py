@@ -185,6 +185,35 @@ def test_autoencoder_table_categorical_features_as_a_numpy_array(categorical):
     assert detector.predict(df).shape == (len(df),)
 
 
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        Autoencoder(n_components=1, **FAST),
+        skae.VariationalAE(n_components=1, **FAST),
+        skae.AutoencoderOutlierDetector(Autoencoder(n_components=1, **FAST)),
+    ],
+    ids=type,
+)
+def test_autoencoder_table_list_of_rows_with_missing_cells(estimator):
+    # A list of rows is array-like, as for any scikit-learn estimator; with a
+    # missing cell it failed with "'list' object has no attribute 'shape'".
+    rows = [[1.0, np.nan], [2.0, 3.0], [0.5, 1.0], [1.5, 2.0]]
+    estimator.fit(rows)
+    expected = estimator.score_samples(np.array(rows))
+    np.testing.assert_allclose(estimator.score_samples(rows), expected)
+
+
+@pytest.mark.parametrize("kind", ["pandas", "polars"])
+def test_autoencoder_table_frame_without_rows_is_scikit_learns_error(kind):
+    # It said "column 'a' has no observed value (every cell is missing)".
+    df = _frame().iloc[:0]
+    if kind == "polars":
+        df = pytest.importorskip("polars").from_pandas(df)
+    message = r"Found array with 0 sample\(s\) \(shape=\(0, 6\)\) while a minimum of 1"
+    with pytest.raises(ValueError, match=message):
+        Autoencoder(**FAST).fit(df)
+
+
 def test_autoencoder_table_unseen_category_counts_as_missing():
     df = _frame()
     ae = Autoencoder(n_components=2, **FAST).fit(df)
