@@ -203,6 +203,13 @@ def _restorable_dtype(s):
     dtype = None if isinstance(s, np.ndarray) else getattr(s.to_native(), "dtype", None)
     if type(dtype).__name__ == "ArrowDtype" and name == "string[pyarrow]":
         return "ArrowDtype[string]"
+    if type(dtype).__name__ == "ArrowDtype" and name.startswith("dictionary<"):
+        # What pandas reads from a parquet file's categories with pyarrow dtypes.
+        arrow = dtype.pyarrow_dtype
+        return (
+            f"ArrowDtype[dictionary, {arrow.index_type}, {arrow.value_type}, "
+            f"{int(arrow.ordered)}]"
+        )
     if type(dtype).__name__ == "StringDtype":
         na = "nan" if name == "str" else "NA"
         return f"StringDtype[{dtype.storage}, {na}]"
@@ -303,7 +310,13 @@ def _plain_name(name):
 
 def _levels(s, observed, what):
     """Return the levels of a categorical column, as plain Python values."""
-    if not isinstance(s, np.ndarray) and s.dtype in (nw.Categorical, nw.Enum):
+    native_dtype = None if isinstance(s, np.ndarray) else s.to_native().dtype
+    if (
+        not isinstance(s, np.ndarray)
+        and s.dtype in (nw.Categorical, nw.Enum)
+        # pandas' pyarrow dictionary: categorical, but without .cat
+        and type(native_dtype).__name__ != "ArrowDtype"
+    ):
         levels = s.cat.get_categories().to_list()
     else:
         try:
@@ -620,6 +633,14 @@ def _pandas_dtype(name):
         import pyarrow as pa
 
         return pd.ArrowDtype(pa.string())
+    if name.startswith("ArrowDtype[dictionary, "):
+        import pyarrow as pa
+
+        index, value, ordered = name.removesuffix("]").split(", ")[1:]
+        arrow = pa.dictionary(
+            pa.type_for_alias(index), pa.type_for_alias(value), ordered == "1"
+        )
+        return pd.ArrowDtype(arrow)
     if name.startswith("StringDtype["):
         storage, na = name.removeprefix("StringDtype[").removesuffix("]").split(", ")
         return pd.StringDtype(storage, na_value=pd.NA if na == "NA" else np.nan)

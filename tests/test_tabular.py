@@ -616,3 +616,28 @@ def test_autoencoder_table_text_dtypes_come_back_as_they_were(dtype):
     )
     ae = Autoencoder(n_components=1, **FAST).fit(df)
     assert ae.inverse_transform(ae.transform(df))["s"].dtype == df["s"].dtype
+
+
+def test_autoencoder_table_pyarrow_dictionary_columns_from_parquet():
+    # pandas reads a parquet file's categories with dtype_backend="pyarrow" as
+    # pyarrow dictionaries: fit failed with "Can only use .cat accessor with a
+    # 'category' dtype".
+    pytest.importorskip("pyarrow")
+    import pyarrow as pa
+
+    df = _frame()[["a", "b", "colour", "size"]]
+    df = df.astype(
+        {
+            "a": pd.ArrowDtype(pa.float64()),
+            "b": pd.ArrowDtype(pa.float64()),
+            "colour": pd.ArrowDtype(pa.dictionary(pa.int8(), pa.string())),
+            "size": pd.ArrowDtype(pa.dictionary(pa.int32(), pa.string())),
+        }
+    )
+    ae = Autoencoder(n_components=2, **FAST).fit(df)
+    kinds = [c["kind"] for c in ae._table_["columns"]]
+    assert kinds == ["numeric", "numeric", "categorical", "categorical"]
+    assert ae._table_["columns"][2]["categories"] == ["blue", "green", "red"]
+    back = pickle.loads(pickle.dumps(ae)).inverse_transform(ae.transform(df))
+    assert back.dtypes.equals(df.dtypes)
+    assert set(back["colour"]) <= {"red", "green", "blue"}
