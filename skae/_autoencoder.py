@@ -420,6 +420,10 @@ class _BaseAutoencoder(
                 self._check_some_rows(X)
                 layout = _tabular.fit_layout(X, self.categorical_features)
             self._table_ = layout
+            if self._takes_tables:
+                self._fit_categorical_features_ = _tabular.plain_parameter(
+                    self.categorical_features
+                )
         layout = self._layout()
         if layout is None:
             return None
@@ -427,6 +431,27 @@ class _BaseAutoencoder(
         _check_n_features(self, X, reset=reset)
         self._check_some_rows(X)
         return _tabular.encode(layout, X, method=method)
+
+    def _check_categorical_features_kept(self, incremental):
+        """Refuse a continued fit whose categorical_features changed since fit.
+
+        They decide the network's inputs and outputs, which a continued fit
+        keeps: the new value would be ignored.
+        """
+        fitted = getattr(self, "_fit_categorical_features_", None)
+        current = _tabular.plain_parameter(self.categorical_features)
+        if "_fit_categorical_features_" in vars(self) and fitted != current:
+            how, anew = (
+                ("partial_fit", "call fit")
+                if incremental
+                else ("warm_start=True", "set warm_start=False")
+            )
+            raise ValueError(
+                f"{how} cannot change categorical_features of a fitted "
+                f"{type(self).__name__} (from {fitted!r} to {current!r}): they "
+                f"decide the network's inputs and outputs. Set them back, or {anew} "
+                "to fit a new one."
+            )
 
     def _check_some_rows(self, X):
         if X.shape[0] < 1:
@@ -499,6 +524,8 @@ class _BaseAutoencoder(
     # --------------------------------------------------------------------- hooks
 
     def _validate_training_data(self, X, y, *, reset, incremental, classes):
+        if self._takes_tables and not reset:
+            self._check_categorical_features_kept(incremental)
         table = self._validate_table(
             X, reset=reset, method="partial_fit" if incremental else "fit"
         )

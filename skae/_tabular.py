@@ -130,6 +130,13 @@ def needs_layout(X, categorical_features):
     )
 
 
+def plain_parameter(categorical_features):
+    """Return ``categorical_features`` as plain data, to compare with a later value."""
+    if categorical_features is None or isinstance(categorical_features, str):
+        return categorical_features
+    return np.asarray(categorical_features).tolist()
+
+
 def _from_dtype(categorical_features):
     # A NumPy array of names, indices or a mask is compared with no string.
     return (

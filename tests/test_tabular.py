@@ -641,3 +641,30 @@ def test_autoencoder_table_pyarrow_dictionary_columns_from_parquet():
     back = pickle.loads(pickle.dumps(ae)).inverse_transform(ae.transform(df))
     assert back.dtypes.equals(df.dtypes)
     assert set(back["colour"]) <= {"red", "green", "blue"}
+
+
+@pytest.mark.parametrize("continued", ["warm_start", "partial_fit"])
+def test_autoencoder_table_continued_fit_refuses_new_categorical_features(continued):
+    # The layout learnt in the first fit was kept and the new
+    # categorical_features silently ignored: "count" stayed a number.
+    df = _frame(missing=0.0)
+    ae = Autoencoder(n_components=2, warm_start=continued == "warm_start", **FAST)
+    ae.fit(df)
+    layout = ae._table_
+    ae.set_params(categorical_features=["colour", "size", "flag", "count"])
+    refit = ae.fit if continued == "warm_start" else ae.partial_fit
+    match = f"{continued}.* cannot change categorical_features of a fitted"
+    with pytest.raises(ValueError, match=match):
+        refit(df)
+    assert ae._table_ is layout
+    # The same value, in another form, is no change.
+    ae.set_params(categorical_features="from_dtype")
+    refit(df)
+    mask = [False, False, True, True, True, False]
+    ae = Autoencoder(n_components=2, categorical_features=mask, **FAST).fit(df)
+    ae.partial_fit(df.iloc[:50])
+    ae.set_params(categorical_features=np.array(mask)).partial_fit(df.iloc[:50])
+    # A fresh fit learns the new layout.
+    ae.set_params(categorical_features=None, warm_start=False)
+    ae.fit(df.drop(columns=["colour", "size"]))
+    assert ae._table_ is None  # numbers only, no missing cell: plain input
