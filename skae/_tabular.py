@@ -67,6 +67,47 @@ def plain_fit_refuses_missing_cells(estimator):
         ) from None
 
 
+@contextlib.contextmanager
+def numbers_only(estimator, X):
+    """Name the column that made a DataFrame fail an estimator of numbers.
+
+    scikit-learn's error ("could not convert string to float: 'red'", or a
+    cast error) names neither the column nor what to do.
+    """
+    try:
+        yield
+    except ValueError as exc:
+        column = _first_non_numeric(X)
+        if column is None:
+            raise
+        name, dtype = column
+        kind = type(estimator).__name__
+        raise ValueError(
+            f"{exc}. {kind} takes numbers only, and column {name!r} has dtype "
+            f"{dtype}. Encode such columns first: with a ColumnTransformer and a "
+            "OneHotEncoder, or with an autoencoder that takes the frame as it is, "
+            f"as in make_pipeline(skae.DenoisingAE(), {kind}())."
+        ) from None
+
+
+def _first_non_numeric(X):
+    """Return the name and dtype of a frame's first column that is no numbers.
+
+    None if every column converts to float (the error was about something else).
+    """
+    if not is_dataframe(X):
+        return None
+    for name, s in zip(*_columns(X)[:2], strict=True):
+        if _is_numeric(s) or s.dtype == nw.Boolean:
+            continue
+        values, missing = _values(s)
+        try:
+            np.asarray(values[~missing], dtype=np.float64)
+        except (TypeError, ValueError):
+            return name, _dtype_name(s)
+    return None
+
+
 def _columns(X):
     """Return ``X``'s column names (None for an array) and its columns as NumPy."""
     if is_dataframe(X):
