@@ -358,7 +358,9 @@ def _plain_name(name):
 
 def _levels(s, observed, what):
     """Return the levels of a categorical column, as plain Python values."""
-    native_dtype = None if isinstance(s, np.ndarray) else s.to_native().dtype
+    native_dtype = (
+        None if isinstance(s, np.ndarray) else getattr(s.to_native(), "dtype", None)
+    )
     if (
         not isinstance(s, np.ndarray)
         and s.dtype in (nw.Categorical, nw.Enum)

@@ -668,3 +668,17 @@ def test_autoencoder_table_continued_fit_refuses_new_categorical_features(contin
     ae.set_params(categorical_features=None, warm_start=False)
     ae.fit(df.drop(columns=["colour", "size"]))
     assert ae._table_ is None  # numbers only, no missing cell: plain input
+
+
+def test_autoencoder_table_pyarrow_table_round_trip():
+    # narwhals reads pyarrow Tables too; their columns have no .dtype.
+    pa = pytest.importorskip("pyarrow")
+    df = _frame()[["a", "b", "colour", "count"]]
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    ae = Autoencoder(n_components=2, **FAST).fit(table)
+    kinds = [c["kind"] for c in ae._table_["columns"]]
+    assert kinds == ["numeric", "numeric", "categorical", "numeric"]
+    back = ae.inverse_transform(ae.transform(table))
+    assert isinstance(back, pa.Table)
+    assert back.column_names == table.column_names
+    assert set(back.column("colour").to_pylist()) <= {"red", "green", "blue"}
