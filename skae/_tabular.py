@@ -349,10 +349,13 @@ def fit_layout(X, categorical_features):
 def _plain_name(name):
     """Return a column name as plain data: an int stays an int, else a string.
 
-    pandas allows integer column names, which must come back as they were.
+    pandas allows integer column names, which must come back as they were, and
+    tuples (a MultiIndex), which come back as tuples of such names.
     """
     if isinstance(name, numbers.Integral) and not isinstance(name, bool):
         return int(name)
+    if isinstance(name, tuple):
+        return tuple(_plain_name(n) for n in name)
     return str(name)
 
 

@@ -682,3 +682,16 @@ def test_autoencoder_table_pyarrow_table_round_trip():
     assert isinstance(back, pa.Table)
     assert back.column_names == table.column_names
     assert set(back.column("colour").to_pylist()) <= {"red", "green", "blue"}
+
+
+def test_autoencoder_table_multiindex_columns_come_back_as_tuples(tmp_path):
+    # scikit-learn keeps no feature names for a MultiIndex; the reconstruction
+    # had columns "('x', 'a')" (strings) in place of the tuples.
+    df = _frame()[["a", "colour", "count"]]
+    df.columns = pd.MultiIndex.from_tuples([("x", "a"), ("x", 1), ("y", "count")])
+    ae = Autoencoder(n_components=2, **FAST).fit(df)
+    back = ae.inverse_transform(ae.transform(df))
+    assert back.columns.equals(df.columns)
+    skae.save(ae, tmp_path / "model.skae")
+    loaded = skae.load(tmp_path / "model.skae")
+    assert loaded.inverse_transform(ae.transform(df)).columns.equals(df.columns)
