@@ -251,6 +251,10 @@ def _restorable_dtype(s):
     dtype = None if isinstance(s, np.ndarray) else getattr(s.to_native(), "dtype", None)
     if type(dtype).__name__ == "ArrowDtype" and name == "string[pyarrow]":
         return "ArrowDtype[string]"
+    if type(dtype).__name__ == "ArrowDtype" and name.startswith("decimal"):
+        # pandas reads no parameters from a name: "decimal128(38, 2)[pyarrow]".
+        arrow = dtype.pyarrow_dtype
+        return f"ArrowDtype[{name.split('(')[0]}, {arrow.precision}, {arrow.scale}]"
     if type(dtype).__name__ == "ArrowDtype" and name.startswith("dictionary<"):
         # What pandas reads from a parquet file's categories with pyarrow dtypes.
         arrow = dtype.pyarrow_dtype
@@ -630,6 +634,8 @@ def assemble(layout, values, *, frame_like=True):
             casts.append(nw.col(c["name"]).cast(target or nw.Enum(c["categories"])))
         elif c["kind"] == "numeric" and hasattr(nw, dtype):
             casts.append(nw.col(c["name"]).cast(getattr(nw, dtype)))
+        elif c["kind"] == "numeric" and _decimal_digits(dtype) is not None:
+            casts.append(nw.col(c["name"]).cast(nw.Decimal(*_decimal_digits(dtype))))
     return frame.with_columns(*casts).to_native()
 
 
@@ -640,6 +646,11 @@ def _fit_to_dtype(dtype, v):
     reconstruction of -0.7 in an uint8 column is 0, not a cast error or 255); a
     boolean one gets those above one half as True.
     """
+    decimal = _decimal_digits(dtype)
+    if decimal is not None:  # rounded to its scale, within its precision
+        precision, scale = decimal
+        high = 10.0 ** (precision - scale) - 10.0**-scale
+        return np.clip(np.round(np.asarray(v, dtype=np.float64), scale), -high, high)
     name = dtype.lower().removeprefix("sparse[").split("[")[0].split(",")[0]
     if name in ("bool", "boolean"):
         return np.asarray(v, dtype=np.float64) > 0.5
@@ -653,6 +664,21 @@ def _fit_to_dtype(dtype, v):
     if high > info.max:  # 2**63 - 1 rounds up to 2**63 as a float
         high = np.nextafter(high, 0.0)
     return np.clip(np.round(v), low, high)
+
+
+def _decimal_digits(dtype):
+    """Return (precision, scale) of a decimal dtype's name, else None.
+
+    The names are polars' "Decimal(precision=38, scale=2)" and
+    :func:`_restorable_dtype`'s "ArrowDtype[decimal128, 38, 2]".
+    """
+    if dtype.startswith("Decimal(precision="):
+        precision, scale = (int(p.split("=")[1]) for p in dtype[8:-1].split(", "))
+        return precision, scale
+    if dtype.startswith("ArrowDtype[decimal"):
+        precision, scale = dtype[11:-1].split(", ")[1:]
+        return int(precision), int(scale)
+    return None
 
 
 def _pandas_frame(columns, values):
@@ -686,6 +712,11 @@ def _pandas_dtype(name):
         import pyarrow as pa
 
         return pd.ArrowDtype(pa.string())
+    if name.startswith("ArrowDtype[decimal"):
+        import pyarrow as pa
+
+        kind, precision, scale = name[11:-1].split(", ")
+        return pd.ArrowDtype(getattr(pa, kind)(int(precision), int(scale)))
     if name.startswith("ArrowDtype[dictionary, "):
         import pyarrow as pa
 
