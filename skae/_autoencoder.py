@@ -157,7 +157,8 @@ _CATEGORICAL = """\
 categorical_features : "from_dtype", array-like of bool, int or str, or None, \
 default="from_dtype"
         Which columns of a table are categorical. "from_dtype": a DataFrame's
-        columns of dtype ``category`` (or Enum), string, object and bool. A
+        columns of dtype ``category`` (or Enum), string, object (unless it
+        holds numbers only) and bool. A
         boolean mask, indices, or column names pick them instead; None makes
         none categorical. Data with a categorical column or a missing cell
         (NaN or None) are a table: numbers are standardised, each category is

@@ -195,9 +195,29 @@ def _categorical_mask(X, names, series, categorical_features):
         if names is None:
             # An object array: a column with strings is categorical.
             return np.array([_has_strings(s) for s in series], dtype=bool)
-        return np.array([_is_categorical_dtype(s.dtype) for s in series])
+        return np.array(
+            [
+                _is_categorical_dtype(s.dtype)
+                and not (s.dtype == nw.Object and _holds_numbers(s))
+                for s in series
+            ]
+        )
     mask = _check_categorical_features(X, categorical_features)
     return np.zeros(len(series), dtype=bool) if mask is None else mask
+
+
+def _holds_numbers(s):
+    """Whether object column ``s`` holds numbers only (and missing cells).
+
+    pandas makes numbers with pd.NA an object column: they stay numbers, as in
+    an object array.
+    """
+    values, missing = _values(s)
+    observed = values[~missing]
+    return observed.size > 0 and all(
+        isinstance(v, numbers.Number) and not isinstance(v, bool | np.bool_)
+        for v in observed
+    )
 
 
 def _has_strings(column):

@@ -720,3 +720,19 @@ def test_autoencoder_table_decimal_columns_come_back_as_decimals(kind):
     assert back["d"].dtype == dtype
     values = [float(v) for v in back["d"].to_list()]
     assert all(-999.99 <= v <= 999.99 and round(v, 2) == v for v in values)
+
+
+def test_autoencoder_table_object_column_of_numbers_is_numeric():
+    # pandas makes numbers with pd.NA an object column; "from_dtype" took it for
+    # a category (of 1,500 levels here: "looks like an identifier"), where an
+    # object array's column of numbers is numeric.
+    rng = np.random.RandomState(0)
+    numbers = [*rng.randn(1500), pd.NA]
+    df = pd.DataFrame({"x": numbers, "level": ["a", "b", "c"] * 500 + ["a"]})
+    assert df["x"].dtype == object
+    ae = Autoencoder(n_components=1, **FAST).fit(df)
+    kinds = [c["kind"] for c in ae._table_["columns"]]
+    assert kinds == ["numeric", "categorical"]
+    back = ae.inverse_transform(ae.transform(df))
+    assert back["x"].dtype == object
+    assert np.isfinite(back["x"].astype(float)).all()
