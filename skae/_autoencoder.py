@@ -157,7 +157,8 @@ _CATEGORICAL = """\
 categorical_features : "from_dtype", array-like of bool, int or str, or None, \
 default="from_dtype"
         Which columns of a table are categorical. "from_dtype": a DataFrame's
-        columns of dtype ``category`` (or Enum), string, object and bool. A
+        columns of dtype ``category`` (or Enum), string, object (unless it
+        holds numbers only) and bool. A
         boolean mask, indices, or column names pick them instead; None makes
         none categorical. Data with a categorical column or a missing cell
         (NaN or None) are a table: numbers are standardised, each category is
@@ -407,25 +408,58 @@ class _BaseAutoencoder(
         With ``reset`` (a fresh fit), decide whether ``X`` is a table and learn
         its layout (``_table_``, None for plain data).
         """
+        if not (_tabular.is_dataframe(X) or hasattr(X, "shape")):
+            X = np.asarray(X)  # a list of rows, as scikit-learn takes
         if reset:
             layout = None
             if self._takes_tables and (
                 self._always_table
                 or _tabular.needs_layout(X, self.categorical_features)
             ):
+                # Before the layout, whose first complaint would be a column
+                # with no observed value.
+                self._check_some_rows(X)
                 layout = _tabular.fit_layout(X, self.categorical_features)
             self._table_ = layout
+            if self._takes_tables:
+                self._fit_categorical_features_ = _tabular.plain_parameter(
+                    self.categorical_features
+                )
         layout = self._layout()
         if layout is None:
             return None
         _check_feature_names(self, X, reset=reset)
         _check_n_features(self, X, reset=reset)
+        self._check_some_rows(X)
+        return _tabular.encode(layout, X, method=method)
+
+    def _check_categorical_features_kept(self, incremental):
+        """Refuse a continued fit whose categorical_features changed since fit.
+
+        They decide the network's inputs and outputs, which a continued fit
+        keeps: the new value would be ignored.
+        """
+        fitted = getattr(self, "_fit_categorical_features_", None)
+        current = _tabular.plain_parameter(self.categorical_features)
+        if "_fit_categorical_features_" in vars(self) and fitted != current:
+            how, anew = (
+                ("partial_fit", "call fit")
+                if incremental
+                else ("warm_start=True", "set warm_start=False")
+            )
+            raise ValueError(
+                f"{how} cannot change categorical_features of a fitted "
+                f"{type(self).__name__} (from {fitted!r} to {current!r}): they "
+                f"decide the network's inputs and outputs. Set them back, or {anew} "
+                "to fit a new one."
+            )
+
+    def _check_some_rows(self, X):
         if X.shape[0] < 1:
             raise ValueError(
                 f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of "
-                "1 is required."
+                f"1 is required by {type(self).__name__}."
             )
-        return _tabular.encode(layout, X, method=method)
 
     def _validate_plain_rows(self, X):
         if not self._takes_tables:
@@ -491,6 +525,8 @@ class _BaseAutoencoder(
     # --------------------------------------------------------------------- hooks
 
     def _validate_training_data(self, X, y, *, reset, incremental, classes):
+        if self._takes_tables and not reset:
+            self._check_categorical_features_kept(incremental)
         table = self._validate_table(
             X, reset=reset, method="partial_fit" if incremental else "fit"
         )

@@ -25,6 +25,7 @@ from sklearn.utils.multiclass import (
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 from skorch import NeuralNet
 
+from skae import _tabular
 from skae._base import _SOLVERS, FLOAT_DTYPES, BaseNeuralEstimator, validate_rows
 from skae._docstrings import DOCS
 from skae.nn import AutoencoderModule, MLPLoss, MLPModule
@@ -470,15 +471,16 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     # --------------------------------------------------------------------- hooks
 
     def _validate_training_data(self, X, y, *, reset, incremental, classes):
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            dtype=FLOAT_DTYPES,
-            accept_sparse=_SPARSE,
-            multi_output=True,
-            reset=reset,
-        )
+        with _tabular.numbers_only(self, X):
+            X, y = validate_data(
+                self,
+                X,
+                y,
+                dtype=FLOAT_DTYPES,
+                accept_sparse=_SPARSE,
+                multi_output=True,
+                reset=reset,
+            )
         self._check_training_params(X)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
@@ -795,16 +797,17 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     # --------------------------------------------------------------------- hooks
 
     def _validate_training_data(self, X, y, *, reset, incremental, classes):
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            dtype=FLOAT_DTYPES,
-            accept_sparse=_SPARSE,
-            multi_output=True,
-            y_numeric=True,
-            reset=reset,
-        )
+        with _tabular.numbers_only(self, X):
+            X, y = validate_data(
+                self,
+                X,
+                y,
+                dtype=FLOAT_DTYPES,
+                accept_sparse=_SPARSE,
+                multi_output=True,
+                y_numeric=True,
+                reset=reset,
+            )
         self._check_training_params(X)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)

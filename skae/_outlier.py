@@ -25,7 +25,11 @@ from sklearn.utils.validation import (
 
 from skae._autoencoder import Autoencoder, DenoisingAE
 from skae._base import FLOAT_DTYPES, restored_on_error, validate_rows
-from skae._tabular import needs_layout, plain_fit_refuses_missing_cells
+from skae._tabular import (
+    is_dataframe,
+    needs_layout,
+    plain_fit_refuses_missing_cells,
+)
 from skae.nn.outlier import SemiSupervisedReconstructionLoss
 
 # Tukey's fences: the whisker of a box plot, 1.5 interquartile ranges below the
@@ -412,6 +416,8 @@ class AutoencoderOutlierDetector(
         # as it is; the autoencoder checks and encodes it. Its own
         # categorical_features say which columns are categorical: names need
         # the frame's columns.
+        if not (is_dataframe(X) or hasattr(X, "shape")):
+            X = np.asarray(X)  # a list of rows, as scikit-learn takes
         table = needs_layout(
             X, getattr(self.estimator, "categorical_features", "from_dtype")
         )

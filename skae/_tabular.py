@@ -67,6 +67,47 @@ def plain_fit_refuses_missing_cells(estimator):
         ) from None
 
 
+@contextlib.contextmanager
+def numbers_only(estimator, X):
+    """Name the column that made a DataFrame fail an estimator of numbers.
+
+    scikit-learn's error ("could not convert string to float: 'red'", or a
+    cast error) names neither the column nor what to do.
+    """
+    try:
+        yield
+    except ValueError as exc:
+        column = _first_non_numeric(X)
+        if column is None:
+            raise
+        name, dtype = column
+        kind = type(estimator).__name__
+        raise ValueError(
+            f"{exc}. {kind} takes numbers only, and column {name!r} has dtype "
+            f"{dtype}. Encode such columns first: with a ColumnTransformer and a "
+            "OneHotEncoder, or with an autoencoder that takes the frame as it is, "
+            f"as in make_pipeline(skae.DenoisingAE(), {kind}())."
+        ) from None
+
+
+def _first_non_numeric(X):
+    """Return the name and dtype of a frame's first column that is no numbers.
+
+    None if every column converts to float (the error was about something else).
+    """
+    if not is_dataframe(X):
+        return None
+    for name, s in zip(*_columns(X)[:2], strict=True):
+        if _is_numeric(s) or s.dtype == nw.Boolean:
+            continue
+        values, missing = _values(s)
+        try:
+            np.asarray(values[~missing], dtype=np.float64)
+        except (TypeError, ValueError):
+            return name, _dtype_name(s)
+    return None
+
+
 def _columns(X):
     """Return ``X``'s column names (None for an array) and its columns as NumPy."""
     if is_dataframe(X):
@@ -105,7 +146,7 @@ def needs_layout(X, categorical_features):
     if is_dataframe(X):
         frame = nw.from_native(X, eager_only=True)
         dtypes = list(frame.schema.dtypes())
-        if categorical_features == "from_dtype" and any(
+        if _from_dtype(categorical_features) and any(
             _is_categorical_dtype(d) for d in dtypes
         ):
             return True
@@ -125,8 +166,22 @@ def needs_layout(X, categorical_features):
                 return bool(np.isnan(X.astype(np.float64)).any())
             except (TypeError, ValueError):
                 return True
-    return categorical_features not in ("from_dtype", None) and (
+    return not (categorical_features is None or _from_dtype(categorical_features)) and (
         np.asarray(categorical_features).size > 0
+    )
+
+
+def plain_parameter(categorical_features):
+    """Return ``categorical_features`` as plain data, to compare with a later value."""
+    if categorical_features is None or isinstance(categorical_features, str):
+        return categorical_features
+    return np.asarray(categorical_features).tolist()
+
+
+def _from_dtype(categorical_features):
+    # A NumPy array of names, indices or a mask is compared with no string.
+    return (
+        isinstance(categorical_features, str) and categorical_features == "from_dtype"
     )
 
 
@@ -136,13 +191,33 @@ def _missing_any(s):
 
 
 def _categorical_mask(X, names, series, categorical_features):
-    if categorical_features == "from_dtype":
+    if _from_dtype(categorical_features):
         if names is None:
             # An object array: a column with strings is categorical.
             return np.array([_has_strings(s) for s in series], dtype=bool)
-        return np.array([_is_categorical_dtype(s.dtype) for s in series])
+        return np.array(
+            [
+                _is_categorical_dtype(s.dtype)
+                and not (s.dtype == nw.Object and _holds_numbers(s))
+                for s in series
+            ]
+        )
     mask = _check_categorical_features(X, categorical_features)
     return np.zeros(len(series), dtype=bool) if mask is None else mask
+
+
+def _holds_numbers(s):
+    """Whether object column ``s`` holds numbers only (and missing cells).
+
+    pandas makes numbers with pd.NA an object column: they stay numbers, as in
+    an object array.
+    """
+    values, missing = _values(s)
+    observed = values[~missing]
+    return observed.size > 0 and all(
+        isinstance(v, numbers.Number) and not isinstance(v, bool | np.bool_)
+        for v in observed
+    )
 
 
 def _has_strings(column):
@@ -196,6 +271,17 @@ def _restorable_dtype(s):
     dtype = None if isinstance(s, np.ndarray) else getattr(s.to_native(), "dtype", None)
     if type(dtype).__name__ == "ArrowDtype" and name == "string[pyarrow]":
         return "ArrowDtype[string]"
+    if type(dtype).__name__ == "ArrowDtype" and name.startswith("decimal"):
+        # pandas reads no parameters from a name: "decimal128(38, 2)[pyarrow]".
+        arrow = dtype.pyarrow_dtype
+        return f"ArrowDtype[{name.split('(')[0]}, {arrow.precision}, {arrow.scale}]"
+    if type(dtype).__name__ == "ArrowDtype" and name.startswith("dictionary<"):
+        # What pandas reads from a parquet file's categories with pyarrow dtypes.
+        arrow = dtype.pyarrow_dtype
+        return (
+            f"ArrowDtype[dictionary, {arrow.index_type}, {arrow.value_type}, "
+            f"{int(arrow.ordered)}]"
+        )
     if type(dtype).__name__ == "StringDtype":
         na = "nan" if name == "str" else "NA"
         return f"StringDtype[{dtype.storage}, {na}]"
@@ -287,16 +373,27 @@ def fit_layout(X, categorical_features):
 def _plain_name(name):
     """Return a column name as plain data: an int stays an int, else a string.
 
-    pandas allows integer column names, which must come back as they were.
+    pandas allows integer column names, which must come back as they were, and
+    tuples (a MultiIndex), which come back as tuples of such names.
     """
     if isinstance(name, numbers.Integral) and not isinstance(name, bool):
         return int(name)
+    if isinstance(name, tuple):
+        return tuple(_plain_name(n) for n in name)
     return str(name)
 
 
 def _levels(s, observed, what):
     """Return the levels of a categorical column, as plain Python values."""
-    if not isinstance(s, np.ndarray) and s.dtype in (nw.Categorical, nw.Enum):
+    native_dtype = (
+        None if isinstance(s, np.ndarray) else getattr(s.to_native(), "dtype", None)
+    )
+    if (
+        not isinstance(s, np.ndarray)
+        and s.dtype in (nw.Categorical, nw.Enum)
+        # pandas' pyarrow dictionary: categorical, but without .cat
+        and type(native_dtype).__name__ != "ArrowDtype"
+    ):
         levels = s.cat.get_categories().to_list()
     else:
         try:
@@ -557,6 +654,8 @@ def assemble(layout, values, *, frame_like=True):
             casts.append(nw.col(c["name"]).cast(target or nw.Enum(c["categories"])))
         elif c["kind"] == "numeric" and hasattr(nw, dtype):
             casts.append(nw.col(c["name"]).cast(getattr(nw, dtype)))
+        elif c["kind"] == "numeric" and _decimal_digits(dtype) is not None:
+            casts.append(nw.col(c["name"]).cast(nw.Decimal(*_decimal_digits(dtype))))
     return frame.with_columns(*casts).to_native()
 
 
@@ -567,6 +666,11 @@ def _fit_to_dtype(dtype, v):
     reconstruction of -0.7 in an uint8 column is 0, not a cast error or 255); a
     boolean one gets those above one half as True.
     """
+    decimal = _decimal_digits(dtype)
+    if decimal is not None:  # rounded to its scale, within its precision
+        precision, scale = decimal
+        high = 10.0 ** (precision - scale) - 10.0**-scale
+        return np.clip(np.round(np.asarray(v, dtype=np.float64), scale), -high, high)
     name = dtype.lower().removeprefix("sparse[").split("[")[0].split(",")[0]
     if name in ("bool", "boolean"):
         return np.asarray(v, dtype=np.float64) > 0.5
@@ -580,6 +684,21 @@ def _fit_to_dtype(dtype, v):
     if high > info.max:  # 2**63 - 1 rounds up to 2**63 as a float
         high = np.nextafter(high, 0.0)
     return np.clip(np.round(v), low, high)
+
+
+def _decimal_digits(dtype):
+    """Return (precision, scale) of a decimal dtype's name, else None.
+
+    The names are polars' "Decimal(precision=38, scale=2)" and
+    :func:`_restorable_dtype`'s "ArrowDtype[decimal128, 38, 2]".
+    """
+    if dtype.startswith("Decimal(precision="):
+        precision, scale = (int(p.split("=")[1]) for p in dtype[8:-1].split(", "))
+        return precision, scale
+    if dtype.startswith("ArrowDtype[decimal"):
+        precision, scale = dtype[11:-1].split(", ")[1:]
+        return int(precision), int(scale)
+    return None
 
 
 def _pandas_frame(columns, values):
@@ -613,6 +732,19 @@ def _pandas_dtype(name):
         import pyarrow as pa
 
         return pd.ArrowDtype(pa.string())
+    if name.startswith("ArrowDtype[decimal"):
+        import pyarrow as pa
+
+        kind, precision, scale = name[11:-1].split(", ")
+        return pd.ArrowDtype(getattr(pa, kind)(int(precision), int(scale)))
+    if name.startswith("ArrowDtype[dictionary, "):
+        import pyarrow as pa
+
+        index, value, ordered = name.removesuffix("]").split(", ")[1:]
+        arrow = pa.dictionary(
+            pa.type_for_alias(index), pa.type_for_alias(value), ordered == "1"
+        )
+        return pd.ArrowDtype(arrow)
     if name.startswith("StringDtype["):
         storage, na = name.removeprefix("StringDtype[").removesuffix("]").split(", ")
         return pd.StringDtype(storage, na_value=pd.NA if na == "NA" else np.nan)

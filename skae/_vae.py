@@ -95,8 +95,9 @@ class VariationalAE(_BaseAutoencoder):
     categorical_features : "from_dtype", array-like or None, default="from_dtype"
         Which columns of ``X`` are categorical, as in
         :class:`~sklearn.ensemble.HistGradientBoostingClassifier`: "from_dtype"
-        takes a DataFrame's category, string, object and boolean columns (and an
-        object array's columns of strings); an array of bool or of indices or
+        takes a DataFrame's category, string, boolean and object columns (unless
+        they hold numbers only; and an object array's columns of strings); an
+        array of bool or of indices or
         names lists them; None makes every column numeric.
 
     Attributes

@@ -112,6 +112,27 @@ def test_autoencoder_imputer_frame_learns_categories():
     assert accuracy > majority + 0.1
 
 
+@pytest.mark.parametrize(
+    "categorical",
+    [
+        [False, False, True, True, False, True],
+        [2, 3, 5],
+        ["colour", "size", "count"],
+    ],
+)
+def test_autoencoder_imputer_categorical_features_given(categorical):
+    # The imputer passed its mask on as a NumPy array, which the autoencoder
+    # compared with "from_dtype": any list failed with "The truth value of an
+    # array with more than one element is ambiguous".
+    _, df = _frame()
+    imputer = AutoencoderImputer(categorical_features=categorical, **FAST)
+    filled = imputer.fit_transform(df)
+    kinds = [c["kind"][0] for c in imputer.autoencoder_._table_["columns"]]
+    assert kinds == ["n", "n", "c", "c", "n", "c"]
+    assert not filled.isna().any().any()
+    assert set(filled["count"]) <= set(df["count"].dropna())
+
+
 def test_autoencoder_imputer_without_missing_cells_in_fit_still_imputes():
     X, X_missing = _numbers()
     imputer = AutoencoderImputer(random_state=0, **FAST).fit(X)

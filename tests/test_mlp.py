@@ -650,3 +650,31 @@ def test_mlp_too_small_validation_split_names_validation_fraction(small):
     with pytest.raises(ValueError, match=r"validation_fraction=0\.02") as error:
         clf.fit(X[:200], y[:200])
     assert "test_size" not in str(error.value)
+
+
+@pytest.mark.parametrize("kind", ["pandas", "polars"])
+@pytest.mark.parametrize("Estimator", [MLPClassifier, MLPRegressor])
+def test_mlp_frame_with_text_names_the_column(Estimator, kind):
+    # scikit-learn's "could not convert string to float: 'red'" (or a cast
+    # error) named neither the column nor what to do.
+    pd = pytest.importorskip("pandas")
+    rng = np.random.RandomState(0)
+    df = pd.DataFrame(
+        {
+            "level": pd.Categorical(rng.choice([1, 2, 3], 30)),  # numbers: fine
+            "x": rng.randn(30),
+            "colour": rng.choice(["red", "blue"], 30),
+        }
+    )
+    if kind == "polars":
+        df = pytest.importorskip("polars").from_pandas(df)
+    y = rng.randint(0, 2, 30)
+    match = (
+        f"{Estimator.__name__} takes numbers only, and column 'colour' has dtype "
+        r".*make_pipeline\(skae.DenoisingAE\(\)"
+    )
+    with pytest.raises(ValueError, match=match):
+        Estimator(max_iter=2).fit(df, y)
+    Estimator(max_iter=2).fit(
+        df.drop(columns="colour") if kind == "pandas" else df.drop("colour"), y
+    )

@@ -166,6 +166,54 @@ def test_autoencoder_table_categorical_features_override():
     assert set(back["count"]) <= set(df["count"])
 
 
+@pytest.mark.parametrize(
+    "categorical",
+    [
+        np.array([False, False, True, True, False, True]),
+        np.array([2, 3, 5]),
+        np.array(["colour", "size", "count"]),
+    ],
+)
+def test_autoencoder_table_categorical_features_as_a_numpy_array(categorical):
+    # A NumPy mask or indices were compared with "from_dtype" as a whole:
+    # "The truth value of an array with more than one element is ambiguous".
+    df = _frame(missing=0.0)
+    ae = Autoencoder(n_components=2, categorical_features=categorical, **FAST)
+    kinds = [c["kind"][0] for c in ae.fit(df)._table_["columns"]]
+    assert kinds == ["n", "n", "c", "c", "n", "c"]
+    detector = skae.AutoencoderOutlierDetector(ae).fit(df)
+    assert detector.predict(df).shape == (len(df),)
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        Autoencoder(n_components=1, **FAST),
+        skae.VariationalAE(n_components=1, **FAST),
+        skae.AutoencoderOutlierDetector(Autoencoder(n_components=1, **FAST)),
+    ],
+    ids=type,
+)
+def test_autoencoder_table_list_of_rows_with_missing_cells(estimator):
+    # A list of rows is array-like, as for any scikit-learn estimator; with a
+    # missing cell it failed with "'list' object has no attribute 'shape'".
+    rows = [[1.0, np.nan], [2.0, 3.0], [0.5, 1.0], [1.5, 2.0]]
+    estimator.fit(rows)
+    expected = estimator.score_samples(np.array(rows))
+    np.testing.assert_allclose(estimator.score_samples(rows), expected)
+
+
+@pytest.mark.parametrize("kind", ["pandas", "polars"])
+def test_autoencoder_table_frame_without_rows_is_scikit_learns_error(kind):
+    # It said "column 'a' has no observed value (every cell is missing)".
+    df = _frame().iloc[:0]
+    if kind == "polars":
+        df = pytest.importorskip("polars").from_pandas(df)
+    message = r"Found array with 0 sample\(s\) \(shape=\(0, 6\)\) while a minimum of 1"
+    with pytest.raises(ValueError, match=message):
+        Autoencoder(**FAST).fit(df)
+
+
 def test_autoencoder_table_unseen_category_counts_as_missing():
     df = _frame()
     ae = Autoencoder(n_components=2, **FAST).fit(df)
@@ -568,3 +616,123 @@ def test_autoencoder_table_text_dtypes_come_back_as_they_were(dtype):
     )
     ae = Autoencoder(n_components=1, **FAST).fit(df)
     assert ae.inverse_transform(ae.transform(df))["s"].dtype == df["s"].dtype
+
+
+def test_autoencoder_table_pyarrow_dictionary_columns_from_parquet():
+    # pandas reads a parquet file's categories with dtype_backend="pyarrow" as
+    # pyarrow dictionaries: fit failed with "Can only use .cat accessor with a
+    # 'category' dtype".
+    pytest.importorskip("pyarrow")
+    import pyarrow as pa
+
+    df = _frame()[["a", "b", "colour", "size"]]
+    df = df.astype(
+        {
+            "a": pd.ArrowDtype(pa.float64()),
+            "b": pd.ArrowDtype(pa.float64()),
+            "colour": pd.ArrowDtype(pa.dictionary(pa.int8(), pa.string())),
+            "size": pd.ArrowDtype(pa.dictionary(pa.int32(), pa.string())),
+        }
+    )
+    ae = Autoencoder(n_components=2, **FAST).fit(df)
+    kinds = [c["kind"] for c in ae._table_["columns"]]
+    assert kinds == ["numeric", "numeric", "categorical", "categorical"]
+    assert ae._table_["columns"][2]["categories"] == ["blue", "green", "red"]
+    back = pickle.loads(pickle.dumps(ae)).inverse_transform(ae.transform(df))
+    assert back.dtypes.equals(df.dtypes)
+    assert set(back["colour"]) <= {"red", "green", "blue"}
+
+
+@pytest.mark.parametrize("continued", ["warm_start", "partial_fit"])
+def test_autoencoder_table_continued_fit_refuses_new_categorical_features(continued):
+    # The layout learnt in the first fit was kept and the new
+    # categorical_features silently ignored: "count" stayed a number.
+    df = _frame(missing=0.0)
+    ae = Autoencoder(n_components=2, warm_start=continued == "warm_start", **FAST)
+    ae.fit(df)
+    layout = ae._table_
+    ae.set_params(categorical_features=["colour", "size", "flag", "count"])
+    refit = ae.fit if continued == "warm_start" else ae.partial_fit
+    match = f"{continued}.* cannot change categorical_features of a fitted"
+    with pytest.raises(ValueError, match=match):
+        refit(df)
+    assert ae._table_ is layout
+    # The same value, in another form, is no change.
+    ae.set_params(categorical_features="from_dtype")
+    refit(df)
+    mask = [False, False, True, True, True, False]
+    ae = Autoencoder(n_components=2, categorical_features=mask, **FAST).fit(df)
+    ae.partial_fit(df.iloc[:50])
+    ae.set_params(categorical_features=np.array(mask)).partial_fit(df.iloc[:50])
+    # A fresh fit learns the new layout.
+    ae.set_params(categorical_features=None, warm_start=False)
+    ae.fit(df.drop(columns=["colour", "size"]))
+    assert ae._table_ is None  # numbers only, no missing cell: plain input
+
+
+def test_autoencoder_table_pyarrow_table_round_trip():
+    # narwhals reads pyarrow Tables too; their columns have no .dtype.
+    pa = pytest.importorskip("pyarrow")
+    df = _frame()[["a", "b", "colour", "count"]]
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    ae = Autoencoder(n_components=2, **FAST).fit(table)
+    kinds = [c["kind"] for c in ae._table_["columns"]]
+    assert kinds == ["numeric", "numeric", "categorical", "numeric"]
+    back = ae.inverse_transform(ae.transform(table))
+    assert isinstance(back, pa.Table)
+    assert back.column_names == table.column_names
+    assert set(back.column("colour").to_pylist()) <= {"red", "green", "blue"}
+
+
+def test_autoencoder_table_multiindex_columns_come_back_as_tuples(tmp_path):
+    # scikit-learn keeps no feature names for a MultiIndex; the reconstruction
+    # had columns "('x', 'a')" (strings) in place of the tuples.
+    df = _frame()[["a", "colour", "count"]]
+    df.columns = pd.MultiIndex.from_tuples([("x", "a"), ("x", 1), ("y", "count")])
+    ae = Autoencoder(n_components=2, **FAST).fit(df)
+    back = ae.inverse_transform(ae.transform(df))
+    assert back.columns.equals(df.columns)
+    skae.save(ae, tmp_path / "model.skae")
+    loaded = skae.load(tmp_path / "model.skae")
+    assert loaded.inverse_transform(ae.transform(df)).columns.equals(df.columns)
+
+
+@pytest.mark.parametrize("kind", ["pandas", "polars"])
+def test_autoencoder_table_decimal_columns_come_back_as_decimals(kind):
+    # pandas' pyarrow decimals made inverse_transform fail ("Passing pyarrow
+    # type specific parameters ((5, 2)) in the string is not supported");
+    # polars' came back as Float64. A decimal is rounded to its scale and
+    # kept within its precision.
+    import decimal
+
+    pa = pytest.importorskip("pyarrow")
+    cells = [decimal.Decimal("1.50"), None, decimal.Decimal("2.25")] * 20
+    numbers = np.arange(60.0)
+    if kind == "pandas":
+        dtype = pd.ArrowDtype(pa.decimal128(5, 2))
+        df = pd.DataFrame({"d": pd.array(cells, dtype=dtype), "a": numbers})
+    else:
+        pl = pytest.importorskip("polars")
+        dtype = pl.Decimal(5, 2)
+        df = pl.DataFrame({"d": pl.Series(cells, dtype=dtype), "a": numbers})
+    ae = Autoencoder(n_components=1, **FAST).fit(df)
+    back = ae.inverse_transform(np.array([[0.0], [1e6], [-1e6]]))
+    assert back["d"].dtype == dtype
+    values = [float(v) for v in back["d"].to_list()]
+    assert all(-999.99 <= v <= 999.99 and round(v, 2) == v for v in values)
+
+
+def test_autoencoder_table_object_column_of_numbers_is_numeric():
+    # pandas makes numbers with pd.NA an object column; "from_dtype" took it for
+    # a category (of 1,500 levels here: "looks like an identifier"), where an
+    # object array's column of numbers is numeric.
+    rng = np.random.RandomState(0)
+    numbers = [*rng.randn(1500), pd.NA]
+    df = pd.DataFrame({"x": numbers, "level": ["a", "b", "c"] * 500 + ["a"]})
+    assert df["x"].dtype == object
+    ae = Autoencoder(n_components=1, **FAST).fit(df)
+    kinds = [c["kind"] for c in ae._table_["columns"]]
+    assert kinds == ["numeric", "categorical"]
+    back = ae.inverse_transform(ae.transform(df))
+    assert back["x"].dtype == object
+    assert np.isfinite(back["x"].astype(float)).all()
