@@ -189,21 +189,29 @@ def _threads_seen(n_jobs, X, barrier=None):
     return [est.torch_threads_ for est in out["estimator"]]
 
 
+def _worker_threads(share):
+    """The torch threads of a loky or dask worker, given the parent's environment.
+
+    Both set each thread variable the parent leaves unset to the worker's share
+    (CI sets them all, at 1 and at 2), and torch's default follows
+    MKL_NUM_THREADS before OMP_NUM_THREADS.
+    """
+    return int(os.environ.get("MKL_NUM_THREADS", share))
+
+
 def test_loky_workers_share_the_cores(digits600):
     """Two loky workers: each fit's torch gets its share, not all cores."""
     X, _ = digits600
     n_cores = joblib.cpu_count()
     threads = _threads_seen(2, X)
-    # loky keeps an OMP_NUM_THREADS set in the environment (CI runs at 1 and 2).
-    share = int(os.environ.get("OMP_NUM_THREADS", max(1, n_cores // 2)))
+    share = _worker_threads(max(1, n_cores // 2))
     assert threads == [share] * 2
 
 
 def test_dask_workers_run_one_torch_thread(client, digits600):
     """Dask's nanny sets OMP_NUM_THREADS=1 in each worker; torch follows it."""
     X, _ = digits600
-    # Unless the environment sets it (CI runs at 1 and 2): the workers inherit it.
-    expected = int(os.environ.get("OMP_NUM_THREADS", 1))
+    expected = _worker_threads(1)
     assert set(client.run(torch.get_num_threads).values()) == {expected}
     with joblib.parallel_config(backend="dask"):
         threads = _threads_seen(N_WORKERS, X)
