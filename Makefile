@@ -52,7 +52,7 @@ BENCHMARKS = check impute synthesis \
 	"cpu threads" "cpu denormals" "cpu dtype" "cpu scaling" "cpu search" \
 	"inference torch" "inference onnx" "memory fit" "memory out_of_core" \
 	"outlier mnist" "outlier semisupervised" "outlier tables" \
-	"pca numeric" "pca tables" "small_data digits" "small_data sparse" \
+	pca tables "small_data digits" "small_data sparse" \
 	"training seed" "training vae" "training accuracy" \
 	"papers mlp" "papers vae" "papers deep_ae" "papers semisupervised" "papers pretraining"
 

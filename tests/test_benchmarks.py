@@ -154,7 +154,7 @@ def test_bench_outlier_semisupervised_quick(tmp_path):
 @pytest.mark.slow
 def test_bench_pca_numeric_quick(tmp_path):
     # Digits only: both codes feed a working classifier at every code size.
-    rows = run("bench_pca.py numeric", tmp_path)["rows"]
+    rows = run("bench_pca.py", tmp_path)["rows"]
     assert [(r["dataset"], r["k"]) for r in rows] == [
         ("digits", k) for k in (8, 16, 32)
     ]
