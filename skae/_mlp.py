@@ -155,6 +155,25 @@ class _BaseMLP(BaseNeuralEstimator):
 
     # --------------------------------------------------------------------- hooks
 
+    def _validate_xy(self, X, y, *, reset, **kwargs):
+        """Training ``X`` and ``y``, validated as scikit-learn's MLP does.
+
+        ``X`` holds numbers only: a DataFrame's other columns are named in the error.
+        """
+        with _tabular.numbers_only(self, X):
+            X, y = validate_data(
+                self,
+                X,
+                y,
+                dtype=FLOAT_DTYPES,
+                accept_sparse=_SPARSE,
+                multi_output=True,
+                reset=reset,
+                **kwargs,
+            )
+        self._check_training_params(X)
+        return X, y
+
     def _check_training_params(self, X):
         if self.solver == "lbfgs" and self.dropout:
             raise ValueError(
@@ -471,17 +490,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     # --------------------------------------------------------------------- hooks
 
     def _validate_training_data(self, X, y, *, reset, incremental, classes):
-        with _tabular.numbers_only(self, X):
-            X, y = validate_data(
-                self,
-                X,
-                y,
-                dtype=FLOAT_DTYPES,
-                accept_sparse=_SPARSE,
-                multi_output=True,
-                reset=reset,
-            )
-        self._check_training_params(X)
+        X, y = self._validate_xy(X, y, reset=reset)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         multilabel = type_of_target(y).startswith("multilabel")
@@ -797,18 +806,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     # --------------------------------------------------------------------- hooks
 
     def _validate_training_data(self, X, y, *, reset, incremental, classes):
-        with _tabular.numbers_only(self, X):
-            X, y = validate_data(
-                self,
-                X,
-                y,
-                dtype=FLOAT_DTYPES,
-                accept_sparse=_SPARSE,
-                multi_output=True,
-                y_numeric=True,
-                reset=reset,
-            )
-        self._check_training_params(X)
+        X, y = self._validate_xy(X, y, reset=reset, y_numeric=True)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if self.loss == "poisson" and (y < 0).any():
